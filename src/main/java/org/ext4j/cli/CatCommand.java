@@ -1,0 +1,46 @@
+package org.ext4j.cli;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.ext4j.error.WrongTypeException;
+import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.inode.Inode;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code ext4j cat IMAGE PATH}: a file's bytes to standard output, in 1 MiB reads. */
+@Command(name = "cat", description = "Write a file's contents to standard output.")
+final class CatCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "IMAGE")
+    Path image;
+
+    @Parameters(index = "1", paramLabel = "PATH")
+    String path;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr());
+                FileOutputStream out = new FileOutputStream(FileDescriptor.out)) {
+            Inode inode = fs.inode(fs.lookupFollow(path));
+            if (inode.record().isDirectory()) {
+                throw new WrongTypeException(path + ": is a directory");
+            }
+            byte[] buf = new byte[1 << 20];
+            long pos = 0;
+            int n;
+            while ((n = inode.read(pos, buf, 0, buf.length)) > 0) {
+                out.write(buf, 0, n);
+                pos += n;
+            }
+        }
+        return 0;
+    }
+}

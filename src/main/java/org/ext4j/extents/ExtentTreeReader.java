@@ -1,0 +1,112 @@
+package org.ext4j.extents;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.ext4j.error.CorruptionException;
+import org.ext4j.error.CorruptionException.Kind;
+import org.ext4j.format.ExtentNode;
+import org.ext4j.format.ExtentNode.Extent;
+import org.ext4j.format.ExtentNode.Index;
+import org.ext4j.volume.Volume;
+
+/**
+ * Lookup in an inode's on-disk extent tree ({@code ext4_find_extent} and the read side of
+ * {@code ext4_ext_map_blocks} in {@code fs/ext4/extents.c}). The root lives in i_block; interior
+ * and leaf nodes are tree blocks with a crc32c tail. Descent is bounded by the depth in the root
+ * (each child must be exactly one level lower), so a loop in the tree cannot make it spin.
+ */
+public final class ExtentTreeReader implements BlockMap {
+    private final Volume volume;
+    private final long inode;
+    private final byte[] root;
+    private final int checksumSeed;
+    private final boolean verify;
+
+    public ExtentTreeReader(Volume volume, long inode, byte[] iBlock, int checksumSeed) {
+        this.volume = volume;
+        this.inode = inode;
+        this.root = iBlock;
+        this.checksumSeed = checksumSeed;
+        this.verify = volume.superblock().hasMetadataCsum();
+    }
+
+    private ExtentNode rootNode() throws CorruptionException {
+        return ExtentNode.decode(root, 0, root.length, inode, -1, -1);
+    }
+
+    private ExtentNode child(long pblk, int depth) throws IOException {
+        byte[] b = volume.readBlock(pblk, inode);
+        ExtentNode node = ExtentNode.decode(b, 0, b.length, inode, pblk, depth);
+        if (verify) {
+            ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
+        }
+        return node;
+    }
+
+    @Override
+    public Mapping map(long lblk, long maxLen) throws IOException {
+        ExtentNode node = rootNode();
+        long nextStart = 1L << 32; // first logical block covered by anything to the right
+        while (!node.isLeaf()) {
+            int i = node.find(lblk);
+            if (i < 0) {
+                // before the first index: a hole up to where the first subtree starts
+                return hole(lblk, node.index(0).logical(), maxLen);
+            }
+            if (i + 1 < node.entries()) {
+                nextStart = Math.min(nextStart, node.index(i + 1).logical());
+            }
+            node = child(node.index(i).child(), node.depth() - 1);
+        }
+        int i = node.find(lblk);
+        if (i >= 0) {
+            Extent e = node.extent(i);
+            if (lblk < e.logicalEnd()) {
+                long len = Math.min(e.logicalEnd() - lblk, maxLen);
+                long pblk = e.physical() + (lblk - e.logical());
+                volume.checkRange(e.physical(), e.length(), inode);
+                return new Mapping(lblk, len, pblk, e.unwritten() ? State.UNWRITTEN : State.WRITTEN);
+            }
+        }
+        if (i + 1 < node.entries()) {
+            nextStart = Math.min(nextStart, node.extent(i + 1).logical());
+        }
+        return hole(lblk, nextStart, maxLen);
+    }
+
+    private static Mapping hole(long lblk, long next, long maxLen) {
+        long len = Math.max(1, Math.min(next - lblk, maxLen));
+        return new Mapping(lblk, len, -1, State.HOLE);
+    }
+
+    /** Every extent in logical order, with the tree blocks that hold them: for {@code stat} output. */
+    public List<Extent> allExtents(List<Long> treeBlocks) throws IOException {
+        List<Extent> out = new ArrayList<>();
+        walk(rootNode(), out, treeBlocks, new int[] {0});
+        return out;
+    }
+
+    private void walk(ExtentNode node, List<Extent> out, List<Long> treeBlocks, int[] visited) throws IOException {
+        for (int i = 0; i < node.entries(); i++) {
+            if (node.isLeaf()) {
+                out.add(node.extent(i));
+                continue;
+            }
+            Index ix = node.index(i);
+            if (++visited[0] > volume.superblock().blocksCount) {
+                throw CorruptionException.of(Kind.LOOP).inode(inode).block(ix.child()).build("extent tree revisits blocks");
+            }
+            if (treeBlocks != null) {
+                treeBlocks.add(ix.child());
+            }
+            walk(child(ix.child(), node.depth() - 1), out, treeBlocks, visited);
+        }
+    }
+
+    /** Depth of the tree as the root says. */
+    public int depth() throws CorruptionException {
+        return rootNode().depth();
+    }
+}

@@ -1,0 +1,268 @@
+package org.ext4j.fs;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.blockdev.FileBlockDevice;
+import org.ext4j.error.CorruptionException;
+import org.ext4j.error.CorruptionException.Kind;
+import org.ext4j.error.NotFoundException;
+import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.error.WrongTypeException;
+import org.ext4j.format.DirEntry;
+import org.ext4j.format.Features;
+import org.ext4j.format.GroupDescriptor;
+import org.ext4j.format.InodeRecord;
+import org.ext4j.format.Superblock;
+import org.ext4j.inode.Inode;
+import org.ext4j.inode.Xattr;
+import org.ext4j.namespace.Directory;
+import org.ext4j.volume.Volume;
+
+/**
+ * An opened ext4 file system: the library's front door ({@code fs/ext4/super.c}'s mount checks, and
+ * POSIX-shaped reads above the namespace). Safe for any number of concurrent reader threads: all
+ * state below is immutable once opened, and device reads are positional.
+ *
+ * <pre>{@code
+ * try (Ext4FileSystem fs = Ext4FileSystem.open(Path.of("disk.img"))) {
+ *     byte[] data = fs.readAll("/etc/hostname");
+ * }
+ * }</pre>
+ */
+public final class Ext4FileSystem implements Closeable {
+    public static final long ROOT_INO = 2;
+    /** Symlinks followed in one resolution before giving up, as the kernel's MAXSYMLINKS. */
+    public static final int MAX_SYMLINKS = 40;
+
+    private final BlockDevice device;
+    private final Volume volume;
+    private final List<String> warnings;
+
+    private Ext4FileSystem(BlockDevice device, Volume volume, List<String> warnings) {
+        this.device = device;
+        this.volume = volume;
+        this.warnings = Collections.unmodifiableList(warnings);
+    }
+
+    /** Opens an image file or block device read-only. */
+    public static Ext4FileSystem open(Path image) throws IOException {
+        return open(image, OpenOptions.readOnlyDefaults());
+    }
+
+    public static Ext4FileSystem open(Path image, OpenOptions options) throws IOException {
+        if (!options.readOnly()) {
+            throw new UnsupportedFeatureException("read-write", "this version of ext4j opens images read-only");
+        }
+        BlockDevice device = FileBlockDevice.openReadOnly(image);
+        try {
+            return open(device);
+        } catch (IOException | RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    /** Opens a file system on an already opened device; the file system closes it. */
+    public static Ext4FileSystem open(BlockDevice device) throws IOException {
+        Superblock sb = Volume.readSuperblock(device);
+        List<String> warnings = new ArrayList<>();
+        checkFeatures(sb, warnings);
+        Volume volume = Volume.open(device, sb);
+        Ext4FileSystem fs = new Ext4FileSystem(device, volume, warnings);
+        Inode root = fs.inode(ROOT_INO);
+        if (!root.record().isDirectory()) {
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ROOT_INO).build("root inode is not a directory");
+        }
+        return fs;
+    }
+
+    /**
+     * Refuses incompatible features the read path does not understand, by name, and notes the
+     * states a reader should know about.
+     */
+    private static void checkFeatures(Superblock sb, List<String> warnings) throws UnsupportedFeatureException {
+        long unknown = sb.featureIncompat & ~Features.INCOMPAT_READ_SUPPORTED;
+        if (unknown != 0) {
+            List<String> names = Features.incompatNames(unknown);
+            throw new UnsupportedFeatureException(String.join(",", names),
+                    "ext4j cannot read file systems with this incompatible feature");
+        }
+        if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
+            warnings.add("the journal needs recovery: changes recorded only in the journal are not visible"
+                    + " (journal replay is not implemented yet)");
+        }
+        if ((sb.state & Superblock.STATE_ERROR) != 0) {
+            warnings.add("the file system is marked as having errors; run e2fsck");
+        }
+    }
+
+    public Superblock superblock() {
+        return volume.superblock();
+    }
+
+    public List<GroupDescriptor> groups() {
+        List<GroupDescriptor> out = new ArrayList<>();
+        for (long g = 0; g < volume.groupCount(); g++) {
+            out.add(volume.group(g));
+        }
+        return out;
+    }
+
+    /** Conditions found at open that a user should see (journal needing recovery, error state). */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    public Volume volume() {
+        return volume;
+    }
+
+    /** Loads an inode by number. */
+    public Inode inode(long ino) throws IOException {
+        return Inode.load(volume, ino);
+    }
+
+    // ---- path resolution ------------------------------------------------------------------
+
+    /** Resolves {@code path} without following a final symlink (lstat semantics). */
+    public long lookup(String path) throws IOException {
+        return resolve(path.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    /** Resolves {@code path} following symlinks everywhere (stat semantics). */
+    public long lookupFollow(String path) throws IOException {
+        return resolve(path.getBytes(StandardCharsets.UTF_8), true);
+    }
+
+    /**
+     * Resolves a path given as raw bytes (names in ext4 are bytes). Intermediate symlinks are always
+     * followed, relative ones from the directory holding them, absolute ones from the image's root;
+     * at most {@link #MAX_SYMLINKS} of them.
+     */
+    public long resolve(byte[] path, boolean followFinal) throws IOException {
+        int[] budget = {MAX_SYMLINKS};
+        return resolveFrom(ROOT_INO, path, followFinal, budget, new String(path, StandardCharsets.UTF_8));
+    }
+
+    private long resolveFrom(long start, byte[] path, boolean followFinal, int[] budget, String shown)
+            throws IOException {
+        long cur = path.length > 0 && path[0] == '/' ? ROOT_INO : start;
+        List<byte[]> parts = split(path);
+        for (int i = 0; i < parts.size(); i++) {
+            byte[] name = parts.get(i);
+            boolean last = i == parts.size() - 1;
+            Inode dirInode = inode(cur);
+            if (!dirInode.record().isDirectory()) {
+                throw new WrongTypeException(shown + ": not a directory");
+            }
+            DirEntry e = new Directory(volume, dirInode).lookup(name);
+            if (e == null) {
+                throw new NotFoundException(shown + ": no such file or directory");
+            }
+            long next = e.inode();
+            Inode target = inode(next);
+            if (target.record().isSymlink() && (!last || followFinal)) {
+                if (--budget[0] < 0) {
+                    throw CorruptionException.of(Kind.LOOP).inode(next).build(shown + ": too many levels of symbolic links");
+                }
+                next = resolveFrom(cur, target.readlinkBytes(), true, budget, shown);
+            }
+            cur = next;
+        }
+        return cur;
+    }
+
+    private static List<byte[]> split(byte[] path) {
+        List<byte[]> parts = new ArrayList<>();
+        int i = 0;
+        while (i < path.length) {
+            while (i < path.length && path[i] == '/') {
+                i++;
+            }
+            int s = i;
+            while (i < path.length && path[i] != '/') {
+                i++;
+            }
+            if (i > s) {
+                byte[] p = java.util.Arrays.copyOfRange(path, s, i);
+                if (!(p.length == 1 && p[0] == '.')) {
+                    parts.add(p);
+                }
+            }
+        }
+        return parts;
+    }
+
+    // ---- POSIX-shaped reads ---------------------------------------------------------------
+
+    public FileStat stat(String path) throws IOException {
+        return stat(lookup(path));
+    }
+
+    public FileStat stat(long ino) throws IOException {
+        Inode inode = inode(ino);
+        InodeRecord r = inode.record();
+        int[] dev = r.type() == InodeRecord.S_IFCHR || r.type() == InodeRecord.S_IFBLK ? inode.deviceNumber()
+                : new int[] {0, 0};
+        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, r.blocks512(superblock()),
+                instant(r.atime), instant(r.mtime), instant(r.ctime), r.crtime == null ? null : instant(r.crtime),
+                r.flags, r.generation, dev[0], dev[1]);
+    }
+
+    private static Instant instant(InodeRecord.Timestamp t) {
+        return Instant.ofEpochSecond(t.seconds(), Math.min(t.nanos(), 999_999_999));
+    }
+
+    /** Entries of a directory, "." and ".." included, in on-disk order. */
+    public List<DirEntry> readdir(String path) throws IOException {
+        return readdir(lookupFollow(path));
+    }
+
+    public List<DirEntry> readdir(long ino) throws IOException {
+        return new Directory(volume, inode(ino)).list();
+    }
+
+    /** Streams the entries of a directory without holding them all in memory. */
+    public void forEachEntry(long ino, DirEntry.Visitor visitor) throws IOException {
+        new Directory(volume, inode(ino)).forEach(visitor);
+    }
+
+    /** Reads up to {@code len} bytes of inode {@code ino} at {@code pos}; -1 at end of file. */
+    public int read(long ino, long pos, byte[] buf, int off, int len) throws IOException {
+        return inode(ino).read(pos, buf, off, len);
+    }
+
+    /** The whole of a regular file; for small files (up to 2 GiB). */
+    public byte[] readAll(String path) throws IOException {
+        Inode inode = inode(lookupFollow(path));
+        if (inode.record().isDirectory()) {
+            throw new WrongTypeException(path + ": is a directory");
+        }
+        return inode.readAll(Integer.MAX_VALUE - 8);
+    }
+
+    public byte[] readlink(String path) throws IOException {
+        return inode(lookup(path)).readlinkBytes();
+    }
+
+    public List<Xattr> listXattrs(String path) throws IOException {
+        return inode(lookup(path)).xattrs();
+    }
+
+    public byte[] getXattr(String path, String name) throws IOException {
+        return inode(lookup(path)).xattr(name);
+    }
+
+    @Override
+    public void close() throws IOException {
+        device.close();
+    }
+}

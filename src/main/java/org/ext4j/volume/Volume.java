@@ -1,0 +1,232 @@
+package org.ext4j.volume;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.error.CorruptionException;
+import org.ext4j.error.CorruptionException.Kind;
+import org.ext4j.error.Ext4IoException;
+import org.ext4j.format.GroupDescriptor;
+import org.ext4j.format.InodeRecord;
+import org.ext4j.format.Superblock;
+
+/**
+ * A device seen as an ext4 volume: the superblock, the group descriptor table, range-checked block
+ * reads, and inode table lookups. Everything above addresses the disk through here, so every block
+ * number from the image is checked against the file system's size in one place.
+ *
+ * <p>Mirrors the parts of {@code fs/ext4/super.c} that load the descriptors ({@code descriptor_loc},
+ * {@code ext4_check_descriptors}) and of {@code inode.c} that locate an inode ({@code __ext4_get_inode_loc}).
+ * Thread-safe: the state is immutable after {@link #open}, and the metadata block cache is synchronised.
+ */
+public final class Volume {
+    private static final int CACHE_BYTES = 8 << 20;
+
+    private final BlockDevice device;
+    private final Superblock sb;
+    private final GroupDescriptor[] groups;
+    private final int blockSize;
+    private final long deviceBlocks;
+    private final Map<Long, byte[]> cache;
+
+    private Volume(BlockDevice device, Superblock sb, GroupDescriptor[] groups, long deviceBlocks) {
+        this.device = device;
+        this.sb = sb;
+        this.groups = groups;
+        this.blockSize = sb.blockSize;
+        this.deviceBlocks = deviceBlocks;
+        int entries = Math.max(16, CACHE_BYTES / blockSize);
+        this.cache = new LinkedHashMap<>(entries, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
+                return size() > entries;
+            }
+        };
+    }
+
+    /** Reads the primary superblock ({@code s_magic} checked, checksum verified when present). */
+    public static Superblock readSuperblock(BlockDevice device) throws IOException {
+        byte[] b = new byte[Superblock.SIZE];
+        int n = device.read(Superblock.OFFSET, ByteBuffer.wrap(b));
+        if (n < Superblock.SIZE) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(Superblock.OFFSET)
+                    .build("image of " + device.size() + " bytes is too small to hold a superblock");
+        }
+        Superblock sb = Superblock.decode(b);
+        if (sb.hasMetadataCsum()) {
+            if (sb.checksumType != 1) {
+                throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0x175)
+                        .build("s_checksum_type " + sb.checksumType + " is not crc32c (1)");
+            }
+            long computed = sb.computeChecksum() & 0xFFFFFFFFL;
+            if (computed != sb.checksum) {
+                throw CorruptionException.of(Kind.CHECKSUM).block(Superblock.OFFSET / sb.blockSize)
+                        .offset(Superblock.OFFSET + Superblock.CHECKSUM_OFFSET)
+                        .checksum("superblock", sb.checksum, computed);
+            }
+        }
+        return sb;
+    }
+
+    /**
+     * Opens a volume on a device whose superblock was already read and whose features were
+     * accepted: checks that the device holds the whole file system, then loads and verifies every
+     * group descriptor and the placement of its bitmaps and inode table.
+     */
+    public static Volume open(BlockDevice device, Superblock sb) throws IOException {
+        long deviceBlocks = device.size() / sb.blockSize;
+        if (sb.blocksCount > deviceBlocks) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE)
+                    .build("s_blocks_count " + sb.blocksCount + " exceeds the device's " + deviceBlocks + " blocks");
+        }
+        if (sb.groupCount > Integer.MAX_VALUE / 2) {
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).build("too many groups: " + sb.groupCount);
+        }
+        GroupDescriptor[] groups = new GroupDescriptor[(int) sb.groupCount];
+        Volume v = new Volume(device, sb, groups, deviceBlocks);
+        int dpb = sb.descriptorsPerBlock;
+        byte[] block = null;
+        long loaded = -1;
+        for (int g = 0; g < groups.length; g++) {
+            long db = v.descriptorBlock(g);
+            if (db != loaded) {
+                block = v.readBlockUncached(db, -1);
+                loaded = db;
+            }
+            int off = (g % dpb) * sb.descriptorSize;
+            GroupDescriptor.verify(sb, block, off, sb.descriptorSize, g, db);
+            GroupDescriptor d = GroupDescriptor.decode(block, off, sb.descriptorSize, g);
+            v.checkDescriptor(d, db);
+            groups[g] = d;
+        }
+        return v;
+    }
+
+    /** Block holding the descriptor of group {@code g} ({@code descriptor_loc}, meta_bg aware). */
+    private long descriptorBlock(long g) {
+        long nr = g / sb.descriptorsPerBlock;
+        if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_META_BG) || nr < sb.firstMetaBg) {
+            return sb.firstDataBlock + 1 + nr;
+        }
+        long first = nr * sb.descriptorsPerBlock;
+        int hasSuper = sb.groupHasSuper(first) ? 1 : 0;
+        if (blockSize == 1024 && nr == 0 && sb.firstDataBlock == 0) {
+            hasSuper++;
+        }
+        return sb.groupFirstBlock(first) + hasSuper;
+    }
+
+    /** {@code ext4_check_descriptors}: bitmaps and the inode table must lie inside the file system. */
+    private void checkDescriptor(GroupDescriptor d, long db) throws CorruptionException {
+        long itableBlocks = (sb.inodesPerGroup * sb.inodeSize + blockSize - 1) / blockSize;
+        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(db);
+        if (d.blockBitmap() < sb.firstDataBlock || d.blockBitmap() >= sb.blocksCount) {
+            throw err.build("group " + d.group() + " block bitmap " + d.blockBitmap() + " is outside the file system");
+        }
+        if (d.inodeBitmap() < sb.firstDataBlock || d.inodeBitmap() >= sb.blocksCount) {
+            throw err.build("group " + d.group() + " inode bitmap " + d.inodeBitmap() + " is outside the file system");
+        }
+        if (d.inodeTable() < sb.firstDataBlock || d.inodeTable() + itableBlocks > sb.blocksCount) {
+            throw err.build("group " + d.group() + " inode table " + d.inodeTable() + " is outside the file system");
+        }
+    }
+
+    public Superblock superblock() {
+        return sb;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public long groupCount() {
+        return groups.length;
+    }
+
+    public GroupDescriptor group(long g) {
+        return groups[(int) g];
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
+    /** Throws unless {@code pblk .. pblk+count} lies inside the file system. */
+    public void checkRange(long pblk, long count, long inode) throws CorruptionException {
+        // as ext4_sb_block_valid: nothing at or below s_first_data_block (the superblock) is file data
+        if (pblk <= sb.firstDataBlock || count < 0 || pblk + count > sb.blocksCount) {
+            throw CorruptionException.of(Kind.BLOCK_OUT_OF_RANGE).inode(inode).block(pblk)
+                    .build(count + " block(s) from " + pblk + ", file system has " + sb.blocksCount);
+        }
+    }
+
+    /** Reads metadata block {@code pblk} through the cache; {@code inode} names the owner for errors. */
+    public byte[] readBlock(long pblk, long inode) throws IOException {
+        synchronized (cache) {
+            byte[] hit = cache.get(pblk);
+            if (hit != null) {
+                return hit.clone();
+            }
+        }
+        byte[] b = readBlockUncached(pblk, inode);
+        synchronized (cache) {
+            cache.put(pblk, b.clone());
+        }
+        return b;
+    }
+
+    private byte[] readBlockUncached(long pblk, long inode) throws IOException {
+        checkRange(pblk, 1, inode);
+        byte[] b = new byte[blockSize];
+        readFully(pblk * blockSize, ByteBuffer.wrap(b), inode, pblk);
+        return b;
+    }
+
+    /**
+     * Reads file data: {@code dst.remaining()} bytes from the start of block {@code pblk}, bypassing
+     * the metadata cache. The range is checked first.
+     */
+    public void readData(long pblk, ByteBuffer dst, long inode) throws IOException {
+        long blocks = (dst.remaining() + blockSize - 1) / blockSize;
+        checkRange(pblk, blocks, inode);
+        readFully(pblk * blockSize, dst, inode, pblk);
+    }
+
+    private void readFully(long offset, ByteBuffer dst, long inode, long pblk) throws IOException {
+        int want = dst.remaining();
+        int n;
+        try {
+            n = device.read(offset, dst);
+        } catch (IOException e) {
+            throw new Ext4IoException("reading block " + pblk + " of " + device, e);
+        }
+        if (n < want) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).inode(inode).block(pblk)
+                    .build("device ends " + (want - n) + " bytes short of the block");
+        }
+    }
+
+    /** Reads the on-disk inode {@code ino}, verifying its checksum. */
+    public InodeRecord readInode(long ino) throws IOException {
+        if (ino < 1 || ino > sb.inodesCount) {
+            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(ino)
+                    .build("inode " + ino + " is not in 1.." + sb.inodesCount);
+        }
+        long group = (ino - 1) / sb.inodesPerGroup;
+        long index = (ino - 1) % sb.inodesPerGroup;
+        long byteOff = index * sb.inodeSize;
+        long pblk = groups[(int) group].inodeTable() + byteOff / blockSize;
+        int inBlock = (int) (byteOff % blockSize);
+        byte[] block = readBlock(pblk, ino);
+        byte[] raw = java.util.Arrays.copyOfRange(block, inBlock, inBlock + sb.inodeSize);
+        return InodeRecord.decode(sb, ino, raw, pblk, inBlock);
+    }
+
+    /** Blocks the device holds, which may exceed the file system's size. */
+    public long deviceBlocks() {
+        return deviceBlocks;
+    }
+}
