@@ -2,6 +2,8 @@ package org.ext4j.cli;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -15,7 +17,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code ext4j cat IMAGE PATH}: a file's bytes to standard output, in 1 MiB reads. */
 @Command(name = "cat", description = "Write a file's contents to standard output.")
-final class CatCommand implements Callable<Integer> {
+public final class CatCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IMAGE")
     Path image;
 
@@ -29,18 +31,24 @@ final class CatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr());
                 FileOutputStream out = new FileOutputStream(FileDescriptor.out)) {
-            Inode inode = fs.inode(fs.lookupFollow(path));
-            if (inode.record().isDirectory()) {
-                throw new WrongTypeException(path + ": is a directory");
-            }
-            byte[] buf = new byte[1 << 20];
-            long pos = 0;
-            int n;
-            while ((n = inode.read(pos, buf, 0, buf.length)) > 0) {
-                out.write(buf, 0, n);
-                pos += n;
-            }
+            copy(fs, path, out);
         }
         return 0;
+    }
+
+    /** The whole of what {@code cat} does once the image is open: also how the corpus walk reads files. */
+    public static long copy(Ext4FileSystem fs, String path, OutputStream out) throws IOException {
+        Inode inode = fs.inode(fs.lookupFollow(path));
+        if (inode.record().isDirectory()) {
+            throw new WrongTypeException(path + ": is a directory");
+        }
+        byte[] buf = new byte[1 << 20];
+        long pos = 0;
+        int n;
+        while ((n = inode.read(pos, buf, 0, buf.length)) > 0) {
+            out.write(buf, 0, n);
+            pos += n;
+        }
+        return pos;
     }
 }

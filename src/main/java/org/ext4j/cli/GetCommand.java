@@ -89,16 +89,16 @@ final class GetCommand implements Callable<Integer> {
             } else {
                 target = dest;
             }
-            extract(ino, target, 0);
+            extract(fs.inode(ino), target, 0);
         } finally {
             err.flush();
         }
         return 0;
     }
 
-    private void extract(long ino, Path to, int depth) throws IOException {
+    private void extract(Inode inode, Path to, int depth) throws IOException {
+        long ino = inode.number();
         FileStat st = fs.stat(ino);
-        Inode inode = fs.inode(ino);
         if (!st.isDirectory() && st.linkCount() > 1) {
             Path first = hardLinks.get(ino);
             if (first != null) {
@@ -112,7 +112,13 @@ final class GetCommand implements Callable<Integer> {
         } else if (st.isRegularFile()) {
             extractFile(inode, to);
         } else if (st.isSymlink()) {
-            Files.createSymbolicLink(to, Path.of(hostName(inode.readlinkBytes())));
+            byte[] target = inode.readlinkBytes();
+            for (byte b : target) {
+                if (b == 0) {
+                    throw CorruptionException.of(Kind.BAD_SYMLINK).inode(ino).build("symlink target contains a NUL byte");
+                }
+            }
+            Files.createSymbolicLink(to, Path.of(hostName(target)));
         } else if (st.isFifo() || st.isCharDevice() || st.isBlockDevice()) {
             if (!root) {
                 warnOnce("special", "not root: device nodes and fifos are skipped");
@@ -157,7 +163,19 @@ final class GetCommand implements Callable<Integer> {
             return true;
         });
         for (DirEntry e : children) {
-            extract(e.inode(), to.resolve(hostName(e.name())), depth + 1);
+            for (byte b : e.name()) {
+                if (b == '/' || b == 0) {
+                    // never let a hostile name climb out of the destination
+                    throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(ino).offset(e.offset())
+                            .build("name contains a '/' or NUL byte: " + hostName(e.name()));
+                }
+            }
+            Path child = to.resolve(hostName(e.name()));
+            if (Files.exists(child, LinkOption.NOFOLLOW_LINKS)) {
+                throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(ino).offset(e.offset())
+                        .build("name \"" + hostName(e.name()) + "\" appears twice in the directory");
+            }
+            extract(fs.child(ino, e), child, depth + 1);
         }
     }
 
@@ -221,7 +239,11 @@ final class GetCommand implements Callable<Integer> {
     }
 
     private void setXattr(Path to, Xattr x, boolean link) throws IOException {
-        if (x.name().startsWith("user.") && !link) {
+        if (x.name().startsWith("user.") && link) {
+            warnOnce("user-link", "Linux allows no user.* attributes on symlinks; skipped on " + to);
+            return;
+        }
+        if (x.name().startsWith("user.")) {
             UserDefinedFileAttributeView view = Files.getFileAttributeView(to, UserDefinedFileAttributeView.class);
             if (view != null) {
                 try {
@@ -238,8 +260,13 @@ final class GetCommand implements Callable<Integer> {
                     + ".* attributes here (needs root and setfattr); skipped");
             return;
         }
-        run(List.of("setfattr", "-h", "-n", x.name(), "-v", "0x" + HexFormat.of().formatHex(x.value()),
-                to.toString()));
+        try {
+            run(List.of("setfattr", "-h", "-n", x.name(), "-v", "0x" + HexFormat.of().formatHex(x.value()),
+                    to.toString()));
+        } catch (IOException e) {
+            // the destination file system may not take this namespace: the extraction itself is sound
+            warnOnce("setfattr:" + x.name(), "cannot set " + x.name() + " on " + to + ": " + e.getMessage());
+        }
     }
 
     private void run(List<String> cmd) throws IOException {

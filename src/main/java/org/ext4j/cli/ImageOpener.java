@@ -7,6 +7,7 @@ import java.nio.file.Path;
 
 import org.ext4j.error.NotFoundException;
 import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.OpenOptions;
 
 /** Opens the IMAGE argument of every verb read-only, printing the open-time warnings to stderr. */
 final class ImageOpener {
@@ -17,11 +18,9 @@ final class ImageOpener {
         if (!Files.exists(image)) {
             throw new NotFoundException(image + ": no such image file");
         }
-        Ext4FileSystem fs = Ext4FileSystem.open(image);
-        for (String w : fs.warnings()) {
+        return Ext4FileSystem.open(image, OpenOptions.readOnlyDefaults().withWarnings(w -> {
             err.println("ext4j: warning: " + w);
-        }
-        err.flush();
-        return fs;
+            err.flush();
+        }));
     }
 }

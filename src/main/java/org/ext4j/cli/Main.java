@@ -66,12 +66,31 @@ public final class Main implements Runnable {
             code = EXIT_BUG;
         }
         String kind = e instanceof CorruptionException ? "corrupt image: " : code == EXIT_BUG ? "internal error: " : "";
-        err.println("ext4j " + verb + ": " + kind + (e.getMessage() == null ? e.toString() : e.getMessage()));
+        err.println("ext4j " + verb + ": " + kind + describe(e));
         if (debug || code == EXIT_BUG && Boolean.getBoolean("ext4j.debug")) {
             e.printStackTrace(err);
         }
         err.flush();
         return code;
+    }
+
+    /** One readable line for any failure; the JDK's file exceptions say only the path by themselves. */
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException f && !(e instanceof Ext4Exception)) {
+            String reason = f.getReason();
+            if (reason == null) {
+                reason = switch (e.getClass().getSimpleName()) {
+                    case "NoSuchFileException" -> "no such file or directory";
+                    case "FileAlreadyExistsException" -> "already exists";
+                    case "AccessDeniedException" -> "permission denied";
+                    case "NotDirectoryException" -> "not a directory";
+                    case "DirectoryNotEmptyException" -> "directory not empty";
+                    default -> e.getClass().getSimpleName();
+                };
+            }
+            return f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": " + reason;
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

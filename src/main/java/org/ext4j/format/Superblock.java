@@ -236,7 +236,16 @@ public final class Superblock {
                 && (logClusterSize < logBlockSize || logClusterSize > logBlockSize + 16)) {
             throw bad(0x1C, "s_log_cluster_size " + logClusterSize + " is out of range");
         }
-        if (blocksPerGroup == 0 || blocksPerGroup > 8L * blockSize) {
+        if (hasRoCompat(Features.RO_COMPAT_BIGALLOC)) {
+            // bitmaps count clusters: the per-group limit is on clusters, blocks follow from the ratio
+            if (clustersPerGroup == 0 || clustersPerGroup > 8L * blockSize) {
+                throw bad(0x24, "s_clusters_per_group " + clustersPerGroup + " is out of range (1.." + 8L * blockSize + ")");
+            }
+            if (blocksPerGroup != clustersPerGroup << (logClusterSize - logBlockSize)) {
+                throw bad(0x20, "s_blocks_per_group " + blocksPerGroup + " is not s_clusters_per_group "
+                        + clustersPerGroup + " times the cluster ratio");
+            }
+        } else if (blocksPerGroup == 0 || blocksPerGroup > 8L * blockSize) {
             throw bad(0x20, "s_blocks_per_group " + blocksPerGroup + " is out of range (1.." + 8L * blockSize + ")");
         }
         if (inodesPerGroup == 0 || inodesPerGroup > 8L * blockSize) {

@@ -54,9 +54,7 @@ public record XattrEntry(int nameIndex, byte[] suffix, int valueOffset, long val
             long valueInum = Le.u32(b, off + 4);
             long valueSize = Le.u32(b, off + 8);
             long hash = Le.u32(b, off + 12);
-            if (nameLen == 0) {
-                throw err.build("name length 0");
-            }
+            // name_len 0 is valid: system.posix_acl_access is its prefix alone
             if (off + ENTRY_HEADER_SIZE + nameLen > end) {
                 throw err.build("name runs past the end of the area");
             }

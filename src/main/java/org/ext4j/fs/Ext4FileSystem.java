@@ -63,7 +63,7 @@ public final class Ext4FileSystem implements Closeable {
         }
         BlockDevice device = FileBlockDevice.openReadOnly(image);
         try {
-            return open(device);
+            return open(device, options);
         } catch (IOException | RuntimeException e) {
             device.close();
             throw e;
@@ -71,10 +71,11 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     /** Opens a file system on an already opened device; the file system closes it. */
-    public static Ext4FileSystem open(BlockDevice device) throws IOException {
+    public static Ext4FileSystem open(BlockDevice device, OpenOptions options) throws IOException {
         Superblock sb = Volume.readSuperblock(device);
         List<String> warnings = new ArrayList<>();
         checkFeatures(sb, warnings);
+        warnings.forEach(options.warnings());
         Volume volume = Volume.open(device, sb);
         Ext4FileSystem fs = new Ext4FileSystem(device, volume, warnings);
         Inode root = fs.inode(ROOT_INO);
@@ -130,6 +131,22 @@ public final class Ext4FileSystem implements Closeable {
         return Inode.load(volume, ino);
     }
 
+    /**
+     * Loads the inode a directory entry names, refusing one that is not in use: a name pointing at a
+     * freed inode is damage, as the kernel's {@code ext4_iget} reports ("deleted inode referenced").
+     */
+    public Inode child(long dirIno, DirEntry e) throws IOException {
+        Inode inode = inode(e.inode());
+        InodeRecord r = inode.record();
+        if (r.mode == 0 || r.linksCount == 0) {
+            throw CorruptionException.of(Kind.BAD_INODE).inode(e.inode())
+                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
+                            + "\", but inode " + e.inode() + " is not in use (mode 0" + Integer.toOctalString(r.mode)
+                            + ", " + r.linksCount + " links)");
+        }
+        return inode;
+    }
+
     // ---- path resolution ------------------------------------------------------------------
 
     /** Resolves {@code path} without following a final symlink (lstat semantics). */
@@ -168,7 +185,7 @@ public final class Ext4FileSystem implements Closeable {
                 throw new NotFoundException(shown + ": no such file or directory");
             }
             long next = e.inode();
-            Inode target = inode(next);
+            Inode target = child(cur, e);
             if (target.record().isSymlink() && (!last || followFinal)) {
                 if (--budget[0] < 0) {
                     throw CorruptionException.of(Kind.LOOP).inode(next).build(shown + ": too many levels of symbolic links");

@@ -77,13 +77,14 @@ public final class Inode {
 
     /**
      * {@code ext4_inode_is_fast_symlink}: a symlink whose target sits in i_block uses no data blocks
-     * (beyond an xattr block).
+     * (beyond an xattr block); with ea_inode, any target shorter than i_block is fast.
      */
     static boolean isFastSymlink(Superblock sb, InodeRecord r) {
         if (!r.isSymlink() || r.hasFlag(InodeRecord.FL_INLINE_DATA)) {
             return false;
         }
-        if (r.hasFlag(InodeRecord.FL_EA_INODE)) {
+        if (sb.hasIncompat(Features.INCOMPAT_EA_INODE)) {
+            // i_blocks also counts value inodes' blocks here, so only the size can tell
             return r.size > 0 && r.size < InodeRecord.I_BLOCK_SIZE;
         }
         long eaBlocks = r.fileAcl != 0 ? (sb.blockSize << Math.max(0, sb.logClusterSize - sb.logBlockSize)) / 512 : 0;
