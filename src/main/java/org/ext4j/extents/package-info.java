@@ -1,0 +1,11 @@
+/**
+ * Mapping a file's logical blocks to physical ones: the on-disk extent tree
+ * ({@code fs/ext4/extents.c}) and the legacy ext2/ext3 indirect block map
+ * ({@code fs/ext4/indirect.c}), behind one {@link org.ext4j.extents.BlockMap} interface that answers
+ * with runs in the states WRITTEN, UNWRITTEN and HOLE, the states the extent status tree will cache.
+ *
+ * <p>Termination on hostile trees: each interior node's child must be exactly one level lower than
+ * the node (and the root's depth is at most 5), so descent takes at most six reads whatever the
+ * blocks say; full walks (for {@code stat}) are additionally bounded by the file system's block count.
+ */
+package org.ext4j.extents;
