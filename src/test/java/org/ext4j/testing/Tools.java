@@ -58,6 +58,17 @@ public final class Tools {
         return run(List.of(cmd));
     }
 
+    /**
+     * Runs the {@code ext4j} command line in a child JVM on the test class path, exactly as a user's
+     * script would (stdout is captured byte for byte: decode it as ISO-8859-1 to get the raw bytes).
+     */
+    public static Result ext4j(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "org.ext4j.cli.Main"));
+        cmd.addAll(List.of(args));
+        return run(cmd, 300);
+    }
+
     public static boolean onPath(String tool) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
