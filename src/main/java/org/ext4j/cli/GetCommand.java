@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
+import org.ext4j.error.Ext4Exception;
 import org.ext4j.extents.BlockMap;
 import org.ext4j.format.DirEntry;
 import org.ext4j.fs.Ext4FileSystem;
@@ -36,6 +37,7 @@ import org.ext4j.inode.Inode;
 import org.ext4j.inode.Xattr;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -63,6 +65,10 @@ final class GetCommand implements Callable<Integer> {
     @Parameters(index = "2", paramLabel = "DEST")
     Path dest;
 
+    @Option(names = {"-k", "--keep-going"},
+            description = "On a damaged file or directory, report it and go on with the rest; exit 1 at the end.")
+    boolean keepGoing;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -73,6 +79,14 @@ final class GetCommand implements Callable<Integer> {
     private final Set<Long> dirsSeen = new HashSet<>();
     private final Set<String> warned = new HashSet<>();
     private final boolean setfattr = root && onPath("setfattr");
+    private int damaged;
+
+    /** The final verdict of a {@code --keep-going} run that skipped damaged parts. */
+    private static final class CorruptionSummary extends Ext4Exception {
+        CorruptionSummary(int count) {
+            super(count + " damaged file(s) or directories were skipped");
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -90,6 +104,9 @@ final class GetCommand implements Callable<Integer> {
                 target = dest;
             }
             extract(fs.inode(ino), target, 0);
+            if (damaged > 0) {
+                throw new CorruptionSummary(damaged);
+            }
         } finally {
             err.flush();
         }
@@ -163,20 +180,34 @@ final class GetCommand implements Callable<Integer> {
             return true;
         });
         for (DirEntry e : children) {
-            for (byte b : e.name()) {
-                if (b == '/' || b == 0) {
-                    // never let a hostile name climb out of the destination
-                    throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(ino).offset(e.offset())
-                            .build("name contains a '/' or NUL byte: " + hostName(e.name()));
+            Path child = to;
+            try {
+                child = safeChild(ino, e, to);
+                extract(fs.child(ino, e), child, depth + 1);
+            } catch (Ext4Exception damage) {
+                if (!keepGoing || damage instanceof CorruptionSummary) {
+                    throw damage;
                 }
+                damaged++;
+                err.println("ext4j get: " + child + ": " + damage.getMessage());
             }
-            Path child = to.resolve(hostName(e.name()));
-            if (Files.exists(child, LinkOption.NOFOLLOW_LINKS)) {
-                throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(ino).offset(e.offset())
-                        .build("name \"" + hostName(e.name()) + "\" appears twice in the directory");
-            }
-            extract(fs.child(ino, e), child, depth + 1);
         }
+    }
+
+    /** Never lets a hostile name climb out of the destination or overwrite a sibling. */
+    private Path safeChild(long dirIno, DirEntry e, Path dir) throws CorruptionException {
+        for (byte b : e.name()) {
+            if (b == '/' || b == 0) {
+                throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirIno).offset(e.offset())
+                        .build("name contains a '/' or NUL byte: " + hostName(e.name()));
+            }
+        }
+        Path child = dir.resolve(hostName(e.name()));
+        if (Files.exists(child, LinkOption.NOFOLLOW_LINKS)) {
+            throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirIno).offset(e.offset())
+                    .build("name \"" + hostName(e.name()) + "\" appears twice in the directory");
+        }
+        return child;
     }
 
     /** Copies the written ranges only; holes and unwritten extents stay holes in the output. */
