@@ -153,4 +153,41 @@ class CliContractTest {
         assertEquals(70000, Files.size(out.resolve("dir/sub/data.bin")), "existing file left alone");
         assertEquals("hello, ext4\n", new String(Files.readAllBytes(tmp.resolve("src/hello.txt")), StandardCharsets.UTF_8));
     }
+
+    @Test
+    void hostileNameCannotEscapeDestination() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("evil-src"));
+        Files.writeString(src.resolve("zz_escape_zz"), "payload");
+        Path img = tmp.resolve("evil.img");
+        Tools.mkfs(img, 8 << 20, List.of("-O", "^metadata_csum"), src);
+        byte[] b = Files.readAllBytes(img);
+        byte[] name = "zz_escape_zz".getBytes(StandardCharsets.US_ASCII);
+        int at = indexOf(b, name);
+        assertTrue(at > 0, "name not found in image");
+        byte[] evil = "../../escape".getBytes(StandardCharsets.US_ASCII); // same length
+        System.arraycopy(evil, 0, b, at, evil.length);
+        Files.write(img, b);
+
+        Path out = tmp.resolve("deep/er/out");
+        Files.createDirectories(out.getParent());
+        Result r = Tools.ext4j("get", img.toString(), "/", out.toString());
+        assertOneLineError(r, 1, "'/'");
+        assertFalse(Files.exists(tmp.resolve("deep/escape")), "a file escaped the destination");
+        Result keep = Tools.ext4j("get", "-k", img.toString(), "/", tmp.resolve("out2").toString());
+        assertEquals(1, keep.exit(), keep.stderr());
+        assertTrue(Files.isDirectory(tmp.resolve("out2/lost+found")), "the rest is extracted");
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
 }
