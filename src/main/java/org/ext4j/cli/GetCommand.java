@@ -75,11 +75,13 @@ final class GetCommand implements Callable<Integer> {
     private Ext4FileSystem fs;
     private PrintWriter err;
     private final boolean root = isRoot();
+    private boolean setgidDestination;
     private final Map<Long, Path> hardLinks = new HashMap<>();
     private final Set<Long> dirsSeen = new HashSet<>();
     private final Set<String> warned = new HashSet<>();
     private final boolean setfattr = root && onPath("setfattr");
     private int damaged;
+    private final byte[] copyBuffer = new byte[COPY_CHUNK];
 
     /** The final verdict of a {@code --keep-going} run that skipped damaged parts. */
     private static final class CorruptionSummary extends Ext4Exception {
@@ -94,6 +96,11 @@ final class GetCommand implements Callable<Integer> {
         try (Ext4FileSystem opened = ImageOpener.open(image, err)) {
             fs = opened;
             long ino = fs.lookup(path);
+            Path parent = dest.toAbsolutePath().getParent();
+            setgidDestination = parent != null && Files.isDirectory(dest.toAbsolutePath())
+                    && ((Integer) Files.getAttribute(dest.toAbsolutePath(), "unix:mode") & 02000) != 0
+                    || parent != null && Files.isDirectory(parent)
+                    && ((Integer) Files.getAttribute(parent, "unix:mode") & 02000) != 0;
             Path target;
             if (ino == Ext4FileSystem.ROOT_INO) {
                 target = dest;
@@ -115,7 +122,7 @@ final class GetCommand implements Callable<Integer> {
 
     private void extract(Inode inode, Path to, int depth) throws IOException {
         long ino = inode.number();
-        FileStat st = fs.stat(ino);
+        FileStat st = fs.stat(inode);
         if (!st.isDirectory() && st.linkCount() > 1) {
             Path first = hardLinks.get(ino);
             if (first != null) {
@@ -127,7 +134,7 @@ final class GetCommand implements Callable<Integer> {
         if (st.isDirectory()) {
             extractDirectory(ino, to, depth);
         } else if (st.isRegularFile()) {
-            extractFile(inode, to);
+            extractFile(inode, to, depth == 0);
         } else if (st.isSymlink()) {
             byte[] target = inode.readlinkBytes();
             for (byte b : target) {
@@ -179,10 +186,11 @@ final class GetCommand implements Callable<Integer> {
             }
             return true;
         });
+        Set<String> names = new HashSet<>();
         for (DirEntry e : children) {
             Path child = to;
             try {
-                child = safeChild(ino, e, to);
+                child = safeChild(ino, e, to, names);
                 extract(fs.child(ino, e), child, depth + 1);
             } catch (Ext4Exception damage) {
                 if (!keepGoing || damage instanceof CorruptionSummary) {
@@ -195,15 +203,16 @@ final class GetCommand implements Callable<Integer> {
     }
 
     /** Never lets a hostile name climb out of the destination or overwrite a sibling. */
-    private Path safeChild(long dirIno, DirEntry e, Path dir) throws CorruptionException {
+    private Path safeChild(long dirIno, DirEntry e, Path dir, Set<String> siblings) throws CorruptionException {
         for (byte b : e.name()) {
             if (b == '/' || b == 0) {
                 throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirIno).offset(e.offset())
                         .build("name contains a '/' or NUL byte: " + hostName(e.name()));
             }
         }
-        Path child = dir.resolve(hostName(e.name()));
-        if (Files.exists(child, LinkOption.NOFOLLOW_LINKS)) {
+        String name = hostName(e.name());
+        Path child = dir.resolve(name);
+        if (!siblings.add(name)) {
             throw CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirIno).offset(e.offset())
                     .build("name \"" + hostName(e.name()) + "\" appears twice in the directory");
         }
@@ -211,13 +220,17 @@ final class GetCommand implements Callable<Integer> {
     }
 
     /** Copies the written ranges only; holes and unwritten extents stay holes in the output. */
-    private void extractFile(Inode inode, Path to) throws IOException {
+    private void extractFile(Inode inode, Path to, boolean top) throws IOException {
         int bs = fs.superblock().blockSize;
         long size = inode.size();
-        Files.createFile(to);
+        if (top) {
+            Files.createFile(to); // never overwrite what the user already has
+        }
+        // below the top, names are unique per directory (checked) inside directories we created
         try (RandomAccessFile raf = new RandomAccessFile(to.toFile(), "rw"); FileChannel out = raf.getChannel()) {
-            byte[] buf = new byte[COPY_CHUNK];
+            byte[] buf = copyBuffer;
             long pos = 0;
+            long written = 0;
             while (pos < size) {
                 long lblk = pos / bs;
                 long blocksLeft = (size - pos + bs - 1) / bs;
@@ -233,18 +246,23 @@ final class GetCommand implements Callable<Integer> {
                         }
                         pos += n;
                     }
+                    written = pos;
                 } else {
                     pos = runEnd;
                 }
             }
-            raf.setLength(size); // ftruncate: a trailing hole stays a hole
+            if (written < size) {
+                raf.setLength(size); // ftruncate: a trailing hole stays a hole
+            }
         }
     }
 
     private void applyMetadata(Inode inode, FileStat st, Path to) throws IOException {
         boolean link = st.isSymlink();
         LinkOption[] nofollow = {LinkOption.NOFOLLOW_LINKS};
-        if (root) {
+        // a created file already belongs to us: chown only when the image says otherwise (two
+        // syscalls per file saved on trees owned by root; a setgid destination is always chowned)
+        if (root && (st.uid() != 0 || st.gid() != 0 || setgidDestination)) {
             Files.setAttribute(to, "unix:uid", (int) st.uid(), nofollow);
             Files.setAttribute(to, "unix:gid", (int) st.gid(), nofollow);
         }

@@ -225,7 +225,12 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     public FileStat stat(long ino) throws IOException {
-        Inode inode = inode(ino);
+        return stat(inode(ino));
+    }
+
+    /** The stat of an inode already loaded. */
+    public FileStat stat(Inode inode) {
+        long ino = inode.number();
         InodeRecord r = inode.record();
         int[] dev = r.type() == InodeRecord.S_IFCHR || r.type() == InodeRecord.S_IFBLK ? inode.deviceNumber()
                 : new int[] {0, 0};

@@ -2,10 +2,10 @@ package org.ext4j.volume;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.buffer.BufferCache;
+import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.Ext4IoException;
@@ -30,7 +30,7 @@ public final class Volume {
     private final GroupDescriptor[] groups;
     private final int blockSize;
     private final long deviceBlocks;
-    private final Map<Long, byte[]> cache;
+    private final BufferCache cache;
 
     private Volume(BlockDevice device, Superblock sb, GroupDescriptor[] groups, long deviceBlocks) {
         this.device = device;
@@ -38,13 +38,7 @@ public final class Volume {
         this.groups = groups;
         this.blockSize = sb.blockSize;
         this.deviceBlocks = deviceBlocks;
-        int entries = Math.max(16, CACHE_BYTES / blockSize);
-        this.cache = new LinkedHashMap<>(entries, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
-                return size() > entries;
-            }
-        };
+        this.cache = new BufferCache(device, blockSize, CACHE_BYTES);
     }
 
     /** Reads the primary superblock ({@code s_magic} checked, checksum verified when present). */
@@ -163,19 +157,30 @@ public final class Volume {
         }
     }
 
-    /** Reads metadata block {@code pblk} through the cache; {@code inode} names the owner for errors. */
+    /** Reads metadata block {@code pblk} through the cache (a copy); {@code inode} names the owner for errors. */
     public byte[] readBlock(long pblk, long inode) throws IOException {
-        synchronized (cache) {
-            byte[] hit = cache.get(pblk);
-            if (hit != null) {
-                return hit.clone();
-            }
+        return buffer(pblk, inode).snapshot();
+    }
+
+    /** The cached buffer of metadata block {@code pblk}, range-checked, for reading or (in a handle) writing. */
+    public MetaBuffer buffer(long pblk, long inode) throws IOException {
+        checkRange(pblk, 1, inode);
+        MetaBuffer b;
+        try {
+            b = cache.get(pblk);
+        } catch (IOException e) {
+            throw new Ext4IoException("reading block " + pblk + " of " + device, e);
         }
-        byte[] b = readBlockUncached(pblk, inode);
-        synchronized (cache) {
-            cache.put(pblk, b.clone());
+        if (b == null) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).inode(inode).block(pblk)
+                    .build("device ends before the block");
         }
         return b;
+    }
+
+    /** The metadata buffer cache, for the write path's transaction handles. */
+    public BufferCache bufferCache() {
+        return cache;
     }
 
     private byte[] readBlockUncached(long pblk, long inode) throws IOException {

@@ -1,0 +1,168 @@
+package org.ext4j.buffer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.ext4j.blockdev.BlockDevice;
+
+/**
+ * The metadata block cache ({@code fs/buffer.c}'s role for ext4 metadata): one {@link MetaBuffer}
+ * per cached block, clean buffers in LRU order within a memory bound, dirty buffers pinned until
+ * {@link #writeDirty()} writes them. Block numbers are trusted here: range checks belong to the
+ * volume above, which knows the file system's size.
+ *
+ * <p>Locking: the cache's own monitor guards the map and the dirty flags only; it is never held
+ * during device I/O except in {@link #writeDirty()}, which runs with no other writer active (at
+ * sync and close). Two threads missing on one block may both read it; the first to insert wins
+ * and the other's copy is dropped, so every caller sees one buffer per block.
+ */
+public final class BufferCache {
+    private final BlockDevice device;
+    private final int blockSize;
+    private final int maxClean;
+    private final LinkedHashMap<Long, MetaBuffer> buffers = new LinkedHashMap<>(256, 0.75f, true);
+    private int dirtyCount;
+
+    public BufferCache(BlockDevice device, int blockSize, long maxBytes) {
+        this.device = device;
+        this.blockSize = blockSize;
+        this.maxClean = (int) Math.max(16, maxBytes / blockSize);
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** The buffer of {@code block}, read from the device on a miss; null if the device ends first. */
+    public MetaBuffer get(long block) throws IOException {
+        synchronized (this) {
+            MetaBuffer b = buffers.get(block);
+            if (b != null) {
+                return b;
+            }
+        }
+        byte[] data = new byte[blockSize];
+        int n = device.read(block * blockSize, ByteBuffer.wrap(data));
+        if (n < blockSize) {
+            return null;
+        }
+        return insert(new MetaBuffer(block, data));
+    }
+
+    /** A buffer for a newly allocated block: zeroed, not read (the kernel's {@code sb_getblk} + memset). */
+    public MetaBuffer getZeroed(long block) {
+        MetaBuffer fresh = new MetaBuffer(block, new byte[blockSize]);
+        synchronized (this) {
+            MetaBuffer old = buffers.get(block);
+            if (old != null) {
+                old.lock().lock();
+                try {
+                    java.util.Arrays.fill(old.data(), (byte) 0);
+                } finally {
+                    old.lock().unlock();
+                }
+                return old;
+            }
+            buffers.put(block, fresh);
+            evictClean();
+            return fresh;
+        }
+    }
+
+    private synchronized MetaBuffer insert(MetaBuffer b) {
+        MetaBuffer raced = buffers.putIfAbsent(b.block(), b);
+        if (raced != null) {
+            return raced;
+        }
+        evictClean();
+        return b;
+    }
+
+    private void evictClean() {
+        int clean = buffers.size() - dirtyCount;
+        if (clean <= maxClean) {
+            return;
+        }
+        Iterator<MetaBuffer> it = buffers.values().iterator();
+        while (clean > maxClean && it.hasNext()) {
+            MetaBuffer b = it.next();
+            if (!b.dirty && !b.lock().isLocked()) {
+                it.remove();
+                clean--;
+            }
+        }
+    }
+
+    public synchronized void markDirty(MetaBuffer b) {
+        if (buffers.get(b.block()) != b) {
+            buffers.put(b.block(), b);
+        }
+        b.dirtyGeneration++;
+        if (!b.dirty) {
+            b.dirty = true;
+            dirtyCount++;
+        }
+    }
+
+    /** Drops a block from the cache (it was freed): its pending write, if any, is discarded. */
+    public synchronized void forget(long block) {
+        MetaBuffer b = buffers.remove(block);
+        if (b != null && b.dirty) {
+            b.dirty = false;
+            dirtyCount--;
+        }
+    }
+
+    public synchronized int dirtyCount() {
+        return dirtyCount;
+    }
+
+    /** Writes every dirty buffer in block order and marks it clean. */
+    public void writeDirty() throws IOException {
+        List<MetaBuffer> dirty = new ArrayList<>();
+        synchronized (this) {
+            for (MetaBuffer b : buffers.values()) {
+                if (b.dirty) {
+                    dirty.add(b);
+                }
+            }
+        }
+        dirty.sort((a, b) -> Long.compare(a.block(), b.block()));
+        for (MetaBuffer b : dirty) {
+            long generation;
+            byte[] bytes;
+            b.lock().lock();
+            try {
+                synchronized (this) {
+                    generation = b.dirtyGeneration;
+                }
+                bytes = b.data().clone();
+            } finally {
+                b.lock().unlock();
+            }
+            device.write(b.block() * blockSize, ByteBuffer.wrap(bytes));
+            synchronized (this) {
+                // redirtied while we wrote: keep it dirty so the newer bytes are written too
+                if (b.dirty && b.dirtyGeneration == generation) {
+                    b.dirty = false;
+                    dirtyCount--;
+                }
+            }
+        }
+        synchronized (this) {
+            evictClean();
+        }
+    }
+
+    /** Cached buffers, for tests and statistics. */
+    public synchronized Map<Long, Boolean> dirtyMap() {
+        Map<Long, Boolean> m = new LinkedHashMap<>();
+        buffers.forEach((k, v) -> m.put(k, v.dirty));
+        return m;
+    }
+}
