@@ -36,11 +36,24 @@ public final class ExtentTreeReader implements BlockMap {
         return ExtentNode.decode(root, 0, root.length, inode, -1, -1);
     }
 
-    private ExtentNode child(long pblk, int depth) throws IOException {
+    /**
+     * Reads the child at {@code pblk}; as {@code ext4_valid_extent_entries} requires, its first entry
+     * must start exactly where the parent's index entry says the subtree starts.
+     */
+    private ExtentNode child(Index parent, int depth) throws IOException {
+        long pblk = parent.child();
         byte[] b = volume.readBlock(pblk, inode);
         ExtentNode node = ExtentNode.decode(b, 0, b.length, inode, pblk, depth);
         if (verify) {
             ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
+        }
+        if (node.entries() > 0) {
+            long first = node.isLeaf() ? node.extent(0).logical() : node.index(0).logical();
+            if (first != parent.logical()) {
+                throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(pblk)
+                        .build("first entry starts at logical block " + first + ", the index above says "
+                                + parent.logical());
+            }
         }
         return node;
     }
@@ -58,7 +71,7 @@ public final class ExtentTreeReader implements BlockMap {
             if (i + 1 < node.entries()) {
                 nextStart = Math.min(nextStart, node.index(i + 1).logical());
             }
-            node = child(node.index(i).child(), node.depth() - 1);
+            node = child(node.index(i), node.depth() - 1);
         }
         int i = node.find(lblk);
         if (i >= 0) {
@@ -101,7 +114,7 @@ public final class ExtentTreeReader implements BlockMap {
             if (treeBlocks != null) {
                 treeBlocks.add(ix.child());
             }
-            walk(child(ix.child(), node.depth() - 1), out, treeBlocks, visited);
+            walk(child(ix, node.depth() - 1), out, treeBlocks, visited);
         }
     }
 

@@ -64,6 +64,9 @@ public final class ExtentNode {
         if (entries > max) {
             throw err.build("eh_entries " + entries + " exceeds eh_max " + max);
         }
+        if (entries == 0 && depth > 0) {
+            throw err.build("an index node with no entries");
+        }
         if (depth > MAX_DEPTH) {
             throw CorruptionException.of(Kind.EXTENT_TREE_TOO_DEEP).inode(inode).block(block)
                     .build("eh_depth " + depth + " exceeds " + MAX_DEPTH);

@@ -47,6 +47,70 @@ public record GroupDescriptor(
     }
 
     /**
+     * Encodes {@code d} at {@code b[off .. off+size)}: low halves always, high halves when the
+     * descriptor is 64 bytes or more, then the checksum ({@code ext4_group_desc_csum_set}). Bytes
+     * past the fields this codec knows are left as they are.
+     */
+    public static void encode(Superblock sb, byte[] b, int off, int size, GroupDescriptor d) {
+        boolean big = size >= 64;
+        Le.put32(b, off, d.blockBitmap());
+        Le.put32(b, off + 0x4, d.inodeBitmap());
+        Le.put32(b, off + 0x8, d.inodeTable());
+        Le.put16(b, off + 0xC, (int) d.freeBlocksCount());
+        Le.put16(b, off + 0xE, (int) d.freeInodesCount());
+        Le.put16(b, off + 0x10, (int) d.usedDirsCount());
+        Le.put16(b, off + 0x12, d.flags());
+        Le.put32(b, off + 0x14, d.excludeBitmap());
+        Le.put16(b, off + 0x18, (int) d.blockBitmapCsum());
+        Le.put16(b, off + 0x1A, (int) d.inodeBitmapCsum());
+        Le.put16(b, off + 0x1C, (int) d.itableUnused());
+        if (big) {
+            Le.put32(b, off + 0x20, d.blockBitmap() >>> 32);
+            Le.put32(b, off + 0x24, d.inodeBitmap() >>> 32);
+            Le.put32(b, off + 0x28, d.inodeTable() >>> 32);
+            Le.put16(b, off + 0x2C, (int) (d.freeBlocksCount() >>> 16));
+            Le.put16(b, off + 0x2E, (int) (d.freeInodesCount() >>> 16));
+            Le.put16(b, off + 0x30, (int) (d.usedDirsCount() >>> 16));
+            Le.put16(b, off + 0x32, (int) (d.itableUnused() >>> 16));
+            Le.put32(b, off + 0x34, d.excludeBitmap() >>> 32);
+            Le.put16(b, off + 0x38, (int) (d.blockBitmapCsum() >>> 16));
+            Le.put16(b, off + 0x3A, (int) (d.inodeBitmapCsum() >>> 16));
+        }
+        int csum = sb.hasMetadataCsum() || sb.hasGdtCsum() ? computeChecksum(sb, b, off, size, d.group()) : 0;
+        Le.put16(b, off + CHECKSUM_OFFSET, csum);
+    }
+
+    public GroupDescriptor withFreeBlocks(long v) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, v, freeInodesCount, usedDirsCount,
+                flags, excludeBitmap, blockBitmapCsum, inodeBitmapCsum, itableUnused, checksum);
+    }
+
+    public GroupDescriptor withFreeInodes(long v) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, freeBlocksCount, v, usedDirsCount,
+                flags, excludeBitmap, blockBitmapCsum, inodeBitmapCsum, itableUnused, checksum);
+    }
+
+    public GroupDescriptor withUsedDirs(long v) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, freeBlocksCount, freeInodesCount, v,
+                flags, excludeBitmap, blockBitmapCsum, inodeBitmapCsum, itableUnused, checksum);
+    }
+
+    public GroupDescriptor withFlags(int v) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, freeBlocksCount, freeInodesCount,
+                usedDirsCount, v, excludeBitmap, blockBitmapCsum, inodeBitmapCsum, itableUnused, checksum);
+    }
+
+    public GroupDescriptor withItableUnused(long v) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, freeBlocksCount, freeInodesCount,
+                usedDirsCount, flags, excludeBitmap, blockBitmapCsum, inodeBitmapCsum, v, checksum);
+    }
+
+    public GroupDescriptor withBitmapChecksums(long blockCsum, long inodeCsum) {
+        return new GroupDescriptor(group, blockBitmap, inodeBitmap, inodeTable, freeBlocksCount, freeInodesCount,
+                usedDirsCount, flags, excludeBitmap, blockCsum, inodeCsum, itableUnused, checksum);
+    }
+
+    /**
      * The checksum the descriptor should carry ({@code ext4_group_desc_csum}): crc32c low 16 bits
      * with metadata_csum, crc16 with gdt_csum, over the descriptor with bg_checksum left out.
      */

@@ -263,11 +263,12 @@ public final class Superblock {
         if (blocksCount <= firstDataBlock) {
             throw bad(0x4, "s_blocks_count " + blocksCount + " leaves no room for a group");
         }
-        if (hasIncompat(Features.INCOMPAT_64BIT) && (descSize < 32 || descSize > 1024 || Integer.bitCount(descSize) != 1)) {
-            throw bad(0xFE, "s_desc_size " + descSize + " is not a power of two between 32 and 1024");
+        if (hasIncompat(Features.INCOMPAT_64BIT) && (descSize < 64 || descSize > 1024 || Integer.bitCount(descSize) != 1)) {
+            throw bad(0xFE, "s_desc_size " + descSize + " is not a power of two between 64 and 1024 (64bit)");
         }
-        if (inodesCount > groupCount * inodesPerGroup) {
-            throw bad(0x0, "s_inodes_count " + inodesCount + " exceeds groups * inodes per group ("
+        if (inodesCount != groupCount * inodesPerGroup) {
+            // ext4_check_geometry: "inodes count not valid"
+            throw bad(0x0, "s_inodes_count " + inodesCount + " is not groups * inodes per group ("
                     + groupCount * inodesPerGroup + ")");
         }
         if (firstIno < GOOD_OLD_FIRST_INO || firstIno > inodesCount) {
