@@ -313,6 +313,13 @@ public final class Superblock {
         return new UUID(hi, lo);
     }
 
+    /** Sets s_checksum of raw superblock bytes when metadata_csum is on ({@code ext4_superblock_csum_set}). */
+    public static void setChecksum(byte[] raw) {
+        if ((Le.u32(raw, 0x64) & Features.RO_COMPAT_METADATA_CSUM) != 0) {
+            Le.put32(raw, CHECKSUM_OFFSET, Crc32c.update(~0, raw, 0, CHECKSUM_OFFSET) & 0xFFFFFFFFL);
+        }
+    }
+
     /** Checksum over the superblock as stored: crc32c(~0, bytes before s_checksum). */
     public int computeChecksum() {
         return Crc32c.update(~0, raw, 0, CHECKSUM_OFFSET);

@@ -12,6 +12,7 @@ import org.ext4j.error.Ext4IoException;
 import org.ext4j.format.GroupDescriptor;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.format.Superblock;
+import org.ext4j.txn.Handle;
 
 /**
  * A device seen as an ext4 volume: the superblock, the group descriptor table, range-checked block
@@ -141,7 +142,64 @@ public final class Volume {
     }
 
     public GroupDescriptor group(long g) {
-        return groups[(int) g];
+        synchronized (groups) {
+            return groups[(int) g];
+        }
+    }
+
+    /**
+     * Writes a changed group descriptor into its descriptor-table block inside handle {@code h}
+     * (checksum set by the codec), and makes it the current one. The caller serialises changes to
+     * one group (the allocator's per-group lock, as the kernel's {@code ext4_lock_group}).
+     */
+    public void updateGroup(Handle h, GroupDescriptor d) throws IOException {
+        long db = descriptorBlock(d.group());
+        MetaBuffer b = buffer(db, -1);
+        h.getWriteAccess(b);
+        b.lock().lock();
+        try {
+            int off = (int) (d.group() % sb.descriptorsPerBlock) * sb.descriptorSize;
+            GroupDescriptor.encode(sb, b.data(), off, sb.descriptorSize, d);
+        } finally {
+            b.lock().unlock();
+        }
+        h.markDirty(b);
+        synchronized (groups) {
+            groups[(int) d.group()] = d;
+        }
+    }
+
+    /**
+     * Edits the primary superblock's bytes inside handle {@code h} and sets its checksum
+     * ({@code ext4_superblock_csum_set}). {@code edit} receives the 1024 superblock bytes.
+     */
+    public void updateSuperblock(Handle h, java.util.function.Consumer<byte[]> edit) throws IOException {
+        long blk = Superblock.OFFSET / blockSize;
+        int off = Superblock.OFFSET % blockSize;
+        MetaBuffer b = cache.get(blk);
+        if (b == null) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).block(blk).build("superblock block is missing");
+        }
+        h.getWriteAccess(b);
+        b.lock().lock();
+        try {
+            byte[] raw = java.util.Arrays.copyOfRange(b.data(), off, off + Superblock.SIZE);
+            edit.accept(raw);
+            Superblock.setChecksum(raw);
+            System.arraycopy(raw, 0, b.data(), off, Superblock.SIZE);
+        } finally {
+            b.lock().unlock();
+        }
+        h.markDirty(b);
+    }
+
+    /** The current superblock bytes as the buffer holds them (with the write path's updates). */
+    public Superblock currentSuperblock() throws IOException {
+        long blk = Superblock.OFFSET / blockSize;
+        int off = Superblock.OFFSET % blockSize;
+        MetaBuffer b = cache.get(blk);
+        byte[] bytes = b.snapshot();
+        return Superblock.decode(java.util.Arrays.copyOfRange(bytes, off, off + Superblock.SIZE));
     }
 
     public BlockDevice device() {
