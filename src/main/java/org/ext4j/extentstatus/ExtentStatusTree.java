@@ -233,6 +233,7 @@ public final class ExtentStatusTree implements AutoCloseable {
      */
     public Lookup lookup(long lblk) {
         checkLblk(lblk);
+        Entry e0;
         lock.readLock().lock();
         try {
             ensureOpen();
@@ -242,10 +243,11 @@ public final class ExtentStatusTree implements AutoCloseable {
                 return new Lookup(null, seq);
             }
             n.referenced = true;
-            return new Lookup(toEntry(n), seq);
+            e0 = toEntry(n);
         } finally {
             lock.readLock().unlock();
         }
+        return new Lookup(e0, seq);
     }
 
     /**

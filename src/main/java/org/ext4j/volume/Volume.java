@@ -288,6 +288,29 @@ public final class Volume {
         return InodeRecord.decode(sb, ino, raw, pblk, inBlock);
     }
 
+    /**
+     * Writes inode {@code ino}'s raw bytes (whose checksum the caller set with
+     * {@link org.ext4j.format.InodeWriter#setChecksum}) into its inode table block inside {@code h}.
+     */
+    public void writeInode(Handle h, long ino, byte[] raw) throws IOException {
+        if (ino < 1 || ino > sb.inodesCount || raw.length != sb.inodeSize) {
+            throw new IllegalArgumentException("inode " + ino + " of " + raw.length + " bytes");
+        }
+        long group = (ino - 1) / sb.inodesPerGroup;
+        long byteOff = ((ino - 1) % sb.inodesPerGroup) * sb.inodeSize;
+        long pblk = group(group).inodeTable() + byteOff / blockSize;
+        int inBlock = (int) (byteOff % blockSize);
+        MetaBuffer b = buffer(pblk, ino);
+        h.getWriteAccess(b);
+        b.lock().lock();
+        try {
+            System.arraycopy(raw, 0, b.data(), inBlock, raw.length);
+        } finally {
+            b.lock().unlock();
+        }
+        h.markDirty(b);
+    }
+
     /** Blocks the device holds, which may exceed the file system's size. */
     public long deviceBlocks() {
         return deviceBlocks;
