@@ -233,7 +233,6 @@ public final class ExtentStatusTree implements AutoCloseable {
      */
     public Lookup lookup(long lblk) {
         checkLblk(lblk);
-        Entry e0;
         lock.readLock().lock();
         try {
             ensureOpen();
@@ -243,11 +242,10 @@ public final class ExtentStatusTree implements AutoCloseable {
                 return new Lookup(null, seq);
             }
             n.referenced = true;
-            e0 = toEntry(n);
+            return new Lookup(toEntry(n), seq);
         } finally {
             lock.readLock().unlock();
         }
-        return new Lookup(e0, seq);
     }
 
     /**
