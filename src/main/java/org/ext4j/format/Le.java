@@ -1,19 +1,15 @@
 package org.ext4j.format;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
-
 /**
  * The one place that knows ext4 is little-endian: absolute-offset reads and writes of unsigned
- * fields through {@link VarHandle} views, as Lucene's {@code BitUtil} does. Every codec reads each
- * field at its absolute offset under its kernel name with these.
+ * fields. Every codec reads each field at its absolute offset under its kernel name with these.
+ *
+ * <p>Plain shifts, not {@code MethodHandles.byteArrayViewVarHandle}: on OpenJDK 17.0.15, C2
+ * miscompiled a VarHandle-based {@link #u32} loop once it was inlined into {@code Inode.load}
+ * (block-map pointers read as zero, files silently read as holes). {@code KernelKnownBugsTest}
+ * reproduces it in a separate JVM; these shifts compile to the same single loads on x86.
  */
 public final class Le {
-    private static final VarHandle U16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle U32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle U64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
     private Le() {
     }
 
@@ -22,32 +18,37 @@ public final class Le {
     }
 
     public static int u16(byte[] b, int off) {
-        return (short) U16.get(b, off) & 0xFFFF;
+        return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8;
     }
 
     public static long u32(byte[] b, int off) {
-        return (int) U32.get(b, off) & 0xFFFFFFFFL;
+        return i32(b, off) & 0xFFFFFFFFL;
     }
 
     /** A 32-bit field read as a Java int (for hashes and checksums where the bits matter). */
     public static int i32(byte[] b, int off) {
-        return (int) U32.get(b, off);
+        return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8 | (b[off + 2] & 0xFF) << 16 | (b[off + 3] & 0xFF) << 24;
     }
 
     public static long u64(byte[] b, int off) {
-        return (long) U64.get(b, off);
+        return u32(b, off) | (long) i32(b, off + 4) << 32;
     }
 
     public static void put16(byte[] b, int off, int v) {
-        U16.set(b, off, (short) v);
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
     }
 
     public static void put32(byte[] b, int off, long v) {
-        U32.set(b, off, (int) v);
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+        b[off + 2] = (byte) (v >>> 16);
+        b[off + 3] = (byte) (v >>> 24);
     }
 
     public static void put64(byte[] b, int off, long v) {
-        U64.set(b, off, v);
+        put32(b, off, v);
+        put32(b, off + 4, v >>> 32);
     }
 
     /** Joins a split lo/hi field, as the kernel's {@code ext4_*_lo/_hi} accessors do. */

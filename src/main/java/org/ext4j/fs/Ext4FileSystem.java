@@ -234,7 +234,13 @@ public final class Ext4FileSystem implements Closeable {
         InodeRecord r = inode.record();
         int[] dev = r.type() == InodeRecord.S_IFCHR || r.type() == InodeRecord.S_IFBLK ? inode.deviceNumber()
                 : new int[] {0, 0};
-        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, r.blocks512(superblock()),
+        long blocks = r.blocks512(superblock());
+        if (r.isRegular() && inode.isInline()) {
+            // ext4_file_getattr: inline files report their bytes as sectors, so that tar and rsync
+            // do not take them for entirely sparse files
+            blocks += (r.size + 511) >> 9;
+        }
+        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, blocks,
                 instant(r.atime), instant(r.mtime), instant(r.ctime), r.crtime == null ? null : instant(r.crtime),
                 r.flags, r.generation, dev[0], dev[1]);
     }

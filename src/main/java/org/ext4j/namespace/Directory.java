@@ -81,7 +81,7 @@ public final class Directory {
             for (long i = 0; i < m.length() && !stop[0]; i++) {
                 long pblk = m.physical() + i;
                 byte[] b = volume.readBlock(pblk, dir.number());
-                walkLeaf(b, pblk, e -> {
+                walkBlock(b, pblk, lblk + i, e -> {
                     if (e.inode() != 0 && !v.visit(e)) {
                         stop[0] = true;
                         return false;
@@ -93,23 +93,40 @@ public final class Directory {
         }
     }
 
-    /** Walks one directory block, checking its checksum tail; htree interior blocks yield nothing. */
+    /**
+     * Walks one directory block. As the kernel's {@code __ext4_read_dirblock} decides, block 0 of an
+     * indexed directory is the dx root, whatever its last 12 bytes look like (turning a directory
+     * into an htree leaves a stale dirent tail there): only "." and ".." are entries in it, and the
+     * ".." record spans the rest. Interior index blocks yield nothing. Leaf blocks have their
+     * checksum tail verified.
+     */
+    private void walkBlock(byte[] b, long pblk, long lblk, DirEntry.Visitor v) throws IOException {
+        int bs = volume.blockSize();
+        boolean indexed = dir.record().hasFlag(InodeRecord.FL_INDEX);
+        if (indexed && lblk == 0) {
+            DirEntry.walk(b, 0, bs, bs, fileType, sb.inodesCount, dir.number(), pblk, v);
+            return;
+        }
+        if (indexed && isDxNode(b)) {
+            return; // an interior index block: no dirent tail, its own dx_tail
+        }
+        walkLeaf(b, pblk, v);
+    }
+
+    /** Walks a leaf block, verifying its checksum tail when it has one. */
     private void walkLeaf(byte[] b, long pblk, DirEntry.Visitor v) throws IOException {
         int bs = volume.blockSize();
         int end = bs;
         if (csum && DirEntry.hasTail(b, bs)) {
             DirEntry.verifyTail(b, bs, seed, dir.number(), pblk);
             end = bs - DirEntry.TAIL_SIZE;
-        } else if (csum && isDxNode(b)) {
-            return; // an interior index block: no dirent tail, its own dx_tail
         }
         DirEntry.walk(b, 0, end, bs, fileType, sb.inodesCount, dir.number(), pblk, v);
     }
 
     private boolean isDxNode(byte[] b) {
         int bs = volume.blockSize();
-        return dir.record().hasFlag(InodeRecord.FL_INDEX) && Le.u32(b, 0) == 0
-                && DirEntry.recLenFromDisk(Le.u16(b, 4), bs) == bs;
+        return Le.u32(b, 0) == 0 && DirEntry.recLenFromDisk(Le.u16(b, 4), bs) == bs;
     }
 
     private void forEachInline(DirEntry.Visitor v) throws IOException {
