@@ -30,9 +30,10 @@ class ArchitectureTest {
     static final List<List<String>> TIERS = List.of(
             List.of("error"),
             List.of("blockdev"),
-            List.of("format", "buffer"),
-            List.of("txn"),
+            List.of("format", "buffer", "pagecache"),
+            List.of("txn", "iomap"),
             List.of("volume"),
+            List.of("alloc"),
             List.of("extentstatus"),
             List.of("extents"),
             List.of("inode"),
@@ -95,6 +96,13 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage(pkg("blockdev"), pkg("buffer"), pkg("txn"),
                     "java.nio.channels..", "java.nio.file..", "java.io.File")
             .because("codecs decode bytes they are handed; they do no I/O");
+
+    @ArchTest
+    static final ArchRule iomapAndPageCacheKnowNoExt4 = classes().that()
+            .resideInAnyPackage(pkg("iomap"), pkg("pagecache"))
+            .should().onlyDependOnClassesThat().resideInAnyPackage(pkg("iomap"), pkg("pagecache"), pkg("error"),
+                    "java..")
+            .because("as fs/iomap knows nothing of ext4, the file system hands iomap its IomapOps");
 
     @ArchTest
     static final ArchRule packagesAreFreeOfCycles = slices().matching("org.ext4j.(*)..").should().beFreeOfCycles();

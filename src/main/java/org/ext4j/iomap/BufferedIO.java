@@ -1,0 +1,248 @@
+package org.ext4j.iomap;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+import org.ext4j.pagecache.AddressSpace;
+import org.ext4j.pagecache.Folio;
+
+/**
+ * iomap's buffered I/O ({@code fs/iomap/buffered-io.c}) over one file's page cache: write, read and
+ * writeback, driven by the file system's {@link IomapOps} and {@link WritebackOps}.
+ *
+ * <p><b>The validity protocol.</b> A buffered write asks {@link IomapOps#begin} for a mapping
+ * without holding anything that stops writeback; by the time it has locked the folio to copy into,
+ * writeback may have allocated, written and converted the blocks, and reclaim may have evicted the
+ * clean folio. So after locking each folio, and before looking at the mapping's type to decide
+ * whether a partially written block must be read or zeroed, the write asks {@link IomapOps#valid}.
+ * A stale mapping is dropped and the rest of the write maps again ({@code IOMAP_F_STALE}). Without
+ * that check a stale UNWRITTEN mapping zeroes a block that writeback already wrote: silent data
+ * corruption (RACES.md R1, the seed of this project).
+ *
+ * <p>The caller of {@link #write} holds the inode writer lock; {@link #read} and
+ * {@link #writeback} take none. Folio locks are the only locks taken here, one at a time.
+ */
+public final class BufferedIO {
+    private final AddressSpace space;
+    private final BlockIO io;
+    private final int blockSize;
+    /** Test-only: skip the validity check, to show the corruption it prevents. Package-private. */
+    static volatile boolean skipValidityCheckForTests;
+
+    public BufferedIO(AddressSpace space, BlockIO io) {
+        this.space = space;
+        this.io = io;
+        this.blockSize = space.blockSize();
+    }
+
+    /** Size change requests from a write: the file system moves i_size ({@code iomap_write_end}). */
+    @FunctionalInterface
+    public interface SizeUpdater {
+        void extendTo(long newSize) throws IOException;
+    }
+
+    /**
+     * Buffered write of {@code len} bytes at {@code pos} ({@code iomap_file_buffered_write}).
+     * Returns the bytes written; fewer than {@code len} only if the file system ran out of space
+     * part way (the exception of the first failing mapping is rethrown when nothing was written).
+     */
+    public long write(IomapOps ops, long pos, byte[] src, int off, int len, LongSupplier size, SizeUpdater sizeUpdate)
+            throws IOException {
+        long done = 0;
+        int remaps = 0;
+        while (done < len) {
+            long at = pos + done;
+            Iomap map;
+            try {
+                map = ops.begin(at, len - done, IomapOps.WRITE);
+            } catch (IOException e) {
+                if (done == 0) {
+                    throw e;
+                }
+                return done;
+            }
+            Interleave.point(Interleave.WRITE_AFTER_BEGIN);
+            long mapEnd = Math.min(map.end(), pos + len);
+            long copied = 0;
+            boolean stale = false;
+            try {
+                while (at + copied < mapEnd) {
+                    long p = at + copied;
+                    Folio f = space.lockOrCreate(p, (int) Math.min(AddressSpace.MAX_FOLIO_SIZE, mapEnd - p));
+                    try {
+                        Interleave.point(Interleave.WRITE_AFTER_FOLIO_LOCK);
+                        Interleave.point(Interleave.WRITE_BEFORE_VALID);
+                        if (!skipValidityCheckForTests && !ops.valid(map)) {
+                            stale = true; // IOMAP_F_STALE: map the rest again
+                            break;
+                        }
+                        Interleave.point(Interleave.WRITE_AFTER_VALID);
+                        int inFolio = (int) (p - f.pos());
+                        int n = (int) Math.min(f.size() - inFolio, mapEnd - p);
+                        prepareBlocks(f, inFolio, n, map, size.getAsLong());
+                        System.arraycopy(src, (int) (off + (p - pos)), f.data(), inFolio, n);
+                        space.markDirty(f, inFolio / blockSize, (inFolio + n + blockSize - 1) / blockSize);
+                        if (p + n > size.getAsLong()) {
+                            sizeUpdate.extendTo(p + n);
+                        }
+                        copied += n;
+                    } finally {
+                        f.lock().unlock();
+                    }
+                }
+            } finally {
+                ops.end(at, mapEnd - at, copied, IomapOps.WRITE, map);
+            }
+            done += copied;
+            if (stale && copied == 0) {
+                // a stale answer with no progress maps again; one that never settles is a bug in the
+                // file system's valid(), not something to spin on
+                if (++remaps > 10_000) {
+                    throw new IllegalStateException("mapping at " + at + " reported stale 10000 times in a row");
+                }
+            } else {
+                remaps = 0;
+            }
+        }
+        return done;
+    }
+
+    /**
+     * {@code __iomap_write_begin}: blocks the write covers only in part, and that are not uptodate,
+     * are read from disk when the mapping says they hold written data, and zeroed otherwise.
+     */
+    private void prepareBlocks(Folio f, int from, int n, Iomap map, long fileSize) throws IOException {
+        int firstBlock = from / blockSize;
+        int lastBlock = (from + n - 1) / blockSize;
+        for (int b = firstBlock; b <= lastBlock; b++) {
+            if (f.isUptodate(b)) {
+                continue;
+            }
+            int bStart = b * blockSize;
+            int bEnd = bStart + blockSize;
+            boolean whole = from <= bStart && from + n >= bEnd;
+            if (whole) {
+                continue; // fully overwritten: neither read nor zero
+            }
+            long blockPos = f.pos() + bStart;
+            if (needsZeroing(map, blockPos, fileSize)) {
+                Arrays.fill(f.data(), bStart, bEnd, (byte) 0);
+            } else {
+                io.read(map.addrOf(blockPos), f.data(), bStart, blockSize);
+            }
+            f.setUptodate(b, b + 1);
+        }
+    }
+
+    /** {@code iomap_block_needs_zeroing}: only a MAPPED, not new, block inside the file holds data. */
+    static boolean needsZeroing(Iomap map, long blockPos, long fileSize) {
+        return map.type() != Iomap.Type.MAPPED || map.isNew() || blockPos >= fileSize;
+    }
+
+    /**
+     * Buffered read ({@code iomap_read_folio} / readahead): copies from uptodate folios, filling the
+     * blocks that are not from disk (MAPPED) or with zeros (anything else). Returns bytes read, -1 at EOF.
+     */
+    public int read(IomapOps ops, long pos, byte[] dst, int off, int len, long fileSize) throws IOException {
+        if (pos >= fileSize) {
+            return len == 0 ? 0 : -1;
+        }
+        int want = (int) Math.min(len, fileSize - pos);
+        int done = 0;
+        while (done < want) {
+            long p = pos + done;
+            Folio f = space.lockOrCreate(p, (int) Math.min(AddressSpace.MAX_FOLIO_SIZE, Math.max(blockSize, want - done)));
+            try {
+                fillFolio(ops, f, fileSize);
+                int inFolio = (int) (p - f.pos());
+                int n = Math.min(f.size() - inFolio, want - done);
+                System.arraycopy(f.data(), inFolio, dst, off + done, n);
+                done += n;
+            } finally {
+                f.lock().unlock();
+            }
+        }
+        return done;
+    }
+
+    private void fillFolio(IomapOps ops, Folio f, long fileSize) throws IOException {
+        int b = 0;
+        while (b < f.blocks()) {
+            if (f.isUptodate(b)) {
+                b++;
+                continue;
+            }
+            long blockPos = f.pos() + (long) b * blockSize;
+            Iomap map = ops.begin(blockPos, f.pos() + f.size() - blockPos, IomapOps.REPORT);
+            int runEnd = (int) Math.min(f.blocks(), (map.end() - f.pos() + blockSize - 1) / blockSize);
+            for (int k = b; k < runEnd; k++) {
+                if (f.isUptodate(k)) {
+                    continue;
+                }
+                long kp = f.pos() + (long) k * blockSize;
+                if (map.type() == Iomap.Type.MAPPED && kp < fileSize) {
+                    io.read(map.addrOf(kp), f.data(), k * blockSize, blockSize);
+                } else {
+                    Arrays.fill(f.data(), k * blockSize, (k + 1) * blockSize, (byte) 0);
+                }
+                f.setUptodate(k, k + 1);
+            }
+            b = Math.max(runEnd, b + 1);
+        }
+    }
+
+    /**
+     * Writes back dirty folios in {@code [pos, end)} ({@code iomap_writepages}): for each dirty
+     * folio, lock it, take its dirty blocks (later writes dirty it again), map them for writeback
+     * (allocating delayed blocks), write them, and complete, converting unwritten extents before
+     * the folio leaves writeback. Returns the bytes written.
+     */
+    public long writeback(WritebackOps ops, long pos, long end, long fileSize) throws IOException {
+        long written = 0;
+        List<Folio> dirty = space.dirtyFolios(pos, end);
+        for (Folio f : dirty) {
+            BitSet blocks;
+            byte[] snapshot;
+            f.lock().lock();
+            try {
+                if (!space.isCached(f) || !f.isDirty()) {
+                    continue;
+                }
+                blocks = space.startWriteback(f);
+                snapshot = f.data().clone();
+            } finally {
+                f.lock().unlock();
+            }
+            try {
+                for (int b = blocks.nextSetBit(0); b >= 0; ) {
+                    int runEnd = blocks.nextClearBit(b);
+                    long p = f.pos() + (long) b * blockSize;
+                    long runLen = Math.min((long) (runEnd - b) * blockSize, Math.max(0, fileSize - p));
+                    runLen = (runLen + blockSize - 1) / blockSize * blockSize;
+                    long doneInRun = 0;
+                    while (doneInRun < runLen) {
+                        long q = p + doneInRun;
+                        Iomap map = ops.mapForWriteback(q, runLen - doneInRun);
+                        Interleave.point(Interleave.WRITEBACK_AFTER_MAP);
+                        long n = Math.min(map.end() - q, runLen - doneInRun);
+                        io.write(map.addrOf(q), snapshot, (int) (q - f.pos()), (int) n);
+                        Interleave.point(Interleave.WRITEBACK_AFTER_SUBMIT);
+                        Interleave.point(Interleave.WRITEBACK_BEFORE_CONVERT);
+                        ops.writebackDone(q, n, map);
+                        Interleave.point(Interleave.WRITEBACK_AFTER_CONVERT);
+                        doneInRun += n;
+                        written += n;
+                    }
+                    b = blocks.nextSetBit(runEnd);
+                }
+            } finally {
+                space.endWriteback(f);
+                Interleave.point(Interleave.WRITEBACK_END);
+            }
+        }
+        return written;
+    }
+}

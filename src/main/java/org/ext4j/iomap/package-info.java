@@ -1,0 +1,11 @@
+/**
+ * The iomap layer ({@code fs/iomap/}): buffered write, buffered read and writeback over the page
+ * cache, driven by a file system's {@link org.ext4j.iomap.IomapOps} and
+ * {@link org.ext4j.iomap.WritebackOps}. It knows nothing of ext4.
+ *
+ * <p>The write path's central protocol lives here: a mapping carries the validity cookie it was
+ * computed under, and a buffered write re-validates it with the folio locked before acting on the
+ * mapping's type (see {@link org.ext4j.iomap.BufferedIO}). Named {@link org.ext4j.iomap.Interleave}
+ * points let tests stop a thread at each step of write and writeback to replay the races of RACES.md.
+ */
+package org.ext4j.iomap;

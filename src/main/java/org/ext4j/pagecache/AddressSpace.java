@@ -1,0 +1,230 @@
+package org.ext4j.pagecache;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * One file's page cache ({@code struct address_space}): its folios by file offset. Folios are
+ * created on demand, large where the caller asks (large folios, up to {@link #MAX_FOLIO_SIZE}), and
+ * never overlap. Memory and dirty bytes are accounted in the shared {@link PageCacheLimits}, which
+ * also decides when clean folios are evicted.
+ *
+ * <p>Locking: the folio map is a concurrent map; creating a folio races by {@code putIfAbsent}, the
+ * loser retries. A folio is removed (evicted or truncated) only while its lock is held and it is
+ * clean and not under writeback, so a thread that holds a folio's lock holds a folio that is still
+ * in the cache, or was truncated away (then {@link #isCached(Folio)} says so and the caller retries).
+ */
+public final class AddressSpace {
+    public static final int MAX_FOLIO_SIZE = 64 * 1024;
+
+    private final int blockSize;
+    private final int maxFolioSize;
+    private final PageCacheLimits limits;
+    private final ConcurrentSkipListMap<Long, Folio> folios = new ConcurrentSkipListMap<>();
+
+    public AddressSpace(int blockSize, PageCacheLimits limits) {
+        this(blockSize, Math.max(blockSize, MAX_FOLIO_SIZE), limits);
+    }
+
+    /** A cache whose folios are at most {@code maxFolioSize} bytes (one block: no large folios). */
+    public AddressSpace(int blockSize, int maxFolioSize, PageCacheLimits limits) {
+        if (Integer.bitCount(maxFolioSize) != 1 || maxFolioSize < blockSize) {
+            throw new IllegalArgumentException("folio size " + maxFolioSize + " for blocks of " + blockSize);
+        }
+        this.blockSize = blockSize;
+        this.maxFolioSize = maxFolioSize;
+        this.limits = limits;
+        limits.register(this);
+    }
+
+    public int maxFolioSize() {
+        return maxFolioSize;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** The cached folio covering {@code pos}, or null. Not locked. */
+    public Folio find(long pos) {
+        Map.Entry<Long, Folio> e = folios.floorEntry(pos);
+        if (e != null && pos < e.getKey() + e.getValue().size()) {
+            return e.getValue();
+        }
+        return null;
+    }
+
+    public boolean isCached(Folio f) {
+        return folios.get(f.pos()) == f;
+    }
+
+    /**
+     * Returns the folio covering {@code pos}, locked, creating it (not uptodate) when missing
+     * ({@code __filemap_get_folio(FGP_LOCK | FGP_CREAT)}). A new folio is as large as
+     * {@code sizeHint} allows (rounded down to a power of two, at least one block, at most
+     * {@link #MAX_FOLIO_SIZE}) while staying aligned and not overlapping cached neighbours.
+     */
+    public Folio lockOrCreate(long pos, int sizeHint) {
+        while (true) {
+            Folio f = find(pos);
+            if (f == null) {
+                f = create(pos, sizeHint);
+                if (f == null) {
+                    continue; // lost a race with another creator: look again
+                }
+            }
+            f.lock().lock();
+            if (isCached(f)) {
+                limits.touch(f);
+                return f;
+            }
+            f.lock().unlock(); // evicted or truncated between find and lock: look again
+        }
+    }
+
+    private Folio create(long pos, int sizeHint) {
+        int size = Math.max(blockSize, Integer.highestOneBit(Math.max(1, Math.min(sizeHint, maxFolioSize))));
+        while (size > blockSize) {
+            long start = pos - pos % size;
+            Map.Entry<Long, Folio> before = folios.lowerEntry(start + size);
+            boolean free = before == null || before.getKey() + before.getValue().size() <= start;
+            if (free) {
+                break;
+            }
+            size >>= 1;
+        }
+        long start = pos - pos % size;
+        Folio f = new Folio(start, size, blockSize);
+        if (folios.putIfAbsent(start, f) != null) {
+            return null;
+        }
+        // a bigger or smaller neighbour may have appeared meanwhile: undo on overlap
+        Map.Entry<Long, Folio> lower = folios.lowerEntry(start);
+        Map.Entry<Long, Folio> higher = folios.higherEntry(start);
+        if (lower != null && lower.getKey() + lower.getValue().size() > start
+                || higher != null && higher.getKey() < start + size) {
+            folios.remove(start, f);
+            return null;
+        }
+        limits.added(f);
+        return f;
+    }
+
+    /** Marks blocks [from, to) of a locked folio dirty and uptodate ({@code iomap_set_range_dirty}). */
+    public void markDirty(Folio f, int fromBlock, int toBlock) {
+        int before = f.dirtyBlocks();
+        f.setUptodate(fromBlock, toBlock);
+        f.setDirty(fromBlock, toBlock);
+        limits.dirtied((long) (f.dirtyBlocks() - before) * blockSize);
+    }
+
+    /**
+     * Starts writeback of a locked folio ({@code folio_start_writeback} after
+     * {@code folio_clear_dirty_for_io}): returns the blocks that were dirty and clears them, so that
+     * writes after this point dirty the folio again for the next round.
+     */
+    public java.util.BitSet startWriteback(Folio f) {
+        java.util.BitSet dirty = f.dirtySnapshot();
+        for (int b = dirty.nextSetBit(0); b >= 0; b = dirty.nextSetBit(b + 1)) {
+            f.clearDirty(b);
+        }
+        f.setWriteback(true);
+        limits.dirtied(-(long) dirty.cardinality() * blockSize);
+        return dirty;
+    }
+
+    /** Ends writeback ({@code folio_end_writeback}); the folio may be evicted from now on if clean. */
+    public void endWriteback(Folio f) {
+        f.lock().lock();
+        try {
+            f.setWriteback(false);
+        } finally {
+            f.lock().unlock();
+        }
+        limits.maybeEvict();
+    }
+
+    /** Dirty folios from {@code pos} on, in file order (unlocked): writeback's work list. */
+    public List<Folio> dirtyFolios(long pos, long end) {
+        List<Folio> out = new ArrayList<>();
+        Map.Entry<Long, Folio> first = folios.floorEntry(pos);
+        long from = first != null ? first.getKey() : pos;
+        for (Folio f : folios.subMap(from, true, end, false).values()) {
+            if (f.isDirty()) {
+                out.add(f);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Evicts {@code f} if it is clean, not under writeback and not locked by anyone else; the
+     * caller must not hold its lock. Returns whether it was evicted ({@code remove_mapping}).
+     */
+    public boolean tryEvict(Folio f) {
+        if (!f.lock().tryLock()) {
+            return false;
+        }
+        try {
+            if (f.isDirty() || f.isWriteback() || !isCached(f)) {
+                return false;
+            }
+            folios.remove(f.pos(), f);
+            limits.removed(f);
+            return true;
+        } finally {
+            f.lock().unlock();
+        }
+    }
+
+    /**
+     * Drops every folio at or after {@code pos} and zeroes the tail of the folio that holds it
+     * ({@code truncate_inode_pages_range}); waits for nothing: the caller holds the inode writer
+     * lock and has waited for writeback of the range.
+     */
+    public void truncate(long pos) {
+        Folio partial = find(pos);
+        if (partial != null && partial.pos() < pos) {
+            partial.lock().lock();
+            try {
+                int off = (int) (pos - partial.pos());
+                java.util.Arrays.fill(partial.data(), off, partial.size(), (byte) 0);
+            } finally {
+                partial.lock().unlock();
+            }
+        }
+        for (Folio f : new ArrayList<>(folios.tailMap(pos, true).values())) {
+            if (partial == f) {
+                continue;
+            }
+            f.lock().lock();
+            try {
+                int dirty = f.dirtyBlocks();
+                if (folios.remove(f.pos(), f)) {
+                    limits.dirtied(-(long) dirty * blockSize);
+                    limits.removed(f);
+                }
+            } finally {
+                f.lock().unlock();
+            }
+        }
+    }
+
+    /** All cached folios (unlocked), for eviction scans and tests. */
+    public List<Folio> folios() {
+        return new ArrayList<>(folios.values());
+    }
+
+    /** Leaves the shared accounting (the file was closed and its folios written). */
+    public void release() {
+        for (Folio f : folios()) {
+            if (folios.remove(f.pos(), f)) {
+                limits.dirtied(-(long) f.dirtyBlocks() * blockSize);
+                limits.removed(f);
+            }
+        }
+        limits.unregister(this);
+    }
+}
