@@ -11,14 +11,29 @@ import org.ext4j.txn.Handle;
  */
 public interface BlockAllocator {
 
+    /**
+     * Buffers one {@link #allocate} dirties: the group's block bitmap and its descriptor block. One run
+     * never spans two groups.
+     */
+    int ALLOC_CREDITS = 2;
+
+    /** Buffers {@link #free} dirties per block group the freed range touches. */
+    int FREE_CREDITS_PER_GROUP = 2;
+
     /** A run of {@code length} blocks from {@code start}. */
     record Run(long start, long length) {
+        /** The block after the run: the goal that continues it. */
+        public long end() {
+            return start + length;
+        }
     }
 
     /**
      * Allocates at least {@code minLen} and at most {@code maxLen} contiguous blocks, as close after
-     * {@code goal} as possible (goal 0: anywhere). Throws {@link NoSpaceException} when no run of
-     * {@code minLen} exists.
+     * {@code goal} as possible (a goal outside the file system: anywhere). A free run of at least
+     * {@code minLen} right at the goal is taken even if a longer one exists elsewhere: that is what
+     * keeps a growing file contiguous; pass {@code minLen == maxLen} to insist on the full length.
+     * Throws {@link NoSpaceException} when no run of {@code minLen} exists.
      */
     Run allocate(Handle h, long goal, long minLen, long maxLen) throws IOException;
 

@@ -496,7 +496,9 @@ class SuperblockTest {
                 Arguments.of("s_inode_size = block size", (Consumer<byte[]>) b -> Le.put16(b, 0x58, 4096)),
                 Arguments.of("s_blocks_per_group = 8 * block size", (Consumer<byte[]>) b -> Le.put32(b, 0x20, 32768)),
                 Arguments.of("s_inodes_per_group = 8 * block size", (Consumer<byte[]>) b -> {
+                    long groups = Le.u32(b, 0x0) / Le.u32(b, 0x28);
                     Le.put32(b, 0x28, 32768);
+                    Le.put32(b, 0x0, groups * 32768); // kernel: s_inodes_count == groups * per group
                 }),
                 Arguments.of("s_desc_size 64", (Consumer<byte[]>) b -> Le.put16(b, 0xFE, 64)),
                 Arguments.of("s_desc_size 1024", (Consumer<byte[]>) b -> Le.put16(b, 0xFE, 1024)),

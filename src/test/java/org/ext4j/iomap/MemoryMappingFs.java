@@ -85,13 +85,13 @@ final class MemoryMappingFs implements IomapOps, WritebackOps, BlockIO {
             throw new IllegalStateException("writeback of an unmapped block " + lblk);
         }
         if (e.status() == Status.DELAYED) {
-            long len = e.end() - lblk;
+            long len = e.lblk() + e.len() - lblk; // Entry.end() is inclusive
             long pblk = allocate(len);
             es.insert(lblk, len, pblk, Status.UNWRITTEN); // allocated unwritten, converted at completion
             return new Iomap(lblk * bs, len * bs, pblk * bs, Iomap.Type.UNWRITTEN, 0, 0);
         }
         Iomap.Type t = e.status() == Status.WRITTEN ? Iomap.Type.MAPPED : Iomap.Type.UNWRITTEN;
-        long len = e.end() - lblk;
+        long len = e.lblk() + e.len() - lblk; // Entry.end() is inclusive
         return new Iomap(lblk * bs, len * bs, e.pblkOf(lblk) * bs, t, 0, 0);
     }
 

@@ -80,7 +80,8 @@ class SeedRaceR1Test {
             }
         }, "writeback");
         writeback.start();
-        assertTrue(writebackAtConvert.await(10, TimeUnit.SECONDS), "writeback wrote block 3, holds completion");
+        assertTrue(writebackAtConvert.await(10, TimeUnit.SECONDS),
+                () -> "writeback wrote block 3, holds completion; failure: " + failure.get());
         long s0 = fs.es.seq();
 
         byte[] x = MemoryMappingFs.filled(3 * B + 1, 'X');
