@@ -47,14 +47,7 @@ public final class ExtentTreeReader implements BlockMap {
         if (verify) {
             ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
         }
-        if (node.entries() > 0) {
-            long first = node.isLeaf() ? node.extent(0).logical() : node.index(0).logical();
-            if (first != parent.logical()) {
-                throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(pblk)
-                        .build("first entry starts at logical block " + first + ", the index above says "
-                                + parent.logical());
-            }
-        }
+        node.checkStartsAt(parent.logical(), inode, pblk);
         return node;
     }
 

@@ -918,13 +918,7 @@ public final class ExtentTreeWriter implements BlockMap {
         if (csum) {
             ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
         }
-        if (node.entries() > 0) {
-            long first = node.isLeaf() ? node.extent(0).logical() : node.index(0).logical();
-            if (first != expectedFirst) {
-                throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(pblk)
-                        .build("first entry starts at logical block " + first + ", the index above says " + expectedFirst);
-            }
-        }
+        node.checkStartsAt(expectedFirst, inode, pblk);
         n = new TreeNode(pblk, b);
         open.put(pblk, n);
         return n;

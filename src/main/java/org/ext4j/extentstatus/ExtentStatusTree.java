@@ -369,6 +369,15 @@ public final class ExtentStatusTree implements AutoCloseable {
                     + " (use insertDelayed)");
         }
         checkPblk(pblk, len, status);
+        return replace(lblk, len, new Node(lblk, len, pblk, status));
+    }
+
+    /**
+     * The one change all of insert, insertDelayed and remove make: under the write lock, cut
+     * {@code [lblk, lblk + len)} out of the tree, put {@code put} there (null: leave it unknown),
+     * and bump the counter, still under the lock.
+     */
+    private Change replace(long lblk, long len, Node put) {
         long delta;
         Change change;
         lock.writeLock().lock();
@@ -377,7 +386,9 @@ public final class ExtentStatusTree implements AutoCloseable {
             touch();
             int before = tree.size();
             long delayed = removeLocked(lblk, lblk + len - 1);
-            putAndMerge(new Node(lblk, len, pblk, status));
+            if (put != null) {
+                putAndMerge(put);
+            }
             change = bumpLocked(delayed);
             delta = tree.size() - before;
         } finally {
@@ -396,22 +407,7 @@ public final class ExtentStatusTree implements AutoCloseable {
      */
     public Change insertDelayed(long lblk, long len) {
         checkRange(lblk, len);
-        long delta;
-        Change change;
-        lock.writeLock().lock();
-        try {
-            ensureOpen();
-            touch();
-            int before = tree.size();
-            long delayed = removeLocked(lblk, lblk + len - 1);
-            putAndMerge(new Node(lblk, len, NO_PBLK, Status.DELAYED));
-            change = bumpLocked(delayed);
-            delta = tree.size() - before;
-        } finally {
-            lock.writeLock().unlock();
-        }
-        accounted(delta);
-        return change;
+        return replace(lblk, len, new Node(lblk, len, NO_PBLK, Status.DELAYED));
     }
 
     /**
@@ -423,21 +419,7 @@ public final class ExtentStatusTree implements AutoCloseable {
      */
     public Change remove(long lblk, long len) {
         checkRange(lblk, len);
-        long delta;
-        Change change;
-        lock.writeLock().lock();
-        try {
-            ensureOpen();
-            touch();
-            int before = tree.size();
-            long delayed = removeLocked(lblk, lblk + len - 1);
-            change = bumpLocked(delayed);
-            delta = tree.size() - before;
-        } finally {
-            lock.writeLock().unlock();
-        }
-        accounted(delta);
-        return change;
+        return replace(lblk, len, null);
     }
 
     /**

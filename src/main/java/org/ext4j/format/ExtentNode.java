@@ -119,6 +119,21 @@ public final class ExtentNode {
         return new ExtentNode(entries, max, depth, ex, ix);
     }
 
+    /**
+     * {@code ext4_valid_extent_entries}: a non-root node's first entry must start exactly at the
+     * logical block its parent's index entry names.
+     */
+    public void checkStartsAt(long expected, long inode, long block) throws CorruptionException {
+        if (entries == 0) {
+            return;
+        }
+        long first = depth == 0 ? extents[0].logical() : indexes[0].logical();
+        if (first != expected) {
+            throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(block)
+                    .build("first entry starts at logical block " + first + ", the index above says " + expected);
+        }
+    }
+
     /** Offset of the crc32c tail in a tree block: right after eh_max entries. */
     public static int tailOffset(byte[] b, int off) {
         return off + HEADER_SIZE + ENTRY_SIZE * Le.u16(b, off + 4);
