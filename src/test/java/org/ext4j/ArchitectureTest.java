@@ -36,6 +36,7 @@ class ArchitectureTest {
             List.of("alloc"),
             List.of("extentstatus"),
             List.of("extents"),
+            List.of("mapping"),
             List.of("inode"),
             List.of("namespace"),
             List.of("fs"),

@@ -45,6 +45,8 @@ public final class Ext4FileSystem implements Closeable {
     private final BlockDevice device;
     private final Volume volume;
     private final List<String> warnings;
+    /** Non-null when opened read-write. */
+    private WriteSession session;
 
     private Ext4FileSystem(BlockDevice device, Volume volume, List<String> warnings) {
         this.device = device;
@@ -68,6 +70,42 @@ public final class Ext4FileSystem implements Closeable {
             device.close();
             throw e;
         }
+    }
+
+    /**
+     * Opens an image read-write. Refused, by name, where a feature is not supported for writing,
+     * where the journal needs recovery, or where the file system has errors or was not cleanly
+     * unmounted; the file system is marked in use on disk until {@link #close()}.
+     */
+    public static Ext4FileSystem openReadWrite(Path image, WriteOptions options) throws IOException {
+        BlockDevice device = FileBlockDevice.openReadWrite(image);
+        try {
+            Ext4FileSystem fs = open(device, OpenOptions.readOnlyDefaults());
+            fs.session = WriteSession.start(fs.volume, device, options);
+            return fs;
+        } catch (IOException | RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    public boolean isReadOnly() {
+        return session == null;
+    }
+
+    /** Opens an existing regular file for reading and writing (follows symlinks). */
+    public Ext4File openFile(String path) throws IOException {
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        long ino = lookupFollow(path);
+        Ext4File open = session.openFiles.get(ino);
+        if (open != null) {
+            return open;
+        }
+        Ext4File f = new Ext4File(session, volume.readInode(ino));
+        Ext4File raced = session.openFiles.putIfAbsent(ino, f);
+        return raced != null ? raced : f;
     }
 
     /** Opens a file system on an already opened device; the file system closes it. */
@@ -291,6 +329,12 @@ public final class Ext4FileSystem implements Closeable {
 
     @Override
     public void close() throws IOException {
-        device.close();
+        try {
+            if (session != null) {
+                session.close();
+            }
+        } finally {
+            device.close();
+        }
     }
 }

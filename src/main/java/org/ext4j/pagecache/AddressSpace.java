@@ -74,6 +74,8 @@ public final class AddressSpace {
                 if (f == null) {
                     continue; // lost a race with another creator: look again
                 }
+                limits.touch(f);
+                return f; // created locked
             }
             f.lock().lock();
             if (isCached(f)) {
@@ -97,7 +99,11 @@ public final class AddressSpace {
         }
         long start = pos - pos % size;
         Folio f = new Folio(start, size, blockSize);
+        // added locked, as filemap_add_folio does: eviction (which only tryLocks) cannot take a
+        // folio between its creation and its first use
+        f.lock().lock();
         if (folios.putIfAbsent(start, f) != null) {
+            f.lock().unlock();
             return null;
         }
         // a bigger or smaller neighbour may have appeared meanwhile: undo on overlap
@@ -106,6 +112,7 @@ public final class AddressSpace {
         if (lower != null && lower.getKey() + lower.getValue().size() > start
                 || higher != null && higher.getKey() < start + size) {
             folios.remove(start, f);
+            f.lock().unlock();
             return null;
         }
         limits.added(f);

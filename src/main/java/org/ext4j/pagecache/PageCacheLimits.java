@@ -59,6 +59,10 @@ public final class PageCacheLimits {
         dirty.addAndGet(bytes);
     }
 
+    public long dirtyLimit() {
+        return dirtyLimitBytes;
+    }
+
     public long cachedBytes() {
         return cached.get();
     }

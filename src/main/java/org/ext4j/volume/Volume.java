@@ -104,7 +104,9 @@ public final class Volume {
     private long descriptorBlock(long g) {
         long nr = g / sb.descriptorsPerBlock;
         if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_META_BG) || nr < sb.firstMetaBg) {
-            return sb.firstDataBlock + 1 + nr;
+            // right after the superblock's block: with 1 KiB blocks that is block 1 even when
+            // s_first_data_block is 0 (bigalloc), as the kernel's logical_sb_block
+            return Superblock.OFFSET / blockSize + 1 + nr;
         }
         long first = nr * sb.descriptorsPerBlock;
         int hasSuper = sb.groupHasSuper(first) ? 1 : 0;

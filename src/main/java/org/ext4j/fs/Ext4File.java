@@ -1,0 +1,173 @@
+package org.ext4j.fs;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.ext4j.error.WrongTypeException;
+import org.ext4j.extentstatus.ExtentStatusTree;
+import org.ext4j.format.InodeRecord;
+import org.ext4j.iomap.BlockIO;
+import org.ext4j.iomap.BufferedIO;
+import org.ext4j.mapping.BlockMapper;
+import org.ext4j.mapping.Ext4IomapOps;
+import org.ext4j.mapping.InodeState;
+import org.ext4j.pagecache.AddressSpace;
+import org.ext4j.txn.Handle;
+
+/**
+ * A regular file open for reading and writing on a read-write {@link Ext4FileSystem}: buffered
+ * writes through iomap with delayed allocation, reads through the page cache, writeback on
+ * {@link #fsync} and when the dirty limit is reached, and everything written back on
+ * {@link #close}.
+ *
+ * <p>Locks: {@link #writerLock} is the inode writer lock ({@code i_rwsem}): writes take it; reads
+ * and writeback do not. Below it, folio locks, then the mapper's mapping lock, then the status
+ * tree's lock.
+ */
+public final class Ext4File implements Closeable {
+    private static final long MAX_BLOCKS = (1L << 32) - 1;
+
+    private final WriteSession session;
+    private final InodeState inode;
+    private final AddressSpace space;
+    private final BufferedIO io;
+    private final Ext4IomapOps ops;
+    private final ExtentStatusTree es;
+    private final ReentrantLock writerLock = new ReentrantLock();
+    private final AtomicLong size;
+    private final long maxSize;
+    private volatile boolean closed;
+
+    Ext4File(WriteSession session, InodeRecord rec) throws IOException {
+        if (!rec.isRegular()) {
+            throw new WrongTypeException("inode " + rec.number + " is not a regular file");
+        }
+        if (!rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new org.ext4j.error.UnsupportedFeatureException("block-mapped or inline file",
+                    "writing is implemented for extent-mapped files only (inode " + rec.number + ")");
+        }
+        this.session = session;
+        this.inode = new InodeState(session.volume, rec);
+        int bs = session.volume.blockSize();
+        this.es = new ExtentStatusTree(session.shrinker);
+        this.size = new AtomicLong(rec.size);
+        this.maxSize = MAX_BLOCKS * bs;
+        BlockMapper mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
+                session.reservations);
+        this.ops = new Ext4IomapOps(mapper, bs, size::get);
+        this.space = new AddressSpace(bs, session.limits);
+        this.io = new BufferedIO(space, new DeviceIO(session));
+    }
+
+    /** Data I/O straight to the device by byte address. */
+    private static final class DeviceIO implements BlockIO {
+        private final WriteSession session;
+
+        DeviceIO(WriteSession session) {
+            this.session = session;
+        }
+
+        @Override
+        public void read(long addr, byte[] dst, int off, int len) throws IOException {
+            session.device.read(addr, ByteBuffer.wrap(dst, off, len));
+        }
+
+        @Override
+        public void write(long addr, byte[] src, int off, int len) throws IOException {
+            session.device.write(addr, ByteBuffer.wrap(src, off, len));
+        }
+    }
+
+    public long inode() {
+        return inode.number();
+    }
+
+    public long size() {
+        return size.get();
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("file (inode " + inode.number() + ") is closed");
+        }
+    }
+
+    /** Writes {@code len} bytes at {@code pos} (pwrite); returns the count. */
+    public long pwrite(long pos, byte[] src, int off, int len) throws IOException {
+        checkOpen();
+        if (pos < 0 || len < 0 || pos > maxSize - len) {
+            throw new IllegalArgumentException("write of " + len + " bytes at " + pos
+                    + " is outside 0.." + maxSize + " (the largest file size)");
+        }
+        long n = 0;
+        writerLock.lock(); // i_rwsem
+        try {
+            // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
+            int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
+            while (n < len) {
+                int chunk = (int) Math.min(piece, len - n);
+                long w = io.write(ops, pos + n, src, (int) (off + n), chunk, size::get,
+                        newSize -> size.accumulateAndGet(newSize, Math::max));
+                n += w;
+                if (session.limits.throttleNeeded()) {
+                    writeback(); // the writer pays for writeback over the limit
+                }
+                if (w < chunk) {
+                    break;
+                }
+            }
+        } finally {
+            writerLock.unlock();
+        }
+        return n;
+    }
+
+    /** Appends at the current end of file. */
+    public long append(byte[] src, int off, int len) throws IOException {
+        writerLock.lock();
+        try {
+            return pwrite(size.get(), src, off, len);
+        } finally {
+            writerLock.unlock();
+        }
+    }
+
+    /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */
+    public int pread(long pos, byte[] dst, int off, int len) throws IOException {
+        checkOpen();
+        return io.read(ops, pos, dst, off, len, size.get());
+    }
+
+    /** Writes back every dirty folio (no inode writer lock, as the flusher). */
+    public long writeback() throws IOException {
+        return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+    }
+
+    /** Data and metadata to disk ({@code fsync}). */
+    public void fsync() throws IOException {
+        checkOpen();
+        writeback();
+        Instant now = Instant.now();
+        try (Handle h = session.journal.start(1)) {
+            inode.setDiskSize(Math.max(inode.diskSize(), size.get()));
+            inode.write(h, now.getEpochSecond(), now.getNano());
+        }
+        session.journal.commit();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        fsync();
+        closed = true;
+        space.release();
+        es.close();
+        session.openFiles.remove(inode.number(), this);
+    }
+}

@@ -1,0 +1,179 @@
+package org.ext4j.mapping;
+
+import java.io.IOException;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.ext4j.alloc.BlockAllocator;
+import org.ext4j.extents.BlockMap;
+import org.ext4j.extents.ExtentTreeWriter;
+import org.ext4j.extentstatus.ExtentStatusTree;
+import org.ext4j.extentstatus.ExtentStatusTree.Entry;
+import org.ext4j.extentstatus.ExtentStatusTree.Lookup;
+import org.ext4j.extentstatus.ExtentStatusTree.Status;
+import org.ext4j.format.ExtentNode;
+import org.ext4j.txn.Handle;
+import org.ext4j.txn.Journal;
+import org.ext4j.volume.Volume;
+
+/**
+ * Block mapping of one inode: {@code ext4_map_blocks} and its delayed-allocation twin
+ * {@code ext4_da_map_blocks} ({@code fs/ext4/inode.c}), over the extent status tree (the cache and
+ * the source of the sequence counter) and the on-disk extent tree.
+ *
+ * <p><b>Every lookup hands out the sequence value it read under.</b> {@link #lookup} and both
+ * lookups of {@link #daMap} (the first without the mapping lock, the second under it in write mode
+ * just before inserting DELAYED) return the status tree's entry together with the counter value read
+ * under the same lock; a delayed insert returns the value its own change produced. A site that
+ * forgot would let a buffered write trust a mapping that writeback has since changed: the bug the
+ * seed fixes.
+ *
+ * <p>Locks: the mapping lock ({@code i_data_sem}) guards the on-disk tree and ordering of status
+ * tree changes with it; the status tree has its own short lock inside. Taken after the folio lock by
+ * writeback, after the inode writer lock by writes; never held while waiting for either.
+ */
+public final class BlockMapper {
+    private final Journal journal;
+    private final BlockAllocator allocator;
+    private final InodeState inode;
+    private final ExtentStatusTree es;
+    private final ExtentTreeWriter tree;
+    private final Reservations reservations;
+    private final ReentrantReadWriteLock mappingLock = new ReentrantReadWriteLock();
+
+    public BlockMapper(Volume volume, Journal journal, BlockAllocator allocator, InodeState inode, ExtentStatusTree es,
+            Reservations reservations) throws IOException {
+        this.journal = journal;
+        this.allocator = allocator;
+        this.inode = inode;
+        this.es = es;
+        this.reservations = reservations;
+        this.tree = new ExtentTreeWriter(volume, allocator, inode.number(), inode.iBlock(), inode.checksumSeed(),
+                inode.goalHint());
+    }
+
+    public ExtentStatusTree statusTree() {
+        return es;
+    }
+
+    /** {@code ext4_map_blocks} without create: the status tree, else the extent tree (then cached). */
+    public Lookup lookup(long lblk) throws IOException {
+        Lookup l = es.lookup(lblk);
+        if (l.found()) {
+            return l;
+        }
+        // the tree writer keeps per-operation state, so even its lookups are serialised
+        mappingLock.writeLock().lock();
+        try {
+            return lookupLocked(lblk);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * With the mapping lock held: the status tree's answer, else the on-disk tree's, cached. Every
+     * status change happens under the mapping lock too, so the counter read here, after the tree,
+     * is the one the tree's answer is valid under, even if the shrinker drops the cached entry at once.
+     */
+    private Lookup lookupLocked(long lblk) throws IOException {
+        Lookup l = es.lookup(lblk);
+        if (l.found()) {
+            return l;
+        }
+        BlockMap.Mapping m = tree.map(lblk, (1L << 32) - lblk);
+        Status st = switch (m.state()) {
+            case WRITTEN -> Status.WRITTEN;
+            case UNWRITTEN -> Status.UNWRITTEN;
+            case HOLE -> Status.HOLE;
+        };
+        long pblk = st == Status.HOLE ? ExtentStatusTree.NO_PBLK : m.physical();
+        long seq = es.cache(lblk, m.length(), pblk, st);
+        return new Lookup(new Entry(lblk, m.length(), pblk, st), seq);
+    }
+
+    /**
+     * {@code ext4_da_map_blocks}: for a buffered write. Lookup #1 without the mapping lock; on a hole,
+     * the mapping lock in write mode, lookup #2, and then a reservation and a DELAYED entry. Each way
+     * out returns the counter value it read or produced under the status tree's lock.
+     */
+    public Lookup daMap(long lblk, long maxBlocks) throws IOException {
+        Lookup first = lookup(lblk); // lookup #1
+        if (first.entry().status() != Status.HOLE) {
+            return first;
+        }
+        mappingLock.writeLock().lock();
+        try {
+            Lookup second = lookupLocked(lblk); // lookup #2, under the mapping lock
+            Entry e = second.entry();
+            if (e.status() != Status.HOLE) {
+                return second; // filled meanwhile (DELAYED by another writer, UNWRITTEN by fallocate): as is
+            }
+            long n = Math.min(e.lblk() + e.len() - lblk, maxBlocks);
+            reservations.reserve(n);
+            long seq = es.insertDelayed(lblk, n).seq();
+            return new Lookup(new Entry(lblk, n, ExtentStatusTree.NO_PBLK, Status.DELAYED), seq);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Writeback's mapping ({@code ext4_iomap_map_blocks}): a DELAYED range gets blocks, in one run as
+     * long as the allocator can give, inserted as an unwritten extent (converted at completion, so
+     * a crash never exposes stale blocks); UNWRITTEN and WRITTEN ranges are returned as they are.
+     */
+    public Entry mapForWriteback(long lblk, long maxBlocks) throws IOException {
+        mappingLock.writeLock().lock();
+        try {
+            Entry e = lookupLocked(lblk).entry();
+            if (e.status() == Status.WRITTEN || e.status() == Status.UNWRITTEN) {
+                return e;
+            }
+            if (e.status() == Status.HOLE) {
+                throw new IllegalStateException("writeback of block " + lblk + " of inode " + inode.number()
+                        + ", which holds no data");
+            }
+            long want = Math.min(Math.min(e.lblk() + e.len() - lblk, maxBlocks), ExtentNode.UNWRITTEN_MAX_LEN);
+            BlockAllocator.Run run;
+            try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
+                run = allocator.allocate(h, tree.findGoal(lblk), 1, want);
+                ExtentTreeWriter.Change c = tree.insert(h, lblk, (int) run.length(), run.start(), true);
+                inode.addBlocks(run.length() + c.blocksDelta());
+                inode.write(h, -1, 0);
+            }
+            es.insert(lblk, run.length(), run.start(), Status.UNWRITTEN);
+            reservations.release(run.length());
+            return new Entry(lblk, run.length(), run.start(), Status.UNWRITTEN);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Writeback completion ({@code ext4_convert_unwritten_extents}): the unwritten blocks of the range
+     * now hold data; convert them on disk and in the status tree (the counter moves: a writer still
+     * holding the UNWRITTEN mapping will see it stale), and move the on-disk size up to
+     * {@code newDiskSize} if larger.
+     */
+    public void writebackDone(long lblk, long len, boolean unwritten, long newDiskSize) throws IOException {
+        mappingLock.writeLock().lock();
+        try {
+            int credits = (unwritten ? tree.convertCredits(lblk, len) : 0) + 1;
+            try (Handle h = journal.start(credits)) {
+                if (unwritten) {
+                    ExtentTreeWriter.Change c = tree.convertToWritten(h, lblk, len);
+                    inode.addBlocks(c.blocksDelta());
+                }
+                if (newDiskSize > inode.diskSize()) {
+                    inode.setDiskSize(newDiskSize);
+                }
+                inode.write(h, -1, 0);
+            }
+            if (unwritten) {
+                es.convertUnwritten(lblk, len);
+            }
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+}

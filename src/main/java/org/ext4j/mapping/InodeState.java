@@ -1,0 +1,84 @@
+package org.ext4j.mapping;
+
+import java.io.IOException;
+
+import org.ext4j.format.InodeRecord;
+import org.ext4j.format.InodeWriter;
+import org.ext4j.format.Superblock;
+import org.ext4j.txn.Handle;
+import org.ext4j.volume.Volume;
+
+/**
+ * The in-memory inode of an open file ({@code struct ext4_inode_info}'s on-disk half): the raw
+ * inode bytes that the mapper and the file change (i_block, i_blocks, size, times), written back in
+ * a handle with their checksum ({@code ext4_mark_inode_dirty}). Guarded by its own monitor; never
+ * held across I/O other than the buffer copy in {@link #write}.
+ */
+public final class InodeState {
+    private final Volume volume;
+    private final Superblock sb;
+    private final long ino;
+    private final byte[] raw;
+    private final byte[] iBlock;
+    private long blocks512;
+    private long diskSize;
+
+    public InodeState(Volume volume, InodeRecord rec) {
+        this.volume = volume;
+        this.sb = volume.superblock();
+        this.ino = rec.number;
+        this.raw = rec.raw();
+        this.iBlock = rec.iBlock();
+        this.blocks512 = rec.blocks512(sb);
+        this.diskSize = rec.size;
+    }
+
+    public long number() {
+        return ino;
+    }
+
+    /** The live i_block the extent tree writer edits in place; guard changes with this object's monitor. */
+    byte[] iBlock() {
+        return iBlock;
+    }
+
+    public synchronized long diskSize() {
+        return diskSize;
+    }
+
+    public synchronized void setDiskSize(long size) {
+        diskSize = size;
+    }
+
+    synchronized void addBlocks(long fsBlocks) {
+        blocks512 += fsBlocks * (sb.blockSize / 512);
+    }
+
+    public synchronized long blocks512() {
+        return blocks512;
+    }
+
+    /** Writes the inode (with i_block, i_blocks, size and {@code mtime} if given) in {@code h}. */
+    public void write(Handle h, long mtimeSeconds, int mtimeNanos) throws IOException {
+        byte[] bytes;
+        synchronized (this) {
+            InodeWriter w = new InodeWriter(sb, ino, raw).iBlock(iBlock).blocks512(blocks512).size(diskSize);
+            if (mtimeSeconds >= 0) {
+                w.mtime(mtimeSeconds, mtimeNanos).ctime(mtimeSeconds, mtimeNanos);
+            }
+            w.setChecksum();
+            bytes = raw.clone();
+        }
+        volume.writeInode(h, ino, bytes);
+    }
+
+    public int checksumSeed() {
+        return InodeRecord.checksumSeed(sb, ino, org.ext4j.format.Le.u32(raw, 0x64));
+    }
+
+    /** The group's first block, where an empty file's data goes (the kernel's {@code ext4_inode_to_goal_block}). */
+    long goalHint() {
+        long group = (ino - 1) / sb.inodesPerGroup;
+        return sb.groupFirstBlock(group);
+    }
+}
