@@ -100,7 +100,7 @@ public final class Ext4File implements Closeable {
     public long pwrite(long pos, byte[] src, int off, int len) throws IOException {
         checkOpen();
         if (pos < 0 || len < 0 || pos > maxSize - len) {
-            throw new IllegalArgumentException("write of " + len + " bytes at " + pos
+            throw new org.ext4j.error.InvalidRequestException("write of " + len + " bytes at " + pos
                     + " is outside 0.." + maxSize + " (the largest file size)");
         }
         long n = 0;

@@ -1,0 +1,161 @@
+package org.ext4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.fs.Ext4File;
+import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.WriteOptions;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ext4j io [-f] [-A] IMAGE PATH -c CMD [-c CMD ...]}: a subset of {@code xfs_io}, same syntax
+ * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
+ * off len}, {@code pread [-v] off len}, {@code fsync}, {@code fdatasync}, {@code stat}. The other
+ * commands of the contract ({@code falloc}, {@code fpunch}, {@code fzero}, {@code truncate},
+ * {@code fiemap}, {@code seek}) and {@code -f} report "not implemented yet" with exit status 3.
+ */
+@Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
+final class IoCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "IMAGE")
+    Path image;
+
+    @Parameters(index = "1", paramLabel = "PATH")
+    String path;
+
+    @Option(names = "-f", description = "Create the file if it does not exist.")
+    boolean create;
+
+    @Option(names = "-A", description = "Aggressive writeback: tiny dirty limit and page cache, so writeback runs constantly.")
+    boolean aggressive;
+
+    @Option(names = "-c", required = true, paramLabel = "CMD", description = "A command, as xfs_io's -c.")
+    List<String> commands = new ArrayList<>();
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (create) {
+            throw new UnsupportedFeatureException("io -f", "creating files is not implemented yet");
+        }
+        WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
+            Ext4File f = fs.openFile(path);
+            for (String c : commands) {
+                run(f, c.trim().split("\\s+"), out);
+                out.flush();
+            }
+        }
+        return 0;
+    }
+
+    private void run(Ext4File f, String[] argv, PrintWriter out) throws Exception {
+        String cmd = argv[0];
+        List<String> args = new ArrayList<>(Arrays.asList(argv).subList(1, argv.length));
+        switch (cmd) {
+            case "pwrite" -> {
+                int fill = 0xcd;
+                int bsize = 65536;
+                while (!args.isEmpty() && args.get(0).startsWith("-")) {
+                    String opt = args.remove(0);
+                    if (opt.equals("-S")) {
+                        fill = (int) Long.decode(take(args, cmd)).longValue() & 0xFF;
+                    } else if (opt.equals("-b")) {
+                        bsize = (int) size(take(args, cmd));
+                    } else {
+                        throw usage(cmd + ": unknown option " + opt);
+                    }
+                }
+                long off = size(take(args, cmd));
+                long len = size(take(args, cmd));
+                byte[] buf = new byte[(int) Math.min(bsize, Math.max(1, len))];
+                Arrays.fill(buf, (byte) fill);
+                long done = 0;
+                while (done < len) {
+                    int n = (int) Math.min(buf.length, len - done);
+                    done += f.pwrite(off + done, buf, 0, n);
+                }
+                out.printf("wrote %d/%d bytes at offset %d%n", done, len, off);
+            }
+            case "pread" -> {
+                boolean verbose = !args.isEmpty() && args.get(0).equals("-v") && args.remove(0) != null;
+                long off = size(take(args, cmd));
+                long len = size(take(args, cmd));
+                byte[] buf = new byte[(int) Math.min(len, Integer.MAX_VALUE - 8)];
+                int n = Math.max(0, f.pread(off, buf, 0, buf.length));
+                if (verbose) {
+                    dump(out, off, buf, n);
+                }
+                out.printf("read %d/%d bytes at offset %d%n", n, len, off);
+            }
+            case "fsync", "fdatasync" -> f.fsync();
+            case "stat" -> {
+                out.printf("fd.path = \"%s\"%n", path);
+                out.printf("stat.ino = %d%n", f.inode());
+                out.printf("stat.size = %d%n", f.size());
+            }
+            case "falloc", "fpunch", "fzero", "truncate", "fiemap", "seek" ->
+                throw new UnsupportedFeatureException("io " + cmd, "not implemented yet");
+            default -> throw usage("unknown command " + cmd);
+        }
+    }
+
+    /** xfs_io's -v dump: 16 bytes a line, offset, hex, and the printable characters. */
+    private static void dump(PrintWriter out, long off, byte[] buf, int n) {
+        for (int i = 0; i < n; i += 16) {
+            StringBuilder hex = new StringBuilder();
+            StringBuilder text = new StringBuilder();
+            for (int j = i; j < Math.min(n, i + 16); j++) {
+                hex.append(String.format("%02x ", buf[j] & 0xFF));
+                char c = (char) (buf[j] & 0xFF);
+                text.append(c >= 0x20 && c < 0x7F ? c : '.');
+            }
+            out.printf("%08x:  %-48s %s%n", off + i, hex, text);
+        }
+    }
+
+    private CommandLine.ParameterException usage(String msg) {
+        return new CommandLine.ParameterException(spec.commandLine(), msg);
+    }
+
+    private String take(List<String> args, String cmd) {
+        if (args.isEmpty()) {
+            throw usage(cmd + ": missing argument");
+        }
+        return args.remove(0);
+    }
+
+    /** A length or offset as xfs_io reads them: a number with an optional k, m, g or t suffix. */
+    private long size(String s) {
+        String t = s.toLowerCase(Locale.ROOT);
+        long mult = 1;
+        char last = t.charAt(t.length() - 1);
+        if ("kmgt".indexOf(last) >= 0) {
+            mult = 1L << (10 * ("kmgt".indexOf(last) + 1));
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            long v = Long.decode(t);
+            if (v < 0) {
+                throw usage("negative value " + s);
+            }
+            return Math.multiplyExact(v, mult);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw usage("not a size: " + s);
+        }
+    }
+}
