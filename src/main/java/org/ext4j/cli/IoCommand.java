@@ -120,11 +120,11 @@ final class IoCommand implements Callable<Integer> {
             StringBuilder hex = new StringBuilder();
             StringBuilder text = new StringBuilder();
             for (int j = i; j < Math.min(n, i + 16); j++) {
-                hex.append(String.format("%02x ", buf[j] & 0xFF));
+                hex.append(j > i ? " " : "").append(String.format("%02x", buf[j] & 0xFF));
                 char c = (char) (buf[j] & 0xFF);
-                text.append(c >= 0x20 && c < 0x7F ? c : '.');
+                text.append(c < 0x80 && Character.isLetterOrDigit(c) ? c : '.'); // as xfs_io: alphanumerics only
             }
-            out.printf("%08x:  %-48s %s%n", off + i, hex, text);
+            out.printf("%08x:  %s  %s%n", off + i, hex, text);
         }
     }
 
