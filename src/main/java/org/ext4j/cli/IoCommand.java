@@ -22,8 +22,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code ext4j io [-f] [-A] IMAGE PATH -c CMD [-c CMD ...]}: a subset of {@code xfs_io}, same syntax
  * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
- * off len}, {@code pread [-v] off len}, {@code fsync}, {@code fdatasync}, {@code stat}. The other
- * commands of the contract ({@code falloc}, {@code fpunch}, {@code fzero}, {@code truncate},
+ * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code fsync}, {@code fdatasync},
+ * {@code stat}. The other commands of the contract ({@code falloc}, {@code fpunch}, {@code fzero},
  * {@code fiemap}, {@code seek}) and {@code -f} report "not implemented yet" with exit status 3.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
@@ -103,12 +103,13 @@ final class IoCommand implements Callable<Integer> {
                 out.printf("read %d/%d bytes at offset %d%n", n, len, off);
             }
             case "fsync", "fdatasync" -> f.fsync();
+            case "truncate" -> f.truncate(size(take(args, cmd)));
             case "stat" -> {
                 out.printf("fd.path = \"%s\"%n", path);
                 out.printf("stat.ino = %d%n", f.inode());
                 out.printf("stat.size = %d%n", f.size());
             }
-            case "falloc", "fpunch", "fzero", "truncate", "fiemap", "seek" ->
+            case "falloc", "fpunch", "fzero", "fiemap", "seek" ->
                 throw new UnsupportedFeatureException("io " + cmd, "not implemented yet");
             default -> throw usage("unknown command " + cmd);
         }

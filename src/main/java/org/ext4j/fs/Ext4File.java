@@ -37,6 +37,7 @@ public final class Ext4File implements Closeable {
     private final BufferedIO io;
     private final Ext4IomapOps ops;
     private final ExtentStatusTree es;
+    private final BlockMapper mapper;
     private final ReentrantLock writerLock = new ReentrantLock();
     private final AtomicLong size;
     private final long maxSize;
@@ -56,7 +57,7 @@ public final class Ext4File implements Closeable {
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
         this.maxSize = MAX_BLOCKS * bs;
-        BlockMapper mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
+        this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
                 session.reservations);
         this.ops = new Ext4IomapOps(mapper, bs, size::get);
         this.space = new AddressSpace(bs, session.limits);
@@ -131,6 +132,48 @@ public final class Ext4File implements Closeable {
         writerLock.lock();
         try {
             return pwrite(size.get(), src, off, len);
+        } finally {
+            writerLock.unlock();
+        }
+    }
+
+    /**
+     * Sets the file's size ({@code truncate}): shrinking zeroes the tail of the new last block,
+     * drops cached folios and frees every block past it; growing leaves a hole (the old last block's
+     * tail past the old end is zeroed, so no stale bytes appear, RACES.md R8).
+     */
+    public void truncate(long newSize) throws IOException {
+        checkOpen();
+        if (newSize < 0 || newSize > maxSize) {
+            throw new org.ext4j.error.InvalidRequestException("size " + newSize + " is outside 0.." + maxSize);
+        }
+        int bs = session.volume.blockSize();
+        writerLock.lock();
+        try {
+            long old = size.get();
+            if (newSize == old) {
+                return;
+            }
+            // zero the rest of the block that holds the lower of the two ends, up to the other end:
+            // it is read from disk first if written, and no stale byte past an end survives
+            long zeroFrom = Math.min(old, newSize);
+            long zeroTo = Math.min((zeroFrom + bs - 1) / bs * bs, Math.max(old, newSize));
+            if (zeroTo > zeroFrom) {
+                int n = (int) (zeroTo - zeroFrom);
+                io.write(ops, zeroFrom, new byte[n], 0, n, size::get, s -> { });
+            }
+            if (newSize < old) {
+                long firstGone = (newSize + bs - 1) / bs;
+                writeback(); // nothing dirty may point at blocks about to be freed
+                space.truncate(firstGone * bs);
+                mapper.truncateBlocks(firstGone);
+            }
+            size.set(newSize);
+            inode.setDiskSize(newSize);
+            try (Handle h = session.journal.start(1)) {
+                Instant now = Instant.now();
+                inode.write(h, now.getEpochSecond(), now.getNano());
+            }
         } finally {
             writerLock.unlock();
         }

@@ -150,6 +150,41 @@ public final class BlockMapper {
     }
 
     /**
+     * Drops every block from {@code lblk} on ({@code ext4_truncate} / {@code ext4_ext_remove_space}):
+     * the status tree forgets the range first (the counter moves, so a mapping handed out before is
+     * stale), delayed blocks give back their reservations, and the on-disk tree frees its extents in
+     * handles of bounded credits, restarting as the kernel does.
+     */
+    public void truncateBlocks(long lblk) throws IOException {
+        long len = (1L << 32) - lblk;
+        if (len <= 0) {
+            return;
+        }
+        mappingLock.writeLock().lock();
+        try {
+            long delayed = es.remove(lblk, len).delayedBefore();
+            if (delayed > 0) {
+                reservations.release(delayed);
+            }
+            long remaining = len;
+            while (remaining > 0) {
+                int credits = Math.max(tree.removeStepCredits(), 64);
+                try (Handle h = journal.start(credits + 1)) {
+                    ExtentTreeWriter.Change c = tree.removeRange(h, lblk, remaining, credits);
+                    inode.addBlocks(c.blocksDelta());
+                    inode.write(h, -1, 0);
+                    if (c.remaining() >= remaining) {
+                        throw new IllegalStateException("truncate made no progress at block " + lblk);
+                    }
+                    remaining = c.remaining();
+                }
+            }
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
      * Writeback completion ({@code ext4_convert_unwritten_extents}): the unwritten blocks of the range
      * now hold data; convert them on disk and in the status tree (the counter moves: a writer still
      * holding the UNWRITTEN mapping will see it stale), and move the on-disk size up to

@@ -42,6 +42,8 @@ class IoDifferentialTest {
             long len = 1 + (rnd.nextInt(5) == 0 ? rnd.nextInt(300_000) : rnd.nextInt(5000));
             if (kind < 6) {
                 cmds.add(String.format("pwrite -S 0x%02x -b %d %d %d", rnd.nextInt(256), 512 << rnd.nextInt(6), off, len));
+            } else if (kind == 6) {
+                cmds.add("truncate " + rnd.nextInt(1 << 21));
             } else if (kind < 9) {
                 cmds.add(String.format("pread -v %d %d", off, Math.min(len, 300)));
             } else {

@@ -18,7 +18,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The write path end to end on a real image: random buffered writes (any size and alignment) into
+ * The write path end to end on a real image: random buffered writes (any size and alignment) and
+ * truncates (down and up) into
  * an existing file through iomap, delayed allocation, writeback with unwritten-then-converted
  * extents, fsync and close; then the judges: e2fsck -fn clean, and the kernel's read-only mount
  * reads exactly the model's bytes.
@@ -67,6 +68,18 @@ class ReadWriteFileTest {
                 }
                 if (rnd.nextInt(40) == 0) {
                     f.fsync();
+                }
+                if (rnd.nextInt(15) == 0) {
+                    int newSize = rnd.nextBoolean() ? rnd.nextInt(Math.max(1, model.length + 1))
+                            : model.length + rnd.nextInt(100_000);
+                    f.truncate(newSize);
+                    model = Arrays.copyOf(model, newSize); // grows with zeros, as the kernel
+                    if (first) {
+                        modelEmpty = model;
+                    } else {
+                        modelExisting = model;
+                    }
+                    assertEquals(newSize, f.size());
                 }
                 if (rnd.nextInt(25) == 0) {
                     int at = rnd.nextInt(Math.max(1, model.length));
