@@ -22,9 +22,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code ext4j io [-f] [-A] IMAGE PATH -c CMD [-c CMD ...]}: a subset of {@code xfs_io}, same syntax
  * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
- * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code fsync}, {@code fdatasync},
- * {@code stat}. The other commands of the contract ({@code falloc}, {@code fpunch}, {@code fzero},
- * {@code fiemap}, {@code seek}) and {@code -f} report "not implemented yet" with exit status 3.
+ * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
+ * {@code fpunch off len}, {@code fzero [-k] off len}, {@code fsync}, {@code fdatasync}, {@code stat}.
+ * {@code fiemap}, {@code seek} and {@code -f} report "not implemented yet" with exit status 3.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
 final class IoCommand implements Callable<Integer> {
@@ -104,12 +104,19 @@ final class IoCommand implements Callable<Integer> {
             }
             case "fsync", "fdatasync" -> f.fsync();
             case "truncate" -> f.truncate(size(take(args, cmd)));
+            case "falloc", "fzero" -> {
+                boolean keep = !args.isEmpty() && args.get(0).equals("-k") && args.remove(0) != null;
+                int mode = (cmd.equals("fzero") ? Ext4File.FALLOC_ZERO_RANGE : 0) | (keep ? Ext4File.FALLOC_KEEP_SIZE : 0);
+                f.fallocate(mode, size(take(args, cmd)), size(take(args, cmd)));
+            }
+            case "fpunch" -> f.fallocate(Ext4File.FALLOC_PUNCH_HOLE | Ext4File.FALLOC_KEEP_SIZE, size(take(args, cmd)),
+                    size(take(args, cmd)));
             case "stat" -> {
                 out.printf("fd.path = \"%s\"%n", path);
                 out.printf("stat.ino = %d%n", f.inode());
                 out.printf("stat.size = %d%n", f.size());
             }
-            case "falloc", "fpunch", "fzero", "fiemap", "seek" ->
+            case "fiemap", "seek" ->
                 throw new UnsupportedFeatureException("io " + cmd, "not implemented yet");
             default -> throw usage("unknown command " + cmd);
         }

@@ -179,6 +179,78 @@ public final class Ext4File implements Closeable {
         }
     }
 
+    /** fallocate(2) modes ext4j implements (the Linux flag values). */
+    public static final int FALLOC_KEEP_SIZE = 0x01;
+    public static final int FALLOC_PUNCH_HOLE = 0x02;
+    public static final int FALLOC_ZERO_RANGE = 0x10;
+
+    /**
+     * {@code fallocate(2)}: mode 0 allocates unwritten blocks (reads zero) and grows the size;
+     * {@code KEEP_SIZE} allocates without growing it; {@code PUNCH_HOLE|KEEP_SIZE} frees the range
+     * (partial blocks zeroed); {@code ZERO_RANGE} makes the range read zero and stay allocated.
+     */
+    public void fallocate(int mode, long pos, long len) throws IOException {
+        checkOpen();
+        if (pos < 0 || len <= 0 || pos > maxSize - len) {
+            throw new org.ext4j.error.InvalidRequestException("fallocate of " + len + " bytes at " + pos
+                    + " is outside 0.." + maxSize);
+        }
+        boolean punch = (mode & FALLOC_PUNCH_HOLE) != 0;
+        boolean zero = (mode & FALLOC_ZERO_RANGE) != 0;
+        boolean keep = (mode & FALLOC_KEEP_SIZE) != 0;
+        if ((mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE)) != 0 || punch && zero
+                || punch && !keep) {
+            throw new org.ext4j.error.InvalidRequestException(String.format("fallocate mode 0x%x is not supported", mode));
+        }
+        int bs = session.volume.blockSize();
+        long end = pos + len;
+        writerLock.lock();
+        try {
+            long fileSize = size.get();
+            if (punch || zero) {
+                long limit = punch ? Math.min(end, fileSize) : end;
+                long firstWhole = (pos + bs - 1) / bs;
+                long endWhole = limit / bs;
+                // partial blocks at the edges become zeros through the page cache
+                zeroBytes(pos, Math.min(limit, firstWhole * bs), fileSize);
+                if (endWhole >= firstWhole) {
+                    zeroBytes(Math.max(pos, endWhole * bs), limit, fileSize);
+                }
+                if (endWhole > firstWhole) {
+                    writeback(); // nothing dirty may point into blocks about to be freed
+                    space.discard(firstWhole * bs, endWhole * bs);
+                    mapper.removeBlocks(firstWhole, endWhole - firstWhole);
+                    if (zero) {
+                        mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
+                    }
+                }
+            } else {
+                writeback(); // delayed blocks in the range get their real blocks first
+                long first = pos / bs;
+                mapper.allocateUnwritten(first, (end + bs - 1) / bs - first);
+            }
+            if (!keep && end > fileSize) {
+                size.set(end);
+                inode.setDiskSize(end);
+            }
+            try (Handle h = session.journal.start(1)) {
+                Instant now = Instant.now();
+                inode.write(h, now.getEpochSecond(), now.getNano());
+            }
+        } finally {
+            writerLock.unlock();
+        }
+    }
+
+    /** Zeroes bytes through the page cache; past the end of file there is nothing to zero. */
+    private void zeroBytes(long from, long to, long fileSize) throws IOException {
+        to = Math.min(to, fileSize);
+        if (to > from) {
+            int n = (int) (to - from);
+            io.write(ops, from, new byte[n], 0, n, size::get, s -> { });
+        }
+    }
+
     /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */
     public int pread(long pos, byte[] dst, int off, int len) throws IOException {
         checkOpen();

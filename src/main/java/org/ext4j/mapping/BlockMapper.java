@@ -150,6 +150,79 @@ public final class BlockMapper {
     }
 
     /**
+     * Unmaps {@code [lblk, lblk+len)} ({@code ext4_punch_hole}'s extent removal): the status tree
+     * forgets the range (counter moves), delayed blocks give back their reservations, the on-disk
+     * tree frees the blocks in credit-bounded handles, and the range is cached as a hole.
+     */
+    public void removeBlocks(long lblk, long len) throws IOException {
+        if (len <= 0) {
+            return;
+        }
+        mappingLock.writeLock().lock();
+        try {
+            long delayed = es.remove(lblk, len).delayedBefore();
+            if (delayed > 0) {
+                reservations.release(delayed);
+            }
+            long remaining = len;
+            while (remaining > 0) {
+                int credits = Math.max(tree.removeStepCredits(), 64);
+                try (Handle h = journal.start(credits + 1)) {
+                    ExtentTreeWriter.Change c = tree.removeRange(h, lblk, remaining, credits);
+                    inode.addBlocks(c.blocksDelta());
+                    inode.write(h, -1, 0);
+                    if (c.remaining() >= remaining) {
+                        throw new IllegalStateException("punch made no progress at block " + lblk);
+                    }
+                    remaining = c.remaining();
+                }
+            }
+            es.insert(lblk, len, ExtentStatusTree.NO_PBLK, Status.HOLE);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Allocates unwritten extents for the holes of {@code [lblk, lblk+len)} ({@code ext4_alloc_file_blocks}
+     * with {@code EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT}): blocks are reserved on disk and read as zeros
+     * until written. Ranges already mapped are left alone; the caller has written back delayed data.
+     */
+    public void allocateUnwritten(long lblk, long len) throws IOException {
+        mappingLock.writeLock().lock();
+        try {
+            long cur = lblk;
+            long end = lblk + len;
+            while (cur < end) {
+                Entry e = lookupLocked(cur).entry();
+                long runEnd = Math.min(end, e.lblk() + e.len());
+                if (e.status() != Status.HOLE) {
+                    if (e.status() == Status.DELAYED) {
+                        throw new IllegalStateException("fallocate over delayed blocks at " + cur + ": write back first");
+                    }
+                    cur = runEnd;
+                    continue;
+                }
+                long want = Math.min(runEnd - cur, ExtentNode.UNWRITTEN_MAX_LEN);
+                BlockAllocator.Run run;
+                try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
+                    if (allocator.freeBlocks() - reservations.reserved() - want < 0) {
+                        throw new org.ext4j.alloc.NoSpaceException("no space left for " + want + " block(s)");
+                    }
+                    run = allocator.allocate(h, tree.findGoal(cur), 1, want);
+                    ExtentTreeWriter.Change c = tree.insert(h, cur, (int) run.length(), run.start(), true);
+                    inode.addBlocks(run.length() + c.blocksDelta());
+                    inode.write(h, -1, 0);
+                }
+                es.insert(cur, run.length(), run.start(), Status.UNWRITTEN);
+                cur += run.length();
+            }
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
      * Drops every block from {@code lblk} on ({@code ext4_truncate} / {@code ext4_ext_remove_space}):
      * the status tree forgets the range first (the counter moves, so a mapping handed out before is
      * stale), delayed blocks give back their reservations, and the on-disk tree frees its extents in

@@ -219,6 +219,48 @@ public final class AddressSpace {
         }
     }
 
+    /**
+     * Forgets the cached contents of the block-aligned range {@code [from, to)}
+     * ({@code truncate_inode_pages_range} for punch hole and zero range): folios inside it are
+     * dropped, blocks of larger folios that reach into it become clean zeros. The caller holds the
+     * inode writer lock and has written the range back.
+     */
+    public void discard(long from, long to) {
+        if (from % blockSize != 0 || to % blockSize != 0) {
+            throw new IllegalArgumentException("discard of unaligned range " + from + ".." + to);
+        }
+        Map.Entry<Long, Folio> first = folios.floorEntry(from);
+        long start = first != null ? first.getKey() : from;
+        for (Folio f : new ArrayList<>(folios.subMap(start, true, to, false).values())) {
+            if (f.pos() + f.size() <= from) {
+                continue;
+            }
+            f.lock().lock();
+            try {
+                if (f.pos() >= from && f.pos() + f.size() <= to) {
+                    int dirty = f.dirtyBlocks();
+                    if (folios.remove(f.pos(), f)) {
+                        limits.dirtied(-(long) dirty * blockSize);
+                        limits.removed(f);
+                    }
+                    continue;
+                }
+                int b0 = (int) ((Math.max(from, f.pos()) - f.pos()) / blockSize);
+                int b1 = (int) ((Math.min(to, f.pos() + f.size()) - f.pos()) / blockSize);
+                for (int b = b0; b < b1; b++) {
+                    if (f.isDirty(b)) {
+                        f.clearDirty(b);
+                        limits.dirtied(-blockSize);
+                    }
+                    java.util.Arrays.fill(f.data(), b * blockSize, (b + 1) * blockSize, (byte) 0);
+                    f.setUptodate(b, b + 1);
+                }
+            } finally {
+                f.lock().unlock();
+            }
+        }
+    }
+
     /** All cached folios (unlocked), for eviction scans and tests. */
     public List<Folio> folios() {
         return new ArrayList<>(folios.values());

@@ -43,7 +43,12 @@ class IoDifferentialTest {
             if (kind < 6) {
                 cmds.add(String.format("pwrite -S 0x%02x -b %d %d %d", rnd.nextInt(256), 512 << rnd.nextInt(6), off, len));
             } else if (kind == 6) {
-                cmds.add("truncate " + rnd.nextInt(1 << 21));
+                switch (rnd.nextInt(4)) {
+                    case 0 -> cmds.add("truncate " + rnd.nextInt(1 << 21));
+                    case 1 -> cmds.add((rnd.nextBoolean() ? "falloc -k " : "falloc ") + off + " " + len);
+                    case 2 -> cmds.add("fpunch " + off + " " + len);
+                    default -> cmds.add((rnd.nextBoolean() ? "fzero -k " : "fzero ") + off + " " + len);
+                }
             } else if (kind < 9) {
                 cmds.add(String.format("pread -v %d %d", off, Math.min(len, 300)));
             } else {

@@ -69,6 +69,31 @@ class ReadWriteFileTest {
                 if (rnd.nextInt(40) == 0) {
                     f.fsync();
                 }
+                if (rnd.nextInt(12) == 0) {
+                    int op = rnd.nextInt(4);
+                    int at = rnd.nextInt(Math.max(1, model.length + 50_000));
+                    int n = 1 + rnd.nextInt(120_000);
+                    int mode = switch (op) {
+                        case 0 -> 0;
+                        case 1 -> Ext4File.FALLOC_KEEP_SIZE;
+                        case 2 -> Ext4File.FALLOC_PUNCH_HOLE | Ext4File.FALLOC_KEEP_SIZE;
+                        default -> Ext4File.FALLOC_ZERO_RANGE | (rnd.nextBoolean() ? Ext4File.FALLOC_KEEP_SIZE : 0);
+                    };
+                    f.fallocate(mode, at, n);
+                    boolean keep = (mode & Ext4File.FALLOC_KEEP_SIZE) != 0;
+                    if (!keep && at + n > model.length) {
+                        model = Arrays.copyOf(model, at + n);
+                    }
+                    if (op >= 2) {
+                        Arrays.fill(model, Math.min(at, model.length), Math.min(at + n, model.length), (byte) 0);
+                    }
+                    if (first) {
+                        modelEmpty = model;
+                    } else {
+                        modelExisting = model;
+                    }
+                    assertEquals(model.length, f.size(), "size after fallocate mode " + mode);
+                }
                 if (rnd.nextInt(15) == 0) {
                     int newSize = rnd.nextBoolean() ? rnd.nextInt(Math.max(1, model.length + 1))
                             : model.length + rnd.nextInt(100_000);
