@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
  * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
  * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
  * {@code fpunch off len}, {@code fzero [-k] off len}, {@code fsync}, {@code fdatasync}, {@code stat}.
- * {@code fiemap}, {@code seek} and {@code -f} report "not implemented yet" with exit status 3.
+ * {@code fiemap [-v]} (unwritten extents flagged), {@code seek -d|-h off}. {@code -f} reports
+ * "not implemented yet" with exit status 3.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
 final class IoCommand implements Callable<Integer> {
@@ -116,9 +117,74 @@ final class IoCommand implements Callable<Integer> {
                 out.printf("stat.ino = %d%n", f.inode());
                 out.printf("stat.size = %d%n", f.size());
             }
-            case "fiemap", "seek" ->
-                throw new UnsupportedFeatureException("io " + cmd, "not implemented yet");
+            case "fiemap" -> {
+                args.remove("-v"); // the one format printed is -v's: xfs_io's verbose table
+                fiemap(f, out);
+            }
+            case "seek" -> {
+                String how = take(args, cmd);
+                if (!how.equals("-d") && !how.equals("-h")) {
+                    throw usage("seek: -d or -h expected, not " + how);
+                }
+                long off = size(take(args, cmd));
+                long r = f.seek(off, how.equals("-d"));
+                out.printf("Whence\tResult%n%s\t%s%n", how.equals("-d") ? "DATA" : "HOLE", r < 0 ? "EOF" : Long.toString(r));
+            }
             default -> throw usage("unknown command " + cmd);
+        }
+    }
+
+    /**
+     * xfs_io's {@code fiemap -v} table: 512-byte units, holes as rows of their own, flags 0x800 for
+     * unwritten, 0x6 for delayed (DELALLOC|UNKNOWN), 0x1 on the last extent.
+     */
+    private void fiemap(Ext4File f, PrintWriter out) throws java.io.IOException {
+        List<Ext4File.MappedRun> runs = f.fiemap();
+        long per = f.blockSize() / 512;
+        List<String[]> rows = new ArrayList<>();
+        int lastData = -1;
+        for (int i = 0; i < runs.size(); i++) {
+            if (!runs.get(i).state().equals("HOLE")) {
+                lastData = i;
+            }
+        }
+        for (int i = 0; i < runs.size(); i++) {
+            Ext4File.MappedRun r = runs.get(i);
+            long s0 = r.logical() * per;
+            long n = r.blocks() * per;
+            String lbuf = "[" + s0 + ".." + (s0 + n - 1) + "]:";
+            if (r.state().equals("HOLE")) {
+                rows.add(new String[] {lbuf, "hole", Long.toString(n), null});
+                continue;
+            }
+            int flags = switch (r.state()) {
+                case "UNWRITTEN" -> 0x800;
+                case "DELAYED" -> 0x6;
+                default -> 0;
+            } | (i == lastData ? 0x1 : 0);
+            String bbuf = r.physical() < 0 ? "0..0" : (r.physical() * per) + ".." + (r.physical() * per + n - 1);
+            rows.add(new String[] {lbuf, bbuf, Long.toString(n), String.format("0x%x", flags)});
+        }
+        int fw = "FILE-OFFSET".length();
+        int bw = "BLOCK-RANGE".length();
+        int tw = "TOTAL".length();
+        for (String[] row : rows) {
+            fw = Math.max(fw, row[0].length());
+            bw = Math.max(bw, row[1].length());
+            tw = Math.max(tw, row[2].length());
+        }
+        fw = Math.max(fw, 16);
+        bw = Math.max(bw, 16);
+        out.printf("%s:%n", path);
+        out.printf("%4s: %-" + fw + "s %-" + bw + "s %" + tw + "s %5s%n", "EXT", "FILE-OFFSET", "BLOCK-RANGE", "TOTAL",
+                "FLAGS");
+        for (int i = 0; i < rows.size(); i++) {
+            String[] row = rows.get(i);
+            if (row[3] == null) {
+                out.printf("%4d: %-" + fw + "s %-" + bw + "s %" + tw + "s%n", i, row[0], row[1], row[2]);
+            } else {
+                out.printf("%4d: %-" + fw + "s %-" + bw + "s %" + tw + "s %5s%n", i, row[0], row[1], row[2], row[3]);
+            }
         }
     }
 

@@ -91,6 +91,10 @@ public final class Ext4File implements Closeable {
         return size.get();
     }
 
+    public int blockSize() {
+        return session.volume.blockSize();
+    }
+
     private void checkOpen() throws IOException {
         if (closed) {
             throw new IOException("file (inode " + inode.number() + ") is closed");
@@ -249,6 +253,75 @@ public final class Ext4File implements Closeable {
             int n = (int) (to - from);
             io.write(ops, from, new byte[n], 0, n, size::get, s -> { });
         }
+    }
+
+    /** One run of a file's block map as {@code fiemap} reports it; {@code physical} is -1 for holes and delayed runs. */
+    public record MappedRun(long logical, long blocks, long physical, String state) {
+    }
+
+    /**
+     * The file's block map from the status tree and the extent tree (FIEMAP): WRITTEN, UNWRITTEN,
+     * DELAYED (dirty, no blocks yet) and HOLE runs up to the end of file.
+     */
+    public java.util.List<MappedRun> fiemap() throws IOException {
+        checkOpen();
+        int bs = session.volume.blockSize();
+        long blocks = (size.get() + bs - 1) / bs;
+        java.util.List<MappedRun> out = new java.util.ArrayList<>();
+        long cur = 0;
+        while (cur < blocks) {
+            ExtentStatusTree.Entry e = mapper.lookup(cur).entry();
+            long n = Math.min(e.lblk() + e.len(), blocks) - cur;
+            long p = e.status().hasPblk() ? e.pblkOf(cur) : -1;
+            MappedRun last = out.isEmpty() ? null : out.get(out.size() - 1);
+            if (last != null && last.state().equals(e.status().name())
+                    && (p < 0 ? last.physical() < 0 : last.physical() >= 0 && last.physical() + last.blocks() == p)) {
+                out.set(out.size() - 1, new MappedRun(last.logical(), last.blocks() + n, last.physical(), last.state()));
+            } else {
+                out.add(new MappedRun(cur, n, p, e.status().name()));
+            }
+            cur += n;
+        }
+        return out;
+    }
+
+    /**
+     * {@code lseek(SEEK_DATA / SEEK_HOLE)}: the first offset at or after {@code pos} holding data
+     * (written or delayed blocks, or unwritten blocks whose page cache is uptodate), or the first hole
+     * (the end of file counts as one); -1 for SEEK_DATA when there is no more data (ENXIO).
+     */
+    public long seek(long pos, boolean data) throws IOException {
+        checkOpen();
+        long fileSize = size.get();
+        if (pos >= fileSize) {
+            return data ? -1 : (pos == fileSize ? fileSize : -1);
+        }
+        int bs = session.volume.blockSize();
+        long cur = pos / bs;
+        long blocks = (fileSize + bs - 1) / bs;
+        while (cur < blocks) {
+            ExtentStatusTree.Entry e = mapper.lookup(cur).entry();
+            long runEnd = Math.min(e.lblk() + e.len(), blocks);
+            for (long b = cur; b < runEnd; b++) {
+                boolean isData = switch (e.status()) {
+                    case WRITTEN, DELAYED -> true;
+                    case HOLE -> false;
+                    case UNWRITTEN -> {
+                        org.ext4j.pagecache.Folio f = space.find(b * bs);
+                        // as mapping_seek_hole_data: cached, uptodate contents of unwritten blocks are data
+                        yield f != null && f.isUptodate((int) ((b * bs - f.pos()) / bs));
+                    }
+                };
+                if (isData == data) {
+                    return Math.max(pos, b * bs);
+                }
+                if (e.status() != ExtentStatusTree.Status.UNWRITTEN) {
+                    b = runEnd - 1; // the whole run answers alike
+                }
+            }
+            cur = runEnd;
+        }
+        return data ? -1 : fileSize;
     }
 
     /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */

@@ -80,9 +80,26 @@ class IoDifferentialTest {
         }
         Tools.Result fsck = Tools.fsck(ours);
         assertEquals(0, fsck.exit(), fsck.stdout());
-        try (Tools.Mount m = Tools.Mount.of(ours, true)) {
-            assertArrayEquals(kernelBytes, Files.readAllBytes(m.dir().resolve("f")), "file bytes");
+        List<String> probe = List.of("fiemap -v", "seek -d 0", "seek -h 0", "seek -d 70000", "seek -h 70000");
+        List<String> ourProbe = new ArrayList<>(List.of("io", ours.toString(), "/f"));
+        List<String> kernelProbe = new ArrayList<>(List.of("xfs_io", "-r"));
+        for (String c : probe) {
+            ourProbe.addAll(List.of("-c", c));
+            kernelProbe.addAll(List.of("-c", c));
         }
+        String ourMap = Tools.ext4j(ourProbe.toArray(String[]::new)).ok().stdout();
+        try (Tools.Mount m = Tools.Mount.of(ours, true)) {
+            // probe before reading: SEEK_DATA counts unwritten blocks with uptodate page cache as data
+            kernelProbe.add(m.dir().resolve("f").toString());
+            String kernelMap = Tools.run(kernelProbe).ok().stdout();
+            assertArrayEquals(kernelBytes, Files.readAllBytes(m.dir().resolve("f")), "file bytes");
+            // the same image: the kernel's FIEMAP and SEEK_DATA/SEEK_HOLE must see the block map ext4j sees
+            assertEquals(withoutPathLine(kernelMap), withoutPathLine(ourMap), "fiemap and seek of ext4j's image");
+        }
+    }
+
+    private static List<String> withoutPathLine(String out) {
+        return out.lines().filter(l -> !l.endsWith(":") || l.startsWith(" ")).toList();
     }
 
     /** The lines that carry data: xfs_io's timing lines and our lack of them are not compared. */
