@@ -141,4 +141,48 @@ class ReadWriteFileTest {
         }
         assertEquals(0, Tools.fsck(img).exit());
     }
+
+    @ParameterizedTest
+    @CsvSource({"1024", "4096"})
+    void fullFileSystemFailsTheWriteNotTheWriteback(int blockSize, @TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("f"), new byte[0]);
+        Path img = tmp.resolve("fs.img");
+        Tools.mkfs(img, 8L << 20, List.of("-b", Integer.toString(blockSize), "-O", "^has_journal"), src);
+        byte[] chunk = new byte[50_000];
+        new Random(5).nextBytes(chunk);
+        long written = 0;
+        org.ext4j.alloc.NoSpaceException full = null;
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.aggressive())) {
+            Ext4File f = fs.openFile("/f");
+            while (full == null) {
+                try {
+                    long n = f.pwrite(written, chunk, 0, chunk.length);
+                    written += n;
+                    if (n < chunk.length) {
+                        f.pwrite(written, chunk, 0, chunk.length); // the next write must fail
+                    }
+                } catch (org.ext4j.alloc.NoSpaceException e) {
+                    full = e;
+                }
+                assertTrue(written < 16L << 20, "an 8 MiB file system never filled up");
+            }
+            f.truncate(written); // what a failed write left past the last good byte
+        }
+        assertTrue(full.getMessage().contains("no space"), full.getMessage());
+        assertTrue(written > 4L << 20, "most of the space was usable: " + written);
+        Tools.Result fsck = Tools.fsck(img);
+        assertEquals(0, fsck.exit(), fsck.stdout());
+        if (Tools.isRoot()) {
+            try (Tools.Mount m = Tools.Mount.of(img, true)) {
+                byte[] got = Files.readAllBytes(m.dir().resolve("f"));
+                assertEquals(written, got.length);
+                for (long off = 0; off < written; off += chunk.length) {
+                    int n = (int) Math.min(chunk.length, written - off);
+                    assertArrayEquals(Arrays.copyOf(chunk, n), Arrays.copyOfRange(got, (int) off, (int) off + n),
+                            "bytes at " + off);
+                }
+            }
+        }
+    }
 }
