@@ -39,6 +39,8 @@ public final class Ext4File implements Closeable {
     private final ExtentStatusTree es;
     private final BlockMapper mapper;
     private final ReentrantLock writerLock = new ReentrantLock();
+    /** Writeback versus freeing blocks; taken after {@link #writerLock} when both are held. */
+    private final Object writebackMutex = new Object();
     private final AtomicLong size;
     private final long maxSize;
     private volatile boolean closed;
@@ -168,9 +170,11 @@ public final class Ext4File implements Closeable {
             }
             if (newSize < old) {
                 long firstGone = (newSize + bs - 1) / bs;
-                writeback(); // nothing dirty may point at blocks about to be freed
-                space.truncate(firstGone * bs);
-                mapper.truncateBlocks(firstGone);
+                synchronized (writebackMutex) { // no flusher may write into blocks being freed
+                    io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+                    space.truncate(firstGone * bs);
+                    mapper.truncateBlocks(firstGone);
+                }
             }
             size.set(newSize);
             inode.setDiskSize(newSize);
@@ -221,17 +225,21 @@ public final class Ext4File implements Closeable {
                     zeroBytes(Math.max(pos, endWhole * bs), limit, fileSize);
                 }
                 if (endWhole > firstWhole) {
-                    writeback(); // nothing dirty may point into blocks about to be freed
-                    space.discard(firstWhole * bs, endWhole * bs);
-                    mapper.removeBlocks(firstWhole, endWhole - firstWhole);
-                    if (zero) {
-                        mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
+                    synchronized (writebackMutex) { // no flusher may write into blocks being freed
+                        io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+                        space.discard(firstWhole * bs, endWhole * bs);
+                        mapper.removeBlocks(firstWhole, endWhole - firstWhole);
+                        if (zero) {
+                            mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
+                        }
                     }
                 }
             } else {
-                writeback(); // delayed blocks in the range get their real blocks first
-                long first = pos / bs;
-                mapper.allocateUnwritten(first, (end + bs - 1) / bs - first);
+                synchronized (writebackMutex) { // delayed blocks in the range get their real blocks first
+                    io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+                    long first = pos / bs;
+                    mapper.allocateUnwritten(first, (end + bs - 1) / bs - first);
+                }
             }
             if (!keep && end > fileSize) {
                 size.set(end);
@@ -330,15 +338,27 @@ public final class Ext4File implements Closeable {
         return io.read(ops, pos, dst, off, len, size.get());
     }
 
-    /** Writes back every dirty folio (no inode writer lock, as the flusher). */
+    /**
+     * Writes back every dirty folio. Takes no inode writer lock (writes go on meanwhile, which is
+     * the point), only {@link #writebackMutex}, which truncate, punch and zero range hold while they
+     * free blocks, as the kernel's truncate waits for folios under writeback.
+     */
     public long writeback() throws IOException {
-        return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+        synchronized (writebackMutex) {
+            return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+        }
+    }
+
+    /** Whether any folio is dirty (for the flusher). */
+    boolean hasDirtyData() {
+        return !space.dirtyFolios(0, Long.MAX_VALUE).isEmpty();
     }
 
     /** Data and metadata to disk ({@code fsync}). */
     public void fsync() throws IOException {
         checkOpen();
         writeback();
+        session.checkFlusher();
         Instant now = Instant.now();
         try (Handle h = session.journal.start(1)) {
             inode.setDiskSize(Math.max(inode.diskSize(), size.get()));

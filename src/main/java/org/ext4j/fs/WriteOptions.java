@@ -2,16 +2,20 @@ package org.ext4j.fs;
 
 /**
  * Tuning of a read-write open: page cache memory bound, dirty thresholds (background writeback and
- * writer throttling), and the bound on cached extent status entries.
+ * writer throttling), the bound on cached extent status entries, and the background flusher's
+ * wake-up interval and dirty age limit ({@code dirty_writeback_centisecs}, {@code dirty_expire_centisecs}).
  */
 public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes,
-        long statusTreeEntries) {
+        long statusTreeEntries, long flushIntervalMillis, long dirtyExpireMillis) {
     public static WriteOptions defaults() {
-        return new WriteOptions(256L << 20, 32L << 20, 64L << 20, 1 << 20);
+        return new WriteOptions(256L << 20, 32L << 20, 64L << 20, 1 << 20, 500, 5_000);
     }
 
-    /** Tiny limits so that writeback and eviction run constantly (for tests and {@code io -A}). */
+    /**
+     * Tiny limits so that writeback and eviction run constantly (for tests and {@code io -A}): the
+     * flusher wakes every millisecond and writes back anything dirty, concurrently with writers.
+     */
     public static WriteOptions aggressive() {
-        return new WriteOptions(256L << 10, 16L << 10, 64L << 10, 64);
+        return new WriteOptions(256L << 10, 16L << 10, 64L << 10, 64, 1, 0);
     }
 }

@@ -46,6 +46,13 @@ final class WriteSession {
     final ExtentStatusShrinker shrinker;
     final Map<Long, Ext4File> openFiles = new ConcurrentHashMap<>();
     private final int originalState;
+    private final Thread flusher;
+    private final long flushIntervalMillis;
+    private final long dirtyExpireMillis;
+    private volatile boolean stopping;
+    /** The flusher sleeps on this; never interrupted, because an interrupt closes the FileChannel. */
+    private final Object wake = new Object();
+    private volatile IOException flusherError;
 
     private WriteSession(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         this.volume = volume;
@@ -57,6 +64,64 @@ final class WriteSession {
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());
         this.originalState = volume.superblock().state;
+        this.flushIntervalMillis = Math.max(1, options.flushIntervalMillis());
+        this.dirtyExpireMillis = Math.max(0, options.dirtyExpireMillis());
+        this.flusher = new Thread(this::flushLoop, "ext4j-flusher");
+        this.flusher.setDaemon(true);
+    }
+
+    /**
+     * The background flusher ({@code wb_workfn}): every interval, writes back files whose dirty data
+     * is older than the age limit, and all files while dirty bytes are above the background
+     * threshold. It takes no inode writer lock, so it runs against writers for real.
+     */
+    private void flushLoop() {
+        long lastFull = System.nanoTime();
+        while (!stopping) {
+            synchronized (wake) {
+                try {
+                    if (!stopping) {
+                        wake.wait(flushIntervalMillis);
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            if (stopping) {
+                return;
+            }
+            boolean expired = (System.nanoTime() - lastFull) / 1_000_000 >= dirtyExpireMillis;
+            if (!expired && !limits.backgroundFlushNeeded()) {
+                continue;
+            }
+            for (Ext4File f : openFiles.values()) {
+                if (stopping) {
+                    return;
+                }
+                try {
+                    if (f.hasDirtyData()) {
+                        f.writeback();
+                    }
+                } catch (IOException e) {
+                    flusherError = flusherError == null ? e : flusherError; // reported at fsync and close
+                } catch (RuntimeException e) {
+                    flusherError = flusherError == null ? new IOException("background writeback failed", e)
+                            : flusherError;
+                }
+            }
+            if (expired) {
+                lastFull = System.nanoTime();
+            }
+        }
+    }
+
+    /** A failure of background writeback, reported once to the next fsync or close, as the kernel's errseq. */
+    void checkFlusher() throws IOException {
+        IOException e = flusherError;
+        if (e != null) {
+            flusherError = null;
+            throw e;
+        }
     }
 
     /** Refuses write access by name where ext4j cannot keep the file system right. */
@@ -97,6 +162,7 @@ final class WriteSession {
             });
         }
         s.journal.commit();
+        s.flusher.start();
         return s;
     }
 
@@ -107,7 +173,16 @@ final class WriteSession {
 
     /** Writes every open file back, syncs counters and marks the file system clean. */
     void close() throws IOException {
-        IOException first = null;
+        stopping = true;
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+        try {
+            flusher.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        IOException first = flusherError;
         for (Ext4File f : List.copyOf(openFiles.values())) {
             try {
                 f.close();

@@ -208,10 +208,17 @@ public final class BufferedIO {
             byte[] snapshot;
             f.lock().lock();
             try {
-                if (!space.isCached(f) || !f.isDirty()) {
+                if (!space.isCached(f) || !f.isDirty() || f.pos() >= fileSize) {
                     continue;
                 }
-                blocks = space.startWriteback(f);
+                // blocks past the size writeback was asked to write stay dirty: a writer may be
+                // appending into them right now, and their data is not part of this round
+                int limit = (int) Math.min(f.blocks(), (fileSize - f.pos() + blockSize - 1) / blockSize);
+                blocks = space.startWriteback(f, limit);
+                if (blocks.isEmpty()) {
+                    space.endWriteback(f);
+                    continue;
+                }
                 snapshot = f.data().clone();
             } finally {
                 f.lock().unlock();

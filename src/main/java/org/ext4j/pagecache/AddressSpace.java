@@ -133,7 +133,18 @@ public final class AddressSpace {
      * writes after this point dirty the folio again for the next round.
      */
     public java.util.BitSet startWriteback(Folio f) {
+        return startWriteback(f, f.blocks());
+    }
+
+    /**
+     * As {@link #startWriteback(Folio)}, but only for blocks below {@code limitBlock}: dirty blocks
+     * past the end of file as writeback saw it (a concurrent append) stay dirty for the next round.
+     */
+    public java.util.BitSet startWriteback(Folio f, int limitBlock) {
         java.util.BitSet dirty = f.dirtySnapshot();
+        if (limitBlock < f.blocks()) {
+            dirty.clear(Math.max(0, limitBlock), f.blocks());
+        }
         for (int b = dirty.nextSetBit(0); b >= 0; b = dirty.nextSetBit(b + 1)) {
             f.clearDirty(b);
         }

@@ -164,6 +164,7 @@ class ReadWriteFileTest {
                     }
                 } catch (org.ext4j.alloc.NoSpaceException e) {
                     full = e;
+                    e.printStackTrace(System.out);
                 }
                 assertTrue(written < 16L << 20, "an 8 MiB file system never filled up");
             }
