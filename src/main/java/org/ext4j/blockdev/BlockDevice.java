@@ -23,6 +23,29 @@ public interface BlockDevice extends Closeable {
     /** Writes all of {@code src} at {@code offset}. */
     void write(long offset, ByteBuffer src) throws IOException;
 
+    /**
+     * Copies {@code count} bytes at {@code offset} to {@code target} (a channel's zero-copy path where
+     * the device has one); returns the bytes copied, fewer only at the end of the device.
+     */
+    default long transferTo(long offset, long count, java.nio.channels.WritableByteChannel target)
+            throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(count, 1 << 20));
+        long done = 0;
+        while (done < count) {
+            buf.clear().limit((int) Math.min(buf.capacity(), count - done));
+            int n = read(offset + done, buf);
+            if (n <= 0) {
+                break;
+            }
+            buf.flip();
+            while (buf.hasRemaining()) {
+                target.write(buf);
+            }
+            done += n;
+        }
+        return done;
+    }
+
     /** Makes written data durable. */
     void flush() throws IOException;
 

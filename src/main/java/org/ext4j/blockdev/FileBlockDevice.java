@@ -67,6 +67,20 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
+    /** {@code FileChannel.transferTo}: sendfile or copy_file_range where the target allows. */
+    @Override
+    public long transferTo(long offset, long count, java.nio.channels.WritableByteChannel target) throws IOException {
+        long done = 0;
+        while (done < count) {
+            long n = channel.transferTo(offset + done, count - done, target);
+            if (n <= 0) {
+                break;
+            }
+            done += n;
+        }
+        return done;
+    }
+
     @Override
     public void flush() throws IOException {
         if (!readOnly) {

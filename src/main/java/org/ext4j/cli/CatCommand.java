@@ -29,19 +29,27 @@ public final class CatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr());
-                FileOutputStream out = new FileOutputStream(FileDescriptor.out)) {
-            copy(fs, path, out);
+        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr())) {
+            Inode inode = fileToCat(fs, path);
+            // not closed: closing it would close file descriptor 1 for the rest of the JVM
+            FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+            inode.transferTo(out.getChannel());
+            out.flush();
         }
         return 0;
     }
 
-    /** The whole of what {@code cat} does once the image is open: also how the corpus walk reads files. */
-    public static long copy(Ext4FileSystem fs, String path, OutputStream out) throws IOException {
+    private static Inode fileToCat(Ext4FileSystem fs, String path) throws IOException {
         Inode inode = fs.inode(fs.lookupFollow(path));
         if (inode.record().isDirectory()) {
             throw new WrongTypeException(path + ": is a directory");
         }
+        return inode;
+    }
+
+    /** The whole of what {@code cat} does once the image is open: also how the corpus walk reads files. */
+    public static long copy(Ext4FileSystem fs, String path, OutputStream out) throws IOException {
+        Inode inode = fileToCat(fs, path);
         byte[] buf = new byte[1 << 20];
         long pos = 0;
         int n;

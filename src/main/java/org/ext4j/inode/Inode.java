@@ -164,6 +164,51 @@ public final class Inode {
         return want;
     }
 
+    /**
+     * Copies the whole file to {@code out} without passing its data through the Java heap: written
+     * runs go straight from the device ({@link org.ext4j.blockdev.BlockDevice#transferTo}), holes and
+     * unwritten runs as zeros. For images open read-only; a read-write file has newer data in its
+     * page cache. Returns the bytes copied.
+     */
+    public long transferTo(java.nio.channels.WritableByteChannel out) throws IOException {
+        if (isInline()) {
+            byte[] all = readAll(Integer.MAX_VALUE - 8);
+            ByteBuffer b = ByteBuffer.wrap(all);
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
+            return all.length;
+        }
+        int bs = volume.blockSize();
+        long size = rec.size;
+        long pos = 0;
+        ByteBuffer zeros = null;
+        while (pos < size) {
+            long lblk = pos / bs;
+            Mapping m = map(lblk, (size - pos + bs - 1) / bs);
+            long n = Math.min(size - pos, m.length() * bs);
+            if (m.state() == BlockMap.State.WRITTEN) {
+                volume.checkRange(m.physical(), (n + bs - 1) / bs, rec.number);
+                long done = volume.device().transferTo(m.physical() * bs, n, out);
+                if (done < n) {
+                    throw CorruptionException.of(Kind.TRUNCATED_IMAGE).inode(rec.number).block(m.physical())
+                            .build("device ends before the file's data");
+                }
+            } else {
+                if (zeros == null) {
+                    zeros = ByteBuffer.allocateDirect(1 << 16);
+                }
+                long left = n;
+                while (left > 0) {
+                    zeros.clear().limit((int) Math.min(zeros.capacity(), left));
+                    left -= out.write(zeros);
+                }
+            }
+            pos += n;
+        }
+        return pos;
+    }
+
     private void readPhysical(long pblk, int inBlock, ByteBuffer dst) throws IOException {
         int bs = volume.blockSize();
         long blocks = (inBlock + (long) dst.remaining() + bs - 1) / bs;
