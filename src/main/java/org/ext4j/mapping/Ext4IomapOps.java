@@ -55,8 +55,9 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
     @Override
     public Iomap mapForWriteback(long pos, long length) throws IOException {
         long lblk = pos / blockSize;
-        long blocks = (pos + length + blockSize - 1) / blockSize - lblk;
-        Entry e = mapper.mapForWriteback(lblk, blocks);
+        // allocate the whole delayed run, not just this folio's part: one large extent for a
+        // streaming write instead of one per folio (the kernel's mpage_map_and_submit_extent)
+        Entry e = mapper.mapForWriteback(lblk, Long.MAX_VALUE);
         Iomap.Type type = e.status() == org.ext4j.extentstatus.ExtentStatusTree.Status.WRITTEN ? Iomap.Type.MAPPED
                 : Iomap.Type.UNWRITTEN;
         long n = e.lblk() + e.len() - lblk;

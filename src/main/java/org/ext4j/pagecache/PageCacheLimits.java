@@ -83,11 +83,16 @@ public final class PageCacheLimits {
         return dirty.get() > dirtyLimitBytes;
     }
 
-    /** Evicts clean folios, oldest first, until the cache is within its bound or nothing clean is left. */
+    /**
+     * Evicts clean folios, oldest first, once the cache is over its bound, down to 7/8 of it (or
+     * until nothing clean is left): the scan is paid for once per eighth of the cache, not once per
+     * new folio.
+     */
     public void maybeEvict() {
         if (cached.get() <= maxBytes) {
             return;
         }
+        long target = maxBytes - maxBytes / 8;
         List<Object[]> candidates = new ArrayList<>();
         for (AddressSpace s : spaces) {
             for (Folio f : s.folios()) {
@@ -98,7 +103,7 @@ public final class PageCacheLimits {
         }
         candidates.sort(Comparator.comparingLong(c -> ((Folio) c[1]).lastUse));
         for (Object[] c : candidates) {
-            if (cached.get() <= maxBytes) {
+            if (cached.get() <= target) {
                 break;
             }
             if (((AddressSpace) c[0]).tryEvict((Folio) c[1])) {
