@@ -201,29 +201,29 @@ public final class BufferedIO {
      * the folio leaves writeback. Returns the bytes written.
      */
     public long writeback(WritebackOps ops, long pos, long end, long fileSize) throws IOException {
-        long written = 0;
-        List<Folio> dirty = space.dirtyFolios(pos, end);
-        for (Folio f : dirty) {
-            BitSet blocks;
-            byte[] snapshot;
-            f.lock().lock();
-            try {
-                if (!space.isCached(f) || !f.isDirty() || f.pos() >= fileSize) {
-                    continue;
+        Completion done = new Completion(ops);
+        try {
+            for (Folio f : space.dirtyFolios(pos, end)) {
+                BitSet blocks;
+                byte[] snapshot;
+                f.lock().lock();
+                try {
+                    if (!space.isCached(f) || !f.isDirty() || f.pos() >= fileSize) {
+                        continue;
+                    }
+                    // blocks past the size writeback was asked to write stay dirty: a writer may be
+                    // appending into them right now, and their data is not part of this round
+                    int limit = (int) Math.min(f.blocks(), (fileSize - f.pos() + blockSize - 1) / blockSize);
+                    blocks = space.startWriteback(f, limit);
+                    if (blocks.isEmpty()) {
+                        space.endWriteback(f);
+                        continue;
+                    }
+                    snapshot = f.data().clone();
+                } finally {
+                    f.lock().unlock();
                 }
-                // blocks past the size writeback was asked to write stay dirty: a writer may be
-                // appending into them right now, and their data is not part of this round
-                int limit = (int) Math.min(f.blocks(), (fileSize - f.pos() + blockSize - 1) / blockSize);
-                blocks = space.startWriteback(f, limit);
-                if (blocks.isEmpty()) {
-                    space.endWriteback(f);
-                    continue;
-                }
-                snapshot = f.data().clone();
-            } finally {
-                f.lock().unlock();
-            }
-            try {
+                done.folios.add(f); // leaves writeback only after its range is converted
                 for (int b = blocks.nextSetBit(0); b >= 0; ) {
                     int runEnd = blocks.nextClearBit(b);
                     long p = f.pos() + (long) b * blockSize;
@@ -232,24 +232,94 @@ public final class BufferedIO {
                     long doneInRun = 0;
                     while (doneInRun < runLen) {
                         long q = p + doneInRun;
-                        Iomap map = ops.mapForWriteback(q, runLen - doneInRun);
-                        Interleave.point(Interleave.WRITEBACK_AFTER_MAP);
+                        Iomap map = done.mapping(q, runLen - doneInRun);
                         long n = Math.min(map.end() - q, runLen - doneInRun);
                         io.write(map.addrOf(q), snapshot, (int) (q - f.pos()), (int) n);
                         Interleave.point(Interleave.WRITEBACK_AFTER_SUBMIT);
-                        Interleave.point(Interleave.WRITEBACK_BEFORE_CONVERT);
-                        ops.writebackDone(q, n, map);
-                        Interleave.point(Interleave.WRITEBACK_AFTER_CONVERT);
+                        done.add(map, q, n);
                         doneInRun += n;
-                        written += n;
                     }
                     b = blocks.nextSetBit(runEnd);
                 }
-            } finally {
-                space.endWriteback(f);
-                Interleave.point(Interleave.WRITEBACK_END);
+                if (done.folios.size() >= BATCH_FOLIOS) {
+                    done.complete();
+                }
+            }
+        } finally {
+            done.complete();
+        }
+        return done.written;
+    }
+
+    /** Folios completed together: at most this many stay under writeback before their conversion. */
+    private static final int BATCH_FOLIOS = 256;
+
+    /**
+     * Writeback's completion side ({@code iomap_finish_ioend}): contiguous ranges written under one
+     * mapping are completed with one {@link WritebackOps#writebackDone} (one conversion for a
+     * streaming write, not one per folio), and only then do their folios leave writeback. The
+     * mapping is reused while it covers the next range: no truncate or punch can change allocated
+     * blocks meanwhile (they exclude writeback), and writers only ever add delayed blocks.
+     */
+    private final class Completion {
+        private final WritebackOps ops;
+        private final List<Folio> folios = new java.util.ArrayList<>();
+        private Iomap cached;
+        private Iomap pendingMap;
+        private long pendingStart = -1;
+        private long pendingEnd = -1;
+        long written;
+
+        Completion(WritebackOps ops) {
+            this.ops = ops;
+        }
+
+        Iomap mapping(long q, long len) throws IOException {
+            if (cached == null || q < cached.offset() || q >= cached.end()) {
+                // a new mapping: convert what the old one covered; the folios stay under writeback
+                // until the whole batch is converted, so none is evicted while its blocks still
+                // read as unwritten
+                convertPending();
+                cached = ops.mapForWriteback(q, len);
+                Interleave.point(Interleave.WRITEBACK_AFTER_MAP);
+            }
+            return cached;
+        }
+
+        void add(Iomap map, long q, long n) throws IOException {
+            written += n;
+            if (pendingMap == map && q == pendingEnd) {
+                pendingEnd += n;
+                return;
+            }
+            convertPending();
+            pendingMap = map;
+            pendingStart = q;
+            pendingEnd = q + n;
+        }
+
+        private void convertPending() throws IOException {
+            if (pendingMap != null) {
+                Iomap m = pendingMap;
+                pendingMap = null;
+                Interleave.point(Interleave.WRITEBACK_BEFORE_CONVERT);
+                ops.writebackDone(pendingStart, pendingEnd - pendingStart, m);
+                Interleave.point(Interleave.WRITEBACK_AFTER_CONVERT);
             }
         }
-        return written;
+
+        /** Converts what is pending, then lets the batch's folios leave writeback. */
+        void complete() throws IOException {
+            try {
+                convertPending();
+            } finally {
+                cached = null;
+                for (Folio f : folios) {
+                    space.endWriteback(f);
+                    Interleave.point(Interleave.WRITEBACK_END);
+                }
+                folios.clear();
+            }
+        }
     }
 }
