@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
  * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
  * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
  * {@code fpunch off len}, {@code fzero [-k] off len}, {@code fsync}, {@code fdatasync}, {@code stat}.
- * {@code fiemap [-v]} (unwritten extents flagged), {@code seek -d|-h off}. {@code -f} reports
- * "not implemented yet" with exit status 3.
+ * {@code fiemap [-v]} (unwritten extents flagged), {@code seek -d|-h off}. {@code -f} creates the file
+ * (mode 0644, owner 0:0) when it does not exist.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
 final class IoCommand implements Callable<Integer> {
@@ -50,12 +50,17 @@ final class IoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (create) {
-            throw new UnsupportedFeatureException("io -f", "creating files is not implemented yet");
-        }
         WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
-            Ext4File f = fs.openFile(path);
+            Ext4File f;
+            try {
+                f = fs.openFile(path);
+            } catch (org.ext4j.error.NotFoundException e) {
+                if (!create) {
+                    throw e;
+                }
+                f = fs.createFile(path, 0644);
+            }
             for (String c : commands) {
                 run(f, c.trim().split("\\s+"), out);
                 out.flush();

@@ -93,6 +93,55 @@ public final class Ext4FileSystem implements Closeable {
         return session == null;
     }
 
+    /**
+     * Creates an empty regular file ({@code open(O_CREAT|O_EXCL)}): a new inode (the allocator's
+     * placement near the parent), an empty extent root, times set to now, and the name added to
+     * the parent directory, all in one handle. Returns it open for writing.
+     */
+    public Ext4File createFile(String path, int permissions) throws IOException {
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        byte[] full = path.getBytes(StandardCharsets.UTF_8);
+        int slash = path.lastIndexOf('/');
+        String parentPath = slash <= 0 ? "/" : path.substring(0, slash);
+        byte[] name = path.substring(slash + 1).getBytes(StandardCharsets.UTF_8);
+        if (name.length == 0 || full.length == 0) {
+            throw new org.ext4j.error.InvalidRequestException("no file name in \"" + path + "\"");
+        }
+        long parent = lookupFollow(parentPath);
+        if (!inode(parent).record().isDirectory()) {
+            throw new WrongTypeException(parentPath + ": not a directory");
+        }
+        if (new Directory(volume, inode(parent)).lookup(name) != null) {
+            // before anything is allocated: a failed create must leave nothing behind
+            throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
+        }
+        Superblock sb = superblock();
+        org.ext4j.namespace.DirectoryWriter dirs = new org.ext4j.namespace.DirectoryWriter(volume,
+                session.allocator.blocks(), java.time.Clock.systemUTC());
+        long ino;
+        int credits = org.ext4j.alloc.InodeAllocator.ALLOC_CREDITS + dirs.addCredits(parent) + 1;
+        try (org.ext4j.txn.Handle h = session.journal.start(credits)) {
+            ino = session.allocator.inodes().allocate(h, parent, false);
+            byte[] raw = new byte[sb.inodeSize];
+            byte[] iBlock = new byte[InodeRecord.I_BLOCK_SIZE];
+            org.ext4j.format.ExtentNodeWriter.initRoot(iBlock);
+            Instant now = Instant.now();
+            long s = now.getEpochSecond();
+            int ns = now.getNano();
+            org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(sb, ino, raw)
+                    .extraIsize(sb.inodeSize > Superblock.GOOD_OLD_INODE_SIZE ? Math.max(32, sb.wantExtraIsize) : 0)
+                    .mode(InodeRecord.S_IFREG | (permissions & 07777)).uid(0).gid(0).size(0).linksCount(1)
+                    .flags(InodeRecord.FL_EXTENTS).generation(new java.security.SecureRandom().nextInt() & 0xFFFFFFFFL)
+                    .iBlock(iBlock).blocks512(0);
+            w.atime(s, ns).mtime(s, ns).ctime(s, ns).crtime(s, ns).setChecksum();
+            volume.writeInode(h, ino, raw);
+            dirs.addEntry(h, parent, name, ino, DirEntry.FT_REG_FILE);
+        }
+        return openFile(path);
+    }
+
     /** Opens an existing regular file for reading and writing (follows symlinks). */
     public Ext4File openFile(String path) throws IOException {
         if (session == null) {

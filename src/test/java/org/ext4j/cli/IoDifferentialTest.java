@@ -55,33 +55,33 @@ class IoDifferentialTest {
                 cmds.add("fsync");
             }
         }
-        List<String> args = new ArrayList<>(List.of("io"));
+        List<String> args = new ArrayList<>(List.of("io", "-f"));
         if (aggressive) {
             args.add("-A");
         }
-        args.addAll(List.of(ours.toString(), "/f"));
+        args.addAll(List.of(ours.toString(), "/g")); // created by -f, as xfs_io -f does
         for (String c : cmds) {
             args.add("-c");
             args.add(c);
         }
         Tools.Result mine = Tools.ext4j(args.toArray(String[]::new)).ok();
 
-        List<String> xfs = new ArrayList<>(List.of("xfs_io"));
+        List<String> xfs = new ArrayList<>(List.of("xfs_io", "-f"));
         byte[] kernelBytes;
         try (Tools.Mount m = Tools.Mount.of(kernels, false)) {
             for (String c : cmds) {
                 xfs.add("-c");
                 xfs.add(c);
             }
-            xfs.add(m.dir().resolve("f").toString());
+            xfs.add(m.dir().resolve("g").toString());
             Tools.Result theirs = Tools.run(xfs).ok();
             assertEquals(dataLines(theirs.stdout()), dataLines(mine.stdout()), "command output");
-            kernelBytes = Files.readAllBytes(m.dir().resolve("f"));
+            kernelBytes = Files.readAllBytes(m.dir().resolve("g"));
         }
         Tools.Result fsck = Tools.fsck(ours);
         assertEquals(0, fsck.exit(), fsck.stdout());
         List<String> probe = List.of("fiemap -v", "seek -d 0", "seek -h 0", "seek -d 70000", "seek -h 70000");
-        List<String> ourProbe = new ArrayList<>(List.of("io", ours.toString(), "/f"));
+        List<String> ourProbe = new ArrayList<>(List.of("io", ours.toString(), "/g"));
         List<String> kernelProbe = new ArrayList<>(List.of("xfs_io", "-r"));
         for (String c : probe) {
             ourProbe.addAll(List.of("-c", c));
@@ -90,9 +90,9 @@ class IoDifferentialTest {
         String ourMap = Tools.ext4j(ourProbe.toArray(String[]::new)).ok().stdout();
         try (Tools.Mount m = Tools.Mount.of(ours, true)) {
             // probe before reading: SEEK_DATA counts unwritten blocks with uptodate page cache as data
-            kernelProbe.add(m.dir().resolve("f").toString());
+            kernelProbe.add(m.dir().resolve("g").toString());
             String kernelMap = Tools.run(kernelProbe).ok().stdout();
-            assertArrayEquals(kernelBytes, Files.readAllBytes(m.dir().resolve("f")), "file bytes");
+            assertArrayEquals(kernelBytes, Files.readAllBytes(m.dir().resolve("g")), "file bytes");
             // the same image: the kernel's FIEMAP and SEEK_DATA/SEEK_HOLE must see the block map ext4j sees
             assertEquals(withoutPathLine(kernelMap), withoutPathLine(ourMap), "fiemap and seek of ext4j's image");
         }

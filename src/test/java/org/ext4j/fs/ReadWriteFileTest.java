@@ -164,7 +164,6 @@ class ReadWriteFileTest {
                     }
                 } catch (org.ext4j.alloc.NoSpaceException e) {
                     full = e;
-                    e.printStackTrace(System.out);
                 }
                 assertTrue(written < 16L << 20, "an 8 MiB file system never filled up");
             }
@@ -182,6 +181,44 @@ class ReadWriteFileTest {
                     int n = (int) Math.min(chunk.length, written - off);
                     assertArrayEquals(Arrays.copyOf(chunk, n), Arrays.copyOfRange(got, (int) off, (int) off + n),
                             "bytes at " + off);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1024", "4096"})
+    void createdFilesAreSeenByTheKernel(int blockSize, @TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/sub"));
+        Path img = tmp.resolve("fs.img");
+        Tools.mkfs(img, 32L << 20, List.of("-b", Integer.toString(blockSize)), src.getParent());
+        Random rnd = new Random(blockSize);
+        java.util.Map<String, byte[]> model = new java.util.TreeMap<>();
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.aggressive())) {
+            for (int i = 0; i < 300; i++) {
+                String path = (i % 3 == 0 ? "/sub/" : "/") + "file-" + i + "-" + "x".repeat(rnd.nextInt(120));
+                byte[] data = new byte[rnd.nextInt(20_000)];
+                rnd.nextBytes(data);
+                Ext4File f = fs.createFile(path, 0640);
+                f.pwrite(0, data, 0, data.length);
+                model.put(path, data);
+            }
+            String existing = model.keySet().iterator().next();
+            assertThrows(org.ext4j.namespace.EntryExistsException.class, () -> fs.createFile(existing, 0644));
+        }
+        Tools.Result fsck = Tools.fsck(img);
+        assertEquals(0, fsck.exit(), fsck.stdout());
+        try (Ext4FileSystem ro = Ext4FileSystem.open(img)) {
+            for (var e : model.entrySet()) {
+                assertArrayEquals(e.getValue(), ro.readAll(e.getKey()), e.getKey());
+                assertEquals(0100640, ro.stat(e.getKey()).mode());
+            }
+        }
+        if (Tools.isRoot()) {
+            try (Tools.Mount m = Tools.Mount.of(img, true)) {
+                for (var e : model.entrySet()) {
+                    assertArrayEquals(e.getValue(), Files.readAllBytes(m.dir().resolve(e.getKey().substring(1))),
+                            "kernel: " + e.getKey());
                 }
             }
         }
