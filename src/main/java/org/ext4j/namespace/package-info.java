@@ -5,5 +5,12 @@
  * TEA, signed or unsigned per the superblock flags) and seed, descends {@code dx_root}/{@code dx_node}
  * and searches the leaf and any continuation leaves sharing the hash. A structurally malformed index
  * falls back to a linear scan, as the kernel does; a checksum failure does not.
+ *
+ * <p>The write side, {@link org.ext4j.namespace.DirectoryWriter}, adds, removes and replaces
+ * entries inside a caller's transaction handle: into the first record with room in a linear
+ * directory (appending a block when none has), and in an indexed directory into the leaf the hash
+ * selects, splitting a full leaf by hash and splitting index nodes or adding a level as
+ * {@code ext4_dx_add_entry} does. A one-block linear directory that overflows becomes an htree, as
+ * {@code make_indexed_dir}. Leaf and index checksums are set on every change.
  */
 package org.ext4j.namespace;
