@@ -178,10 +178,7 @@ public final class Ext4File implements Closeable {
             }
             size.set(newSize);
             inode.setDiskSize(newSize);
-            try (Handle h = session.journal.start(1)) {
-                Instant now = Instant.now();
-                inode.write(h, now.getEpochSecond(), now.getNano());
-            }
+            writeInodeNow();
         } finally {
             writerLock.unlock();
         }
@@ -245,10 +242,7 @@ public final class Ext4File implements Closeable {
                 size.set(end);
                 inode.setDiskSize(end);
             }
-            try (Handle h = session.journal.start(1)) {
-                Instant now = Instant.now();
-                inode.write(h, now.getEpochSecond(), now.getNano());
-            }
+            writeInodeNow();
         } finally {
             writerLock.unlock();
         }
@@ -330,6 +324,14 @@ public final class Ext4File implements Closeable {
             cur = runEnd;
         }
         return data ? -1 : fileSize;
+    }
+
+    /** Writes the inode with mtime and ctime set to now, in a handle of its own. */
+    private void writeInodeNow() throws IOException {
+        try (Handle h = session.journal.start(1)) {
+            Instant now = Instant.now();
+            inode.write(h, now.getEpochSecond(), now.getNano());
+        }
     }
 
     /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */

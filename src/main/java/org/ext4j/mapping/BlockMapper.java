@@ -229,32 +229,7 @@ public final class BlockMapper {
      * handles of bounded credits, restarting as the kernel does.
      */
     public void truncateBlocks(long lblk) throws IOException {
-        long len = (1L << 32) - lblk;
-        if (len <= 0) {
-            return;
-        }
-        mappingLock.writeLock().lock();
-        try {
-            long delayed = es.remove(lblk, len).delayedBefore();
-            if (delayed > 0) {
-                reservations.release(delayed);
-            }
-            long remaining = len;
-            while (remaining > 0) {
-                int credits = Math.max(tree.removeStepCredits(), 64);
-                try (Handle h = journal.start(credits + 1)) {
-                    ExtentTreeWriter.Change c = tree.removeRange(h, lblk, remaining, credits);
-                    inode.addBlocks(c.blocksDelta());
-                    inode.write(h, -1, 0);
-                    if (c.remaining() >= remaining) {
-                        throw new IllegalStateException("truncate made no progress at block " + lblk);
-                    }
-                    remaining = c.remaining();
-                }
-            }
-        } finally {
-            mappingLock.writeLock().unlock();
-        }
+        removeBlocks(lblk, (1L << 32) - lblk);
     }
 
     /**
