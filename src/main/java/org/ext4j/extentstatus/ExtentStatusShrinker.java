@@ -105,13 +105,18 @@ public final class ExtentStatusShrinker {
      * writer pays for everyone else's growth.
      */
     void maybeShrink() {
+        int emptyPasses = 0;
         for (int pass = 0; pass < 4 && total.get() > maxEntries; pass++) {
             if (!shrinking.tryLock()) {
                 return; // another thread is shrinking; it will see our entries on its re-check
             }
             try {
                 long excess = total.get() - lowWater;
-                if (excess <= 0 || scanLocked(excess) == 0) {
+                if (excess <= 0) {
+                    return;
+                }
+                // a pass that only cleared second-chance bits frees nothing; the next one can
+                if (scanLocked(excess) == 0 && ++emptyPasses >= 2) {
                     return;
                 }
             } finally {

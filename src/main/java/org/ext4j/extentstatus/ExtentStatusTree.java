@@ -534,7 +534,9 @@ public final class ExtentStatusTree implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
-        accounted(-n);
+        if (n != 0 && shrinker != null) {
+            shrinker.adjust(-n); // not accounted(): the shrinker is what called us
+        }
         return n;
     }
 
@@ -557,7 +559,9 @@ public final class ExtentStatusTree implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
-        accounted(-n);
+        if (n != 0 && shrinker != null) {
+            shrinker.adjust(-n); // not accounted(): the shrinker is what called us
+        }
         return n;
     }
 
@@ -760,11 +764,15 @@ public final class ExtentStatusTree implements AutoCloseable {
 
     /** Reports a change in entry count to the shrinker, outside the lock, and lets it run. */
     private void accounted(long delta) {
-        if (shrinker == null || delta == 0) {
+        if (shrinker == null) {
             return;
         }
-        shrinker.adjust(delta);
-        if (delta > 0) {
+        if (delta != 0) {
+            shrinker.adjust(delta);
+        }
+        if (delta >= 0) {
+            // also when the count did not move: replacing a DELAYED entry with a clean one makes
+            // an entry evictable that the last shrink had to keep
             shrinker.maybeShrink();
         }
     }
