@@ -323,7 +323,7 @@ final class GetCommand implements Callable<Integer> {
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         try {
             if (p.waitFor() != 0) {
-                throw new IOException(String.join(" ", cmd.subList(0, 1)) + " failed: " + output);
+                throw new IOException(cmd.get(0) + " failed: " + output);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -134,14 +134,7 @@ public final class BlockMapper {
                         + ", which holds no data");
             }
             long want = Math.min(Math.min(e.lblk() + e.len() - lblk, maxBlocks), ExtentNode.UNWRITTEN_MAX_LEN);
-            BlockAllocator.Run run;
-            try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
-                run = allocator.allocate(h, tree.findGoal(lblk), 1, want);
-                ExtentTreeWriter.Change c = tree.insert(h, lblk, (int) run.length(), run.start(), true);
-                inode.addBlocks(run.length() + c.blocksDelta());
-                inode.write(h, -1, 0);
-            }
-            es.insert(lblk, run.length(), run.start(), Status.UNWRITTEN);
+            BlockAllocator.Run run = allocateUnwrittenRun(lblk, want);
             reservations.release(run.length());
             return new Entry(lblk, run.length(), run.start(), Status.UNWRITTEN);
         } finally {
@@ -204,22 +197,31 @@ public final class BlockMapper {
                     continue;
                 }
                 long want = Math.min(runEnd - cur, ExtentNode.UNWRITTEN_MAX_LEN);
-                BlockAllocator.Run run;
-                try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
-                    if (allocator.freeBlocks() - reservations.reserved() - want < 0) {
-                        throw new org.ext4j.alloc.NoSpaceException("no space left for " + want + " block(s)");
-                    }
-                    run = allocator.allocate(h, tree.findGoal(cur), 1, want);
-                    ExtentTreeWriter.Change c = tree.insert(h, cur, (int) run.length(), run.start(), true);
-                    inode.addBlocks(run.length() + c.blocksDelta());
-                    inode.write(h, -1, 0);
+                if (allocator.freeBlocks() - reservations.reserved() - want < 0) {
+                    throw new org.ext4j.alloc.NoSpaceException("no space left for " + want + " block(s)");
                 }
-                es.insert(cur, run.length(), run.start(), Status.UNWRITTEN);
-                cur += run.length();
+                cur += allocateUnwrittenRun(cur, want).length();
             }
         } finally {
             mappingLock.writeLock().unlock();
         }
+    }
+
+    /**
+     * With the mapping lock held: allocates up to {@code want} blocks near the tree's goal for
+     * {@code lblk}, inserts them as an unwritten extent on disk and in the status tree (the counter
+     * moves), and accounts them in the inode. Shared by writeback of delayed ranges and fallocate.
+     */
+    private BlockAllocator.Run allocateUnwrittenRun(long lblk, long want) throws IOException {
+        BlockAllocator.Run run;
+        try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
+            run = allocator.allocate(h, tree.findGoal(lblk), 1, want);
+            ExtentTreeWriter.Change c = tree.insert(h, lblk, (int) run.length(), run.start(), true);
+            inode.addBlocks(run.length() + c.blocksDelta());
+            inode.write(h, -1, 0);
+        }
+        es.insert(lblk, run.length(), run.start(), Status.UNWRITTEN);
+        return run;
     }
 
     /**
