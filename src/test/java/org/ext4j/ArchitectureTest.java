@@ -28,7 +28,7 @@ class ArchitectureTest {
 
     /** Bottom first. */
     static final List<List<String>> TIERS = List.of(
-            List.of("error"),
+            List.of("error", "interleave"),
             List.of("blockdev"),
             List.of("format", "buffer", "pagecache"),
             List.of("txn", "iomap"),
@@ -88,6 +88,11 @@ class ArchitectureTest {
             .because("every layer reports through error, so error can use none of them");
 
     @ArchTest
+    static final ArchRule interleaveDependsOnNothing = classes().that().resideInAPackage(pkg("interleave"))
+            .should().onlyDependOnClassesThat().resideInAnyPackage(pkg("interleave"), "java..")
+            .because("every layer marks its interleaving points, so the points can use none of them");
+
+    @ArchTest
     static final ArchRule blockdevKnowsNoFileSystem = classes().that().resideInAPackage(pkg("blockdev"))
             .should().onlyDependOnClassesThat().resideInAnyPackage(pkg("blockdev"), pkg("error"), "java..")
             .because("the block device is generic: it knows nothing of ext4");
@@ -102,7 +107,7 @@ class ArchitectureTest {
     static final ArchRule iomapAndPageCacheKnowNoExt4 = classes().that()
             .resideInAnyPackage(pkg("iomap"), pkg("pagecache"))
             .should().onlyDependOnClassesThat().resideInAnyPackage(pkg("iomap"), pkg("pagecache"), pkg("error"),
-                    "java..")
+                    pkg("interleave"), "java..")
             .because("as fs/iomap knows nothing of ext4, the file system hands iomap its IomapOps");
 
     @ArchTest

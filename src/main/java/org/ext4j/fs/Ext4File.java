@@ -10,6 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.ext4j.error.WrongTypeException;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.InodeRecord;
+import org.ext4j.interleave.Interleave;
 import org.ext4j.iomap.BlockIO;
 import org.ext4j.iomap.BufferedIO;
 import org.ext4j.mapping.BlockMapper;
@@ -89,6 +90,18 @@ public final class Ext4File implements Closeable {
         return inode.number();
     }
 
+    /**
+     * The layers under this file, for the race harness ({@code org.ext4j.race}) and tests that drive
+     * the mapping layer directly, as a writer without the inode writer lock would (the kernel's
+     * {@code page_mkwrite}). Using them bypasses every lock of this class: never for ordinary I/O.
+     */
+    public record Layers(AddressSpace space, BufferedIO io, Ext4IomapOps ops, BlockMapper mapper) {
+    }
+
+    public Layers layers() {
+        return new Layers(space, io, ops, mapper);
+    }
+
     public long size() {
         return size.get();
     }
@@ -156,6 +169,7 @@ public final class Ext4File implements Closeable {
         int bs = session.volume.blockSize();
         writerLock.lock();
         try {
+            Interleave.point(Interleave.TRUNCATE_BEGIN);
             long old = size.get();
             if (newSize == old) {
                 return;
@@ -175,6 +189,7 @@ public final class Ext4File implements Closeable {
                     space.truncate(firstGone * bs);
                     mapper.truncateBlocks(firstGone);
                 }
+                Interleave.point(Interleave.TRUNCATE_AFTER_UNMAP);
             }
             size.set(newSize);
             inode.setDiskSize(newSize);
@@ -211,6 +226,7 @@ public final class Ext4File implements Closeable {
         long end = pos + len;
         writerLock.lock();
         try {
+            Interleave.point(punch ? Interleave.PUNCH_BEGIN : zero ? Interleave.ZERO_BEGIN : Interleave.FALLOC_BEGIN);
             long fileSize = size.get();
             if (punch || zero) {
                 long limit = punch ? Math.min(end, fileSize) : end;
@@ -230,6 +246,7 @@ public final class Ext4File implements Closeable {
                             mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
                         }
                     }
+                    Interleave.point(punch ? Interleave.PUNCH_AFTER_UNMAP : Interleave.ZERO_AFTER_UNMAP);
                 }
             } else {
                 synchronized (writebackMutex) { // delayed blocks in the range get their real blocks first
@@ -237,6 +254,7 @@ public final class Ext4File implements Closeable {
                     long first = pos / bs;
                     mapper.allocateUnwritten(first, (end + bs - 1) / bs - first);
                 }
+                Interleave.point(Interleave.FALLOC_END);
             }
             if (!keep && end > fileSize) {
                 size.set(end);

@@ -12,6 +12,14 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
     }
 
     /**
+     * No background writeback at all (the flusher sleeps for an hour, no dirty threshold is ever
+     * reached): for race replays and explorations that drive writeback themselves, step by step.
+     */
+    public static WriteOptions manualWriteback() {
+        return new WriteOptions(64L << 20, 1L << 40, 1L << 40, 1 << 20, 3_600_000, 3_600_000);
+    }
+
+    /**
      * Tiny limits so that writeback and eviction run constantly (for tests and {@code io -A}): the
      * flusher wakes every millisecond and writes back anything dirty, concurrently with writers.
      */

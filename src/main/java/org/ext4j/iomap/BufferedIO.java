@@ -6,6 +6,9 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.function.LongSupplier;
 
+import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.pagecache.AddressSpace;
 import org.ext4j.pagecache.Folio;
 
@@ -29,8 +32,6 @@ public final class BufferedIO {
     private final AddressSpace space;
     private final BlockIO io;
     private final int blockSize;
-    /** Test-only: skip the validity check, to show the corruption it prevents. Package-private. */
-    static volatile boolean skipValidityCheckForTests;
 
     public BufferedIO(AddressSpace space, BlockIO io) {
         this.space = space;
@@ -68,6 +69,7 @@ public final class BufferedIO {
             long mapEnd = Math.min(map.end(), pos + len);
             long copied = 0;
             boolean stale = false;
+            boolean failed = true;
             try {
                 while (at + copied < mapEnd) {
                     long p = at + copied;
@@ -75,7 +77,7 @@ public final class BufferedIO {
                     try {
                         Interleave.point(Interleave.WRITE_AFTER_FOLIO_LOCK);
                         Interleave.point(Interleave.WRITE_BEFORE_VALID);
-                        if (!skipValidityCheckForTests && !ops.valid(map)) {
+                        if (Protections.on(Protection.VALIDITY_CHECK) && !ops.valid(map)) {
                             stale = true; // IOMAP_F_STALE: map the rest again
                             break;
                         }
@@ -93,8 +95,13 @@ public final class BufferedIO {
                         f.lock().unlock();
                     }
                 }
+                failed = false;
             } finally {
                 ops.end(at, mapEnd - at, copied, IomapOps.WRITE, map);
+                if (failed && map.type() == Iomap.Type.DELALLOC && map.isNew()
+                        && Protections.on(Protection.SHORT_WRITE_RELEASE)) {
+                    releaseUnbacked(ops, at + copied, mapEnd);
+                }
             }
             done += copied;
             if (stale && copied == 0) {
@@ -108,6 +115,28 @@ public final class BufferedIO {
             }
         }
         return done;
+    }
+
+    /**
+     * A write failed part way through a range it had just reserved ({@code iomap_write_delalloc_release}):
+     * the blocks of {@code [from, to)} that no dirty folio backs give back their delayed reservation;
+     * the dirty ones, a partial block this write filled or blocks another writer dirtied meanwhile,
+     * keep theirs, so their data still reaches disk (RACES.md R5).
+     */
+    private void releaseUnbacked(IomapOps ops, long from, long to) throws IOException {
+        long b = from / blockSize;
+        long end = (to + blockSize - 1) / blockSize;
+        while (b < end) {
+            if (space.isBlockDirty(b * blockSize)) {
+                b++;
+                continue;
+            }
+            long runStart = b;
+            while (b < end && !space.isBlockDirty(b * blockSize)) {
+                b++;
+            }
+            ops.punchDelalloc(runStart * blockSize, (b - runStart) * blockSize);
+        }
     }
 
     /**
@@ -255,11 +284,15 @@ public final class BufferedIO {
     private static final int BATCH_FOLIOS = 256;
 
     /**
-     * Writeback's completion side ({@code iomap_finish_ioend}): contiguous ranges written under one
-     * mapping are completed with one {@link WritebackOps#writebackDone} (one conversion for a
-     * streaming write, not one per folio), and only then do their folios leave writeback. The
-     * mapping is reused while it covers the next range: no truncate or punch can change allocated
-     * blocks meanwhile (they exclude writeback), and writers only ever add delayed blocks.
+     * Writeback's completion side ({@code iomap_finish_ioend}): contiguous ranges written with the
+     * same type to contiguous blocks are completed with one {@link WritebackOps#writebackDone} (one
+     * conversion for a streaming write, not one per folio), and only then do their folios leave
+     * writeback.
+     *
+     * <p>The mapping is cached across folios, as XFS's {@code wpc->iomap}, and like XFS's
+     * {@code xfs_imap_valid} it is asked whether it is still current before each reuse: a truncate,
+     * punch or conversion elsewhere in the file moves the counter, and writeback maps again instead
+     * of writing into blocks that may have been freed (RACES.md R6).
      */
     private final class Completion {
         private final WritebackOps ops;
@@ -275,11 +308,8 @@ public final class BufferedIO {
         }
 
         Iomap mapping(long q, long len) throws IOException {
-            if (cached == null || q < cached.offset() || q >= cached.end()) {
-                // a new mapping: convert what the old one covered; the folios stay under writeback
-                // until the whole batch is converted, so none is evicted while its blocks still
-                // read as unwritten
-                convertPending();
+            if (cached == null || q < cached.offset() || q >= cached.end()
+                    || Protections.on(Protection.WRITEBACK_MAP_CHECK) && !ops.valid(cached)) {
                 cached = ops.mapForWriteback(q, len);
                 Interleave.point(Interleave.WRITEBACK_AFTER_MAP);
             }
@@ -288,7 +318,8 @@ public final class BufferedIO {
 
         void add(Iomap map, long q, long n) throws IOException {
             written += n;
-            if (pendingMap == map && q == pendingEnd) {
+            if (pendingMap != null && q == pendingEnd && map.type() == pendingMap.type()
+                    && map.addrOf(q) == pendingMap.addrOf(pendingEnd)) {
                 pendingEnd += n;
                 return;
             }

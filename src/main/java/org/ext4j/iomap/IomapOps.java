@@ -24,6 +24,13 @@ public interface IomapOps {
     void end(long pos, long length, long written, int flags, Iomap map) throws IOException;
 
     /**
+     * Gives back the delayed reservation of {@code [pos, pos+length)}, blocks that a failed write
+     * reserved and that no dirty folio backs (the punch callback of
+     * {@code iomap_write_delalloc_release}). Called without the folio locks.
+     */
+    void punchDelalloc(long pos, long length) throws IOException;
+
+    /**
      * Whether {@code map} is still what the file system would answer now ({@code ->iomap_valid}):
      * its cookie equals the mapping sequence counter. Called with the folio locked.
      */

@@ -12,6 +12,16 @@ public interface WritebackOps {
     /** A mapping for {@code pos}, MAPPED or UNWRITTEN, with a device address; never HOLE or DELALLOC. */
     Iomap mapForWriteback(long pos, long length) throws IOException;
 
-    /** The data of {@code [pos, pos+length)} under {@code map} reached the disk. */
+    /**
+     * Whether a mapping from {@link #mapForWriteback} is still current, so writeback may reuse it
+     * for the next folio ({@code xfs_imap_valid}); a mapping without a cookie is always current.
+     */
+    boolean valid(Iomap map);
+
+    /**
+     * The data of {@code [pos, pos+length)} was written to the blocks {@code map} gave for it.
+     * Converts what is still unwritten at those blocks; a range punched or truncated meanwhile
+     * stays a hole (RACES.md R10).
+     */
     void writebackDone(long pos, long length, Iomap map) throws IOException;
 }

@@ -11,6 +11,9 @@ import org.ext4j.extentstatus.ExtentStatusTree.Entry;
 import org.ext4j.extentstatus.ExtentStatusTree.Lookup;
 import org.ext4j.extentstatus.ExtentStatusTree.Status;
 import org.ext4j.format.ExtentNode;
+import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.txn.Handle;
 import org.ext4j.txn.Journal;
 import org.ext4j.volume.Volume;
@@ -92,26 +95,68 @@ public final class BlockMapper {
     }
 
     /**
+     * What {@link #daMap} answers: the entry with the counter value it was read or made under, and
+     * whether this call inserted it (a new DELAYED range, {@code IOMAP_F_NEW}). A {@code seq} of
+     * {@link #NO_SEQ} means none was handed out (only when a test switched that protection off).
+     */
+    public record DaMapping(Entry entry, long seq, boolean created) {
+    }
+
+    /** A sequence value never handed out. */
+    public static final long NO_SEQ = -1;
+
+    /**
      * {@code ext4_da_map_blocks}: for a buffered write. Lookup #1 without the mapping lock; on a hole,
      * the mapping lock in write mode, lookup #2, and then a reservation and a DELAYED entry. Each way
      * out returns the counter value it read or produced under the status tree's lock.
      */
-    public Lookup daMap(long lblk, long maxBlocks) throws IOException {
+    public DaMapping daMap(long lblk, long maxBlocks) throws IOException {
         Lookup first = lookup(lblk); // lookup #1
+        Interleave.point(Interleave.DA_AFTER_LOOKUP1);
         if (first.entry().status() != Status.HOLE) {
-            return first;
+            return new DaMapping(first.entry(), Protections.on(Protection.DA_LOOKUP1_SEQ) ? first.seq() : NO_SEQ, false);
         }
+        DaMapping m;
         mappingLock.writeLock().lock();
         try {
             Lookup second = lookupLocked(lblk); // lookup #2, under the mapping lock
             Entry e = second.entry();
             if (e.status() != Status.HOLE) {
-                return second; // filled meanwhile (DELAYED by another writer, UNWRITTEN by fallocate): as is
+                // filled meanwhile (DELAYED by another writer, UNWRITTEN by fallocate): as is, with
+                // no second reservation
+                m = new DaMapping(e, Protections.on(Protection.DA_LOOKUP2_SEQ) ? second.seq() : NO_SEQ, false);
+            } else {
+                long n = Math.min(e.lblk() + e.len() - lblk, maxBlocks);
+                reservations.reserve(n);
+                long seq = es.insertDelayed(lblk, n).seq();
+                m = new DaMapping(new Entry(lblk, n, ExtentStatusTree.NO_PBLK, Status.DELAYED), seq, true);
             }
-            long n = Math.min(e.lblk() + e.len() - lblk, maxBlocks);
-            reservations.reserve(n);
-            long seq = es.insertDelayed(lblk, n).seq();
-            return new Lookup(new Entry(lblk, n, ExtentStatusTree.NO_PBLK, Status.DELAYED), seq);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+        Interleave.point(Interleave.DA_AFTER_LOOKUP2);
+        return m;
+    }
+
+    /**
+     * Gives back the reservation of the DELAYED blocks in {@code [lblk, lblk+len)}: a failed write
+     * reserved them and no dirty folio backs them. Blocks that are no longer DELAYED (written back
+     * meanwhile) are left alone. The counter moves, as for any removal.
+     */
+    public void punchDelalloc(long lblk, long len) {
+        mappingLock.writeLock().lock();
+        try {
+            long cur = lblk;
+            long end = lblk + len;
+            while (cur < end) {
+                Lookup l = es.lookup(cur);
+                long runEnd = l.found() ? Math.min(end, l.entry().end() + 1) : cur + 1;
+                if (l.found() && l.entry().status() == Status.DELAYED) {
+                    long released = es.remove(cur, runEnd - cur).delayedBefore();
+                    reservations.release(released);
+                }
+                cur = runEnd;
+            }
         } finally {
             mappingLock.writeLock().unlock();
         }
@@ -122,12 +167,13 @@ public final class BlockMapper {
      * long as the allocator can give, inserted as an unwritten extent (converted at completion, so
      * a crash never exposes stale blocks); UNWRITTEN and WRITTEN ranges are returned as they are.
      */
-    public Entry mapForWriteback(long lblk, long maxBlocks) throws IOException {
+    public Lookup mapForWriteback(long lblk, long maxBlocks) throws IOException {
         mappingLock.writeLock().lock();
         try {
-            Entry e = lookupLocked(lblk).entry();
+            Lookup l = lookupLocked(lblk);
+            Entry e = l.entry();
             if (e.status() == Status.WRITTEN || e.status() == Status.UNWRITTEN) {
-                return e;
+                return l;
             }
             if (e.status() == Status.HOLE) {
                 throw new IllegalStateException("writeback of block " + lblk + " of inode " + inode.number()
@@ -136,7 +182,9 @@ public final class BlockMapper {
             long want = Math.min(Math.min(e.lblk() + e.len() - lblk, maxBlocks), ExtentNode.UNWRITTEN_MAX_LEN);
             BlockAllocator.Run run = allocateUnwrittenRun(lblk, want);
             reservations.release(run.length());
-            return new Entry(lblk, run.length(), run.start(), Status.UNWRITTEN);
+            // every status change happens under the mapping lock, so this is the value the
+            // allocation left behind
+            return new Lookup(new Entry(lblk, run.length(), run.start(), Status.UNWRITTEN), es.seq());
         } finally {
             mappingLock.writeLock().unlock();
         }
@@ -235,30 +283,46 @@ public final class BlockMapper {
     }
 
     /**
-     * Writeback completion ({@code ext4_convert_unwritten_extents}): the unwritten blocks of the range
-     * now hold data; convert them on disk and in the status tree (the counter moves: a writer still
-     * holding the UNWRITTEN mapping will see it stale), and move the on-disk size up to
-     * {@code newDiskSize} if larger.
+     * Writeback completion ({@code ext4_convert_unwritten_extents}): the blocks from {@code pblk} on
+     * that were written for {@code [lblk, lblk+len)} now hold data. Where the range is still
+     * unwritten at exactly those blocks, convert it on disk and in the status tree (the counter
+     * moves: a writer still holding the UNWRITTEN mapping will see it stale). Parts punched,
+     * truncated or mapped elsewhere meanwhile are left as they are: a late completion never brings
+     * freed blocks back (RACES.md R10). The on-disk size moves up to {@code newDiskSize} if larger.
      */
-    public void writebackDone(long lblk, long len, boolean unwritten, long newDiskSize) throws IOException {
+    public void writebackDone(long lblk, long len, long pblk, boolean unwritten, long newDiskSize) throws IOException {
         mappingLock.writeLock().lock();
         try {
-            int credits = (unwritten ? tree.convertCredits(lblk, len) : 0) + 1;
-            try (Handle h = journal.start(credits)) {
-                if (unwritten) {
-                    ExtentTreeWriter.Change c = tree.convertToWritten(h, lblk, len);
-                    inode.addBlocks(c.blocksDelta());
-                }
-                if (newDiskSize > inode.diskSize()) {
-                    inode.setDiskSize(newDiskSize);
-                }
-                inode.write(h, -1, 0);
-            }
             if (unwritten) {
-                es.convertUnwritten(lblk, len);
+                long cur = lblk;
+                long end = lblk + len;
+                while (cur < end) {
+                    Entry e = lookupLocked(cur).entry();
+                    long runEnd = Math.min(end, e.lblk() + e.len());
+                    if (e.status() == Status.UNWRITTEN && e.pblkOf(cur) == pblk + (cur - lblk)) {
+                        convertWritten(cur, runEnd - cur);
+                    }
+                    cur = runEnd;
+                }
+            }
+            if (newDiskSize > inode.diskSize()) {
+                try (Handle h = journal.start(1)) {
+                    inode.setDiskSize(newDiskSize);
+                    inode.write(h, -1, 0);
+                }
             }
         } finally {
             mappingLock.writeLock().unlock();
         }
+    }
+
+    /** With the mapping lock held: {@code [lblk, lblk+len)} is unwritten; mark it written on disk and in the status tree. */
+    private void convertWritten(long lblk, long len) throws IOException {
+        try (Handle h = journal.start(tree.convertCredits(lblk, len) + 1)) {
+            ExtentTreeWriter.Change c = tree.convertToWritten(h, lblk, len);
+            inode.addBlocks(c.blocksDelta());
+            inode.write(h, -1, 0);
+        }
+        es.convertUnwritten(lblk, len);
     }
 }

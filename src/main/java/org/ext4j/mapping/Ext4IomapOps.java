@@ -29,8 +29,24 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
     public Iomap begin(long pos, long length, int flags) throws IOException {
         long lblk = pos / blockSize;
         long lastBlock = (pos + Math.max(1, length) - 1) / blockSize;
-        Lookup l = (flags & WRITE) != 0 ? mapper.daMap(lblk, lastBlock - lblk + 1) : mapper.lookup(lblk);
-        Entry e = l.entry();
+        Entry e;
+        long seq;
+        boolean created = false;
+        if ((flags & WRITE) != 0) {
+            BlockMapper.DaMapping m = mapper.daMap(lblk, lastBlock - lblk + 1);
+            e = m.entry();
+            seq = m.seq();
+            created = m.created();
+        } else {
+            Lookup l = mapper.lookup(lblk);
+            e = l.entry();
+            seq = l.seq();
+        }
+        return toIomap(lblk, e, seq, created ? Iomap.F_NEW : 0);
+    }
+
+    /** The iomap for block {@code lblk} inside {@code e}, carrying {@code seq} as its cookie ({@code ext4_set_iomap}). */
+    private Iomap toIomap(long lblk, Entry e, long seq, int flags) {
         long blocks = e.lblk() + e.len() - lblk;
         Iomap.Type type = switch (e.status()) {
             case WRITTEN -> Iomap.Type.MAPPED;
@@ -39,14 +55,25 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
             case HOLE -> Iomap.Type.HOLE;
         };
         long addr = e.status().hasPblk() ? e.pblkOf(lblk) * blockSize : Iomap.NO_ADDR;
-        return new Iomap(lblk * blockSize, blocks * blockSize, addr, type, Iomap.F_VALID_COOKIE, l.seq());
+        if (seq != BlockMapper.NO_SEQ) {
+            flags |= Iomap.F_VALID_COOKIE;
+        }
+        return new Iomap(lblk * blockSize, blocks * blockSize, addr, type, flags, seq);
     }
 
     @Override
     public void end(long pos, long length, long written, int flags, Iomap map) {
-        // reservations of a short write stay with their DELAYED entries until truncate drops them
+        // nothing to do: a failed write's unbacked reservations come back through punchDelalloc
     }
 
+    @Override
+    public void punchDelalloc(long pos, long length) {
+        long lblk = pos / blockSize;
+        long end = (pos + length + blockSize - 1) / blockSize;
+        mapper.punchDelalloc(lblk, end - lblk);
+    }
+
+    /** {@code ext4_iomap_valid}: the cookie is still the status tree's counter. */
     @Override
     public boolean valid(Iomap map) {
         return !map.hasCookie() || mapper.statusTree().isCurrent(map.validityCookie());
@@ -57,11 +84,8 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
         long lblk = pos / blockSize;
         // allocate the whole delayed run, not just this folio's part: one large extent for a
         // streaming write instead of one per folio (the kernel's mpage_map_and_submit_extent)
-        Entry e = mapper.mapForWriteback(lblk, Long.MAX_VALUE);
-        Iomap.Type type = e.status() == org.ext4j.extentstatus.ExtentStatusTree.Status.WRITTEN ? Iomap.Type.MAPPED
-                : Iomap.Type.UNWRITTEN;
-        long n = e.lblk() + e.len() - lblk;
-        return new Iomap(lblk * blockSize, n * blockSize, e.pblkOf(lblk) * blockSize, type, 0, 0);
+        Lookup l = mapper.mapForWriteback(lblk, Long.MAX_VALUE);
+        return toIomap(lblk, l.entry(), l.seq(), 0);
     }
 
     @Override
@@ -69,6 +93,7 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
         long lblk = pos / blockSize;
         long blocks = (pos + length + blockSize - 1) / blockSize - lblk;
         long newDiskSize = Math.min(fileSize.getAsLong(), pos + length);
-        mapper.writebackDone(lblk, blocks, map.type() == Iomap.Type.UNWRITTEN, newDiskSize);
+        mapper.writebackDone(lblk, blocks, map.addrOf(lblk * blockSize) / blockSize,
+                map.type() == Iomap.Type.UNWRITTEN, newDiskSize);
     }
 }

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 
+import org.ext4j.interleave.Interleave;
+
 /**
  * One file's page cache ({@code struct address_space}): its folios by file offset. Folios are
  * created on demand, large where the caller asks (large folios, up to {@link #MAX_FOLIO_SIZE}), and
@@ -182,6 +184,7 @@ public final class AddressSpace {
      * caller must not hold its lock. Returns whether it was evicted ({@code remove_mapping}).
      */
     public boolean tryEvict(Folio f) {
+        Interleave.point(Interleave.EVICT_BEFORE);
         if (!f.lock().tryLock()) {
             return false;
         }
@@ -191,9 +194,28 @@ public final class AddressSpace {
             }
             folios.remove(f.pos(), f);
             limits.removed(f);
-            return true;
         } finally {
             f.lock().unlock();
+        }
+        Interleave.point(Interleave.EVICT_AFTER);
+        return true;
+    }
+
+    /** Whether the block at byte {@code pos} is dirty in the cache; takes the folio lock to look. */
+    public boolean isBlockDirty(long pos) {
+        while (true) {
+            Folio f = find(pos);
+            if (f == null) {
+                return false;
+            }
+            f.lock().lock();
+            try {
+                if (isCached(f)) {
+                    return f.isDirty((int) ((pos - f.pos()) / blockSize));
+                }
+            } finally {
+                f.lock().unlock();
+            }
         }
     }
 

@@ -72,6 +72,11 @@ final class MemoryMappingFs implements IomapOps, WritebackOps, BlockIO {
     }
 
     @Override
+    public void punchDelalloc(long pos, long length) {
+        es.remove(pos / bs, (pos + length + bs - 1) / bs - pos / bs);
+    }
+
+    @Override
     public boolean valid(Iomap map) {
         return !map.hasCookie() || es.isCurrent(map.validityCookie());
     }

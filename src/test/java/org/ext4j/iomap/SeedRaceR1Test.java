@@ -10,6 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.pagecache.AddressSpace;
 import org.ext4j.pagecache.Folio;
 import org.ext4j.pagecache.PageCacheLimits;
@@ -28,7 +31,7 @@ class SeedRaceR1Test {
     @AfterEach
     void reset() {
         Interleave.install(null);
-        BufferedIO.skipValidityCheckForTests = false;
+        Protections.restoreAll();
     }
 
     /** The outcome of one replay: the file's bytes as read back, and as on disk after writeback. */
@@ -36,7 +39,7 @@ class SeedRaceR1Test {
     }
 
     private Outcome replay(boolean validityCheck) throws Exception {
-        BufferedIO.skipValidityCheckForTests = !validityCheck;
+        Protections.set(Protection.VALIDITY_CHECK, validityCheck);
         MemoryMappingFs fs = new MemoryMappingFs(B, 64);
         AddressSpace space = new AddressSpace(B, B, new PageCacheLimits(1 << 20, 1 << 19, 1 << 19));
         BufferedIO io = new BufferedIO(space, fs);
