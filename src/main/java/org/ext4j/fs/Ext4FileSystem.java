@@ -78,7 +78,11 @@ public final class Ext4FileSystem implements Closeable {
      * unmounted; the file system is marked in use on disk until {@link #close()}.
      */
     public static Ext4FileSystem openReadWrite(Path image, WriteOptions options) throws IOException {
-        BlockDevice device = FileBlockDevice.openReadWrite(image);
+        return openReadWrite(FileBlockDevice.openReadWrite(image), options);
+    }
+
+    /** Opens a writable device read-write (a memory image, for instance), as {@link #openReadWrite(Path, WriteOptions)}; closes it on failure. */
+    public static Ext4FileSystem openReadWrite(BlockDevice device, WriteOptions options) throws IOException {
         try {
             Ext4FileSystem fs = open(device, OpenOptions.readOnlyDefaults());
             fs.session = WriteSession.start(fs.volume, device, options);
