@@ -21,8 +21,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code ext4j io [-f] [-A] IMAGE PATH -c CMD [-c CMD ...]}: a subset of {@code xfs_io}, same syntax
- * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-S byte] [-b bsize]
- * off len}, {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
+ * and meaning, on an image opened read-write. Implemented so far: {@code pwrite [-FRqwW] [-Z seed]
+ * [-S byte] [-b bsize] off len} (with xfs_io's two summary lines; {@code -R} picks offsets as xfs_io
+ * does, see {@link #pwrite}), {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
  * {@code fpunch off len}, {@code fzero [-k] off len}, {@code fsync}, {@code fdatasync}, {@code stat}.
  * {@code fiemap [-v]} (unwritten extents flagged), {@code seek -d|-h off}. {@code -f} creates the file
  * (mode 0644, owner 0:0) when it does not exist.
@@ -73,30 +74,7 @@ final class IoCommand implements Callable<Integer> {
         String cmd = argv[0];
         List<String> args = new ArrayList<>(Arrays.asList(argv).subList(1, argv.length));
         switch (cmd) {
-            case "pwrite" -> {
-                int fill = 0xcd;
-                int bsize = 65536;
-                while (!args.isEmpty() && args.get(0).startsWith("-")) {
-                    String opt = args.remove(0);
-                    if (opt.equals("-S")) {
-                        fill = (int) Long.decode(take(args, cmd)).longValue() & 0xFF;
-                    } else if (opt.equals("-b")) {
-                        bsize = (int) size(take(args, cmd));
-                    } else {
-                        throw usage(cmd + ": unknown option " + opt);
-                    }
-                }
-                long off = size(take(args, cmd));
-                long len = size(take(args, cmd));
-                byte[] buf = new byte[(int) Math.min(bsize, Math.max(1, len))];
-                Arrays.fill(buf, (byte) fill);
-                long done = 0;
-                while (done < len) {
-                    int n = (int) Math.min(buf.length, len - done);
-                    done += f.pwrite(off + done, buf, 0, n);
-                }
-                out.printf("wrote %d/%d bytes at offset %d%n", done, len, off);
-            }
+            case "pwrite" -> pwrite(f, args, out);
             case "pread" -> {
                 boolean verbose = !args.isEmpty() && args.get(0).equals("-v") && args.remove(0) != null;
                 long off = size(take(args, cmd));
@@ -136,6 +114,199 @@ final class IoCommand implements Callable<Integer> {
                 out.printf("Whence\tResult%n%s\t%s%n", how.equals("-d") ? "DATA" : "HOLE", r < 0 ? "EOF" : Long.toString(r));
             }
             default -> throw usage("unknown command " + cmd);
+        }
+    }
+
+    /**
+     * xfs_io's {@code pwrite [-FRqwW] [-Z seed] [-S byte] [-b bsize] off len}. Forward (the default)
+     * writes {@code len} bytes from {@code off} in {@code bsize} pieces. {@code -R} writes at random
+     * offsets exactly as xfs_io's {@code write_random}, quirks included: the range is widened to
+     * {@code bsize} boundaries as xfs_io does it ({@code off} rounded down, {@code len} increased by
+     * {@code len % bsize}, at least {@code bsize}), and {@code len / bsize} whole {@code bsize} writes
+     * go to offsets {@code ((off + random() % (len - bsize)) / bsize) * bsize}, drawn with
+     * replacement from glibc's {@code random()} seeded by {@code srandom(seed)} (reproduced in
+     * {@link GlibcRandom}): some pieces are written twice, some never, and the last piece of the
+     * range is never written. The summary reports the original {@code off} and {@code len} and the
+     * bytes actually written, which may exceed {@code len}. Without {@code -Z} (or with {@code -Z 0})
+     * the seed is the current time in seconds, as xfs_io's {@code time(NULL)}. {@code -w}/{@code -W}
+     * call fdatasync/fsync after the writes, inside the timing; {@code -q} prints nothing. The
+     * default {@code bsize} is xfs_io's 4096 for a file outside XFS; {@code -S} is a fill byte (xfs_io
+     * memsets its buffer with the seed's low byte).
+     */
+    private void pwrite(Ext4File f, List<String> args, PrintWriter out) throws java.io.IOException {
+        int fill = 0xcd;
+        long bsize = 4096;
+        boolean random = false;
+        boolean quiet = false;
+        boolean sync = false;
+        long zeed = 0;
+        while (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1) {
+            String opt = args.remove(0);
+            for (int i = 1; i < opt.length(); i++) {
+                char o = opt.charAt(i);
+                switch (o) {
+                    case 'F' -> random = false;
+                    case 'R' -> random = true;
+                    case 'q' -> quiet = true;
+                    case 'w', 'W' -> sync = true;
+                    case 'S', 'b', 'Z' -> {
+                        String v = i + 1 < opt.length() ? opt.substring(i + 1) : take(args, "pwrite");
+                        i = opt.length();
+                        if (o == 'S') {
+                            fill = (int) number(v, "seed") & 0xFF;
+                        } else if (o == 'Z') {
+                            zeed = number(v, "seed") & 0xFFFF_FFFFL; // strtoul into an unsigned int
+                        } else {
+                            bsize = size(v);
+                        }
+                    }
+                    default -> throw usage("pwrite: unsupported option -" + o
+                            + " (supported: -F -R -Z seed -S byte -b bsize -q -w -W)");
+                }
+            }
+        }
+        long off = size(take(args, "pwrite"));
+        long len = size(take(args, "pwrite"));
+        if (!args.isEmpty()) {
+            throw usage("pwrite: unexpected argument " + args.get(0));
+        }
+        if (bsize < 1 || bsize > Integer.MAX_VALUE - 8) {
+            throw usage("pwrite: block size must be 1.." + (Integer.MAX_VALUE - 8) + ", not " + bsize);
+        }
+        byte[] buf = new byte[(int) (random ? bsize : Math.min(bsize, Math.max(1, len)))];
+        Arrays.fill(buf, (byte) fill);
+        long total = 0;
+        int ops = 0;
+        long t0 = System.nanoTime();
+        if (random) {
+            GlibcRandom rnd = new GlibcRandom(zeed != 0 ? zeed : System.currentTimeMillis() / 1000);
+            long start = Math.max(0, off - off % bsize);
+            long count = len + len % bsize; // sic: xfs_io adds the remainder rather than rounding up
+            count = Math.max(bsize, count);
+            long range = count - bsize;
+            while (count > 0) {
+                long at = range != 0 ? ((start + rnd.next() % range) / bsize) * bsize : start;
+                long n = f.pwrite(at, buf, 0, buf.length);
+                if (n == 0) {
+                    break;
+                }
+                ops++;
+                total += n;
+                if (n < bsize) {
+                    break;
+                }
+                count -= n;
+            }
+        } else {
+            while (total < len) {
+                int want = (int) Math.min(buf.length, len - total);
+                long n = f.pwrite(off + total, buf, 0, want);
+                if (n == 0) {
+                    break;
+                }
+                ops++;
+                total += n;
+                if (n < want) {
+                    break;
+                }
+            }
+        }
+        if (sync) {
+            f.fsync();
+        }
+        long elapsed = System.nanoTime() - t0;
+        if (!quiet) {
+            out.printf("wrote %d/%d bytes at offset %d%n", total, len, off);
+            out.println(ioTimes(total, ops, elapsed));
+        }
+    }
+
+    /**
+     * xfs_io's second summary line ({@code report_io_times}): "1 MiB, 256 ops; 0.0006 sec (1.528
+     * GiB/sec and 400625.9781 ops/sec)", with the time taken at microsecond resolution as
+     * {@code gettimeofday} does.
+     */
+    static String ioTimes(long total, int ops, long elapsedNanos) {
+        long micros = elapsedNanos / 1000;
+        long sec = micros / 1_000_000;
+        long usec = micros % 1_000_000;
+        double secs = sec + usec / 1_000_000.0;
+        String ts;
+        if (sec != 0) {
+            ts = String.format(Locale.ROOT, "%d:%02d:%02d.%02d", sec / 3600, sec % 3600 / 60, sec % 60,
+                    (long) (usec / 1_000_000.0 * 100));
+        } else {
+            ts = String.format(Locale.ROOT, "0.%04d sec", (long) (usec / 1_000_000.0 * 10000));
+        }
+        return cvtstr(total) + ", " + ops + " ops; " + ts + " (" + cvtstr(total / secs) + "/sec and "
+                + cFixed(ops / secs, 4) + " ops/sec)";
+    }
+
+    /** xfs_io's (libfrog's) {@code cvtstr}: binary units, three decimals unless "precise". */
+    static String cvtstr(double value) {
+        // C's (int) cast of an out-of-range double gives INT_MIN on x86-64, so large values are never precise
+        int asInt = Double.isNaN(value) || value >= 0x1p31 || value < -0x1p31 ? Integer.MIN_VALUE : (int) value;
+        boolean precise = value * 1000 == (double) asInt * 1000;
+        String[] units = {" EiB", " PiB", " TiB", " GiB", " MiB", " KiB"};
+        for (int i = 0; i < units.length; i++) {
+            double unit = (double) (1L << (60 - 10 * i));
+            if (value >= unit) {
+                return cFixed(value / unit, precise ? 0 : 3) + units[i];
+            }
+        }
+        return cFixed(value, 6) + " bytes";
+    }
+
+    /** printf's {@code %.Nf}: the exact binary value rounded half-even, as glibc does. */
+    private static String cFixed(double v, int decimals) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return Double.isNaN(v) ? "-nan" : v > 0 ? "inf" : "-inf";
+        }
+        return new java.math.BigDecimal(v).setScale(decimals, java.math.RoundingMode.HALF_EVEN).toPlainString();
+    }
+
+    /**
+     * glibc's {@code random()} after {@code srandom(seed)} (the default TYPE_3 additive feedback
+     * generator, r[i] = r[i-3] + r[i-31], first 310 outputs discarded), so that {@code pwrite -R -Z}
+     * picks the same offsets as xfs_io.
+     */
+    static final class GlibcRandom {
+        private final int[] state = new int[31];
+        private int front = 3;
+        private int rear = 0;
+
+        GlibcRandom(long seed) {
+            int s = (int) seed;
+            if (s == 0) {
+                s = 1;
+            }
+            state[0] = s;
+            long word = s; // int32_t in glibc
+            for (int i = 1; i < 31; i++) {
+                long hi = word / 127773;
+                long lo = word % 127773;
+                word = 16807 * lo - 2836 * hi;
+                if (word < 0) {
+                    word += 2147483647;
+                }
+                state[i] = (int) word;
+            }
+            for (int i = 0; i < 310; i++) {
+                next();
+            }
+        }
+
+        /** The next value, 0 .. 2^31-1. */
+        long next() {
+            state[front] += state[rear];
+            long v = (state[front] & 0xFFFF_FFFFL) >>> 1;
+            if (++front >= 31) {
+                front = 0;
+                rear++;
+            } else if (++rear >= 31) {
+                rear = 0;
+            }
+            return v;
         }
     }
 
@@ -216,6 +387,15 @@ final class IoCommand implements Callable<Integer> {
             throw usage(cmd + ": missing argument");
         }
         return args.remove(0);
+    }
+
+    /** A number as strtoul reads it (decimal, 0x hex, 0 octal). */
+    private long number(String s, String what) {
+        try {
+            return Long.decode(s);
+        } catch (NumberFormatException e) {
+            throw usage("non-numeric " + what + " -- " + s);
+        }
     }
 
     /** A length or offset as xfs_io reads them: a number with an optional k, m, g or t suffix. */
