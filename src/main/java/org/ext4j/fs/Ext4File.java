@@ -63,7 +63,7 @@ public final class Ext4File implements Closeable {
         this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
                 session.reservations);
         this.ops = new Ext4IomapOps(mapper, bs, size::get);
-        this.space = new AddressSpace(bs, session.limits);
+        this.space = new AddressSpace(bs, Math.max(bs, session.maxFolioBytes), session.limits);
         this.io = new BufferedIO(space, new DeviceIO(session));
     }
 

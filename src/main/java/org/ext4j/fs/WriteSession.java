@@ -45,6 +45,7 @@ final class WriteSession {
     final PageCacheLimits limits;
     final ExtentStatusShrinker shrinker;
     final Map<Long, Ext4File> openFiles = new ConcurrentHashMap<>();
+    final int maxFolioBytes;
     private final int originalState;
     private final Thread flusher;
     private final long flushIntervalMillis;
@@ -63,6 +64,7 @@ final class WriteSession {
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());
+        this.maxFolioBytes = options.maxFolioBytes();
         this.originalState = volume.superblock().state;
         this.flushIntervalMillis = Math.max(1, options.flushIntervalMillis());
         this.dirtyExpireMillis = Math.max(0, options.dirtyExpireMillis());
