@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.ext4j.alloc.GroupAllocator;
 import org.ext4j.blockdev.BlockDevice;
@@ -45,6 +46,19 @@ final class WriteSession {
     final PageCacheLimits limits;
     final ExtentStatusShrinker shrinker;
     final Map<Long, Ext4File> openFiles = new ConcurrentHashMap<>();
+    /**
+     * Namespace changes (unlink, create) and the opening of files by name, one at a time: the
+     * parent directory's {@code i_rwsem}, taken for the whole file system for now. Outermost: taken
+     * before an inode writer lock and the allocators' group locks, never while holding them; so an
+     * unlink cannot slip between an open's lookup and its entry in {@link #openFiles}.
+     */
+    final ReentrantLock namespaceLock = new ReentrantLock();
+    /**
+     * Links unlinked from inodes that were open at the time, by inode: dropped on disk, and the
+     * inode freed at zero, when its last {@link Ext4File} closes ({@link Unlinker}). Changed under
+     * {@link #namespaceLock}; read without it by stat.
+     */
+    final Map<Long, Integer> deferredUnlinks = new ConcurrentHashMap<>();
     final int maxFolioBytes;
     private final int originalState;
     private final Thread flusher;
@@ -171,6 +185,20 @@ final class WriteSession {
     private static void putTime(byte[] raw, int lo, int hi, long t) {
         Le.put32(raw, lo, t);
         raw[hi] = (byte) (t >>> 32);
+    }
+
+    /**
+     * Called by {@link Ext4File#close()} once the file is written back and has left
+     * {@link #openFiles}: links unlinked while it was open are dropped now, and an inode left with
+     * none is freed ({@code iput} of the last reference reaching {@code ext4_evict_inode}).
+     */
+    void fileClosed(Ext4File f) throws IOException {
+        namespaceLock.lock();
+        try {
+            new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
+        } finally {
+            namespaceLock.unlock();
+        }
     }
 
     /** Writes every open file back, syncs counters and marks the file system clean. */
