@@ -397,5 +397,6 @@ public final class Ext4File implements Closeable {
         space.release();
         es.close();
         session.openFiles.remove(inode.number(), this);
+        session.fileClosed(this); // unlinked while open: the inode is freed now (Unlinker)
     }
 }
