@@ -40,6 +40,7 @@ class ArchitectureTest {
             List.of("inode"),
             List.of("namespace"),
             List.of("fs"),
+            List.of("race"),
             List.of("cli"));
 
     /**

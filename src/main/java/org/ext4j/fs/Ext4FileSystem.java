@@ -97,6 +97,28 @@ public final class Ext4FileSystem implements Closeable {
         return session == null;
     }
 
+    /** Blocks promised to delayed allocations not yet written back (zero when read-only). */
+    public long reservedBlocks() {
+        return session == null ? 0 : session.reservations.reserved();
+    }
+
+    /** Free blocks as the allocator counts them now (the superblock's count when read-only). */
+    public long freeBlocks() {
+        return session == null ? volume.superblock().freeBlocksCount : session.allocator.freeBlocks();
+    }
+
+    /**
+     * Writes the metadata changed so far, without writing back any dirty file data: what a
+     * periodic journal commit leaves on disk, and so what a crash right after it would find
+     * (RACES.md R9). Data written back before stays where it is.
+     */
+    public void commitMetadata() throws IOException {
+        if (session == null) {
+            throw new org.ext4j.error.InvalidRequestException("the file system is open read-only");
+        }
+        session.journal.commit();
+    }
+
     /**
      * Creates an empty regular file ({@code open(O_CREAT|O_EXCL)}): a new inode (the allocator's
      * placement near the parent), an empty extent root, times set to now, and the name added to

@@ -34,11 +34,12 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
     }
 
     /**
-     * No background writeback at all (the flusher sleeps for an hour, no dirty threshold is ever
-     * reached): for race replays and explorations that drive writeback themselves, step by step.
+     * No background writeback and no reclaim at all (the flusher sleeps for an hour, no threshold
+     * is ever reached): for race replays and explorations that drive writeback and eviction
+     * themselves, step by step.
      */
     public static WriteOptions manualWriteback() {
-        return new WriteOptions(64L << 20, 1L << 40, 1L << 40, 1 << 20, 3_600_000, 3_600_000);
+        return new WriteOptions(1L << 40, 1L << 40, 1L << 40, 1 << 20, 3_600_000, 3_600_000);
     }
 
     /**

@@ -18,6 +18,8 @@ public final class Protections {
         DA_LOOKUP1_SEQ,
         /** Delayed-allocation lookup #2 (mapping lock in write mode) hands out its sequence value. */
         DA_LOOKUP2_SEQ,
+        /** Delayed allocation looks again under the mapping lock before inserting DELAYED (lookup #2 at all). */
+        DA_LOOKUP2,
         /** Writeback revalidates the mapping it caches across folios before reusing it. */
         WRITEBACK_MAP_CHECK,
         /** A short write gives back the delayed reservations that no dirty folio backs. */

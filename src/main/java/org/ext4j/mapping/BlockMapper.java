@@ -119,7 +119,8 @@ public final class BlockMapper {
         DaMapping m;
         mappingLock.writeLock().lock();
         try {
-            Lookup second = lookupLocked(lblk); // lookup #2, under the mapping lock
+            Lookup second = Protections.on(Protection.DA_LOOKUP2) ? lookupLocked(lblk) // lookup #2, under the mapping lock
+                    : first;
             Entry e = second.entry();
             if (e.status() != Status.HOLE) {
                 // filled meanwhile (DELAYED by another writer, UNWRITTEN by fallocate): as is, with
