@@ -135,6 +135,15 @@ public final class Ext4FileSystem implements Closeable {
         if (name.length == 0 || full.length == 0) {
             throw new org.ext4j.error.InvalidRequestException("no file name in \"" + path + "\"");
         }
+        session.namespaceLock.lock(); // the name checked absent stays absent until it is added
+        try {
+            return createLocked(path, parentPath, name, permissions);
+        } finally {
+            session.namespaceLock.unlock();
+        }
+    }
+
+    private Ext4File createLocked(String path, String parentPath, byte[] name, int permissions) throws IOException {
         long parent = lookupFollow(parentPath);
         if (!inode(parent).record().isDirectory()) {
             throw new WrongTypeException(parentPath + ": not a directory");
@@ -173,14 +182,81 @@ public final class Ext4FileSystem implements Closeable {
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
-        long ino = lookupFollow(path);
-        Ext4File open = session.openFiles.get(ino);
-        if (open != null) {
-            return open;
+        session.namespaceLock.lock(); // no unlink between the lookup and the entry in openFiles
+        try {
+            long ino = lookupFollow(path);
+            Ext4File open = session.openFiles.get(ino);
+            if (open != null) {
+                return open;
+            }
+            Ext4File f = new Ext4File(session, volume.readInode(ino));
+            session.openFiles.put(ino, f);
+            return f;
+        } finally {
+            session.namespaceLock.unlock();
         }
-        Ext4File f = new Ext4File(session, volume.readInode(ino));
-        Ext4File raced = session.openFiles.putIfAbsent(ino, f);
-        return raced != null ? raced : f;
+    }
+
+    /**
+     * Removes the name {@code path} of anything but a directory ({@code unlink(2)}, the kernel's
+     * {@code ext4_unlink}): the entry leaves its directory at once, the inode loses a link, and with
+     * its last link the inode, its blocks (extent tree or indirect map) and its share of an xattr
+     * block are freed ({@code ext4_evict_inode}). An inode open as an {@link Ext4File} stays readable
+     * and writable through it and is freed when it closes (see {@link Unlinker}). A final symlink is
+     * removed, not followed.
+     *
+     * @throws NotFoundException when there is no such name
+     * @throws WrongTypeException for a directory, "/" included (EISDIR), or a path through, or
+     *         ending with '/' after, something that is not a directory (ENOTDIR)
+     * @throws java.nio.file.ReadOnlyFileSystemException on a file system opened read-only
+     */
+    public void unlink(String path) throws IOException {
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        byte[] full = path.getBytes(StandardCharsets.UTF_8);
+        int end = full.length;
+        while (end > 0 && full[end - 1] == '/') {
+            end--;
+        }
+        if (full.length == 0) {
+            throw new NotFoundException("\"\": no such file or directory");
+        }
+        if (end == 0) {
+            throw new WrongTypeException(path + ": is a directory");
+        }
+        int slash = end - 1;
+        while (slash >= 0 && full[slash] != '/') {
+            slash--;
+        }
+        byte[] name = java.util.Arrays.copyOfRange(full, slash + 1, end);
+        byte[] parentPath = java.util.Arrays.copyOfRange(full, 0, Math.max(slash, 0));
+        session.namespaceLock.lock(); // the parent directory's i_rwsem, and no open between the check and the removal
+        try {
+            if (name.length <= 2 && (name[0] == '.' && (name.length == 1 || name[1] == '.'))) {
+                resolve(java.util.Arrays.copyOf(full, end), true); // NotFoundException, or it is a directory
+                throw new WrongTypeException(path + ": is a directory");
+            }
+            long parent = resolve(parentPath, true);
+            Inode dir = inode(parent);
+            if (!dir.record().isDirectory()) {
+                throw new WrongTypeException(path + ": not a directory");
+            }
+            DirEntry e = new Directory(volume, dir).lookup(name);
+            if (e == null) {
+                throw new NotFoundException(path + ": no such file or directory");
+            }
+            InodeRecord child = child(parent, e).record();
+            if (child.isDirectory()) {
+                throw new WrongTypeException(path + ": is a directory");
+            }
+            if (end < full.length) {
+                throw new WrongTypeException(path + ": not a directory");
+            }
+            new Unlinker(session, java.time.Clock.systemUTC()).unlink(parent, name, child);
+        } finally {
+            session.namespaceLock.unlock();
+        }
     }
 
     /** Opens a file system on an already opened device; the file system closes it. */
@@ -353,7 +429,9 @@ public final class Ext4FileSystem implements Closeable {
             // do not take them for entirely sparse files
             blocks += (r.size + 511) >> 9;
         }
-        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, blocks,
+        // links unlinked from a file that is still open are dropped on disk when it closes
+        int links = session == null ? r.linksCount : r.linksCount - session.deferredUnlinks.getOrDefault(ino, 0);
+        return new FileStat(ino, r.mode, Math.max(0, links), r.uid, r.gid, r.size, blocks,
                 instant(r.atime), instant(r.mtime), instant(r.ctime), r.crtime == null ? null : instant(r.crtime),
                 r.flags, r.generation, dev[0], dev[1]);
     }

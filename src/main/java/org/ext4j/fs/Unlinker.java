@@ -36,8 +36,8 @@ import org.ext4j.volume.Volume;
  *
  * <p><b>Eviction</b>, once the count is zero and no {@link Ext4File} holds the inode, as the kernel
  * leaves a deleted inode (checked against {@code debugfs stat} after an {@code rm} on a kernel
- * mount): a fast symlink's i_block is zeroed; a regular file, directory or slow symlink that owns
- * blocks (i_blocks, the xattr block included, is not zero) is truncated to size 0, with mtime and
+ * mount): a fast symlink's i_block is zeroed (its size stays); a regular file, directory or slow
+ * symlink that owns blocks (i_blocks, the xattr block included, is not zero) is truncated to size 0, with mtime and
  * ctime set, its extent tree freed through the block mapper (the truncate path, in credit-bounded
  * handles) or its indirect map freed; the external xattr block loses a reference
  * ({@code h_refcount}), and is freed with its last; then i_file_acl and i_blocks become 0, i_dtime
@@ -142,10 +142,11 @@ final class Unlinker {
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
         boolean fastSymlink = rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
         int type = rec.type();
-        // ext4_truncate runs when i_blocks is not zero, for the types it applies to
-        boolean truncate = rec.blocks512(sb) != 0
-                && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR || type == InodeRecord.S_IFLNK);
-        if (truncate && !fastSymlink) {
+        // ext4_truncate runs when i_blocks is not zero, and does something for the types
+        // ext4_can_truncate accepts: not for a fast symlink, even one with an xattr block
+        boolean truncate = rec.blocks512(sb) != 0 && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR
+                || type == InodeRecord.S_IFLNK && !fastSymlink);
+        if (truncate) {
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
                 freeExtentTree(rec);
             } else {
