@@ -83,6 +83,21 @@ class CliContractTest {
     }
 
     @Test
+    void rmRemovesANameAndRefusesMissingNamesAndDirectories() throws IOException {
+        Path img = image(List.of());
+        assertEquals("", Tools.ext4j("rm", img.toString(), "/hello.txt").ok().stderr());
+        assertEquals(List.of("dir", "lost+found"), Tools.ext4j("ls", img.toString(), "/").ok().stdout().lines().toList());
+        assertOneLineError(Tools.ext4j("rm", img.toString(), "/hello.txt"), 1, "/hello.txt: no such file");
+        assertOneLineError(Tools.ext4j("rm", img.toString(), "/dir/sub"), 1, "is a directory");
+        assertOneLineError(Tools.ext4j("rm", tmp.resolve("absent.img").toString(), "/x"), 1, "absent.img");
+        assertEquals(2, Tools.ext4j("rm", img.toString()).exit());
+        Tools.ext4j("rm", img.toString(), "/dir/sub/data.bin").ok();
+        assertEquals("", Tools.ext4j("ls", img.toString(), "/dir/sub").ok().stdout());
+        Result fsck = Tools.fsck(img);
+        assertEquals(0, fsck.exit(), fsck.stdout());
+    }
+
+    @Test
     void missingImageIsStatusOne() throws IOException {
         assertOneLineError(Tools.ext4j("ls", tmp.resolve("absent.img").toString(), "/"), 1, "absent.img");
     }
