@@ -153,6 +153,12 @@ public final class Ext4FileSystem implements Closeable {
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
         }
         Superblock sb = superblock();
+        if (!sb.hasIncompat(Features.INCOMPAT_EXTENTS)) {
+            // an extent-mapped inode on such a file system is damage to e2fsck; the kernel would make
+            // a block-mapped one, which ext4j cannot write yet
+            throw new UnsupportedFeatureException("^extents",
+                    "creating files on a file system without extents is not implemented (open read-only)");
+        }
         org.ext4j.namespace.DirectoryWriter dirs = new org.ext4j.namespace.DirectoryWriter(volume,
                 session.allocator.blocks(), java.time.Clock.systemUTC());
         long ino;

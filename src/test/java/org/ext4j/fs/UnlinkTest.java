@@ -366,16 +366,17 @@ class UnlinkTest {
 
     // ------------------------------------------------------------------ open files
 
-    @ParameterizedTest(name = "closed by {0}")
-    @CsvSource({"the file", "the file system"})
-    void anOpenFileOutlivesItsNameAndIsFreedAtClose(String closer, @TempDir Path tmp) throws Exception {
+    @ParameterizedTest(name = "closed by {0}, aggressive writeback {1}")
+    @CsvSource({"the file, false", "the file system, false", "the file, true"})
+    void anOpenFileOutlivesItsNameAndIsFreedAtClose(String closer, boolean aggressive, @TempDir Path tmp) throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
         byte[] kept = random(30_000, 21);
         Files.write(src.resolve("kept"), kept);
         Path img = tmp.resolve("fs.img");
         Tools.mkfs(img, 32L << 20, List.of(), src);
         Counts before = counts(img);
-        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+        WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, options)) {
             Ext4File f = fs.createFile("/victim", 0644);
             byte[] first = random(1_000_000, 22);
             f.pwrite(0, first, 0, first.length);
@@ -466,6 +467,23 @@ class UnlinkTest {
                 assertArrayEquals(last, Files.readAllBytes(m.dir().resolve("big")), "kernel: /big");
             }
         }
+    }
+
+    @Test
+    void withoutExtentsFilesAreUnlinkedButNotCreated(@TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("f"), random(300_000, 71));
+        Path img = tmp.resolve("fs.img");
+        Tools.mkfs(img, 16L << 20, List.of("-b", "1024", "-O", "^extents,^64bit"), null);
+        Counts before = counts(img);
+        Tools.mkfs(img, 16L << 20, List.of("-b", "1024", "-O", "^extents,^64bit"), src);
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+            var e = assertThrows(org.ext4j.error.UnsupportedFeatureException.class, () -> fs.createFile("/g", 0644));
+            assertTrue(e.getMessage().contains("extents"), e.getMessage());
+            fs.unlink("/f");
+        }
+        assertClean(img);
+        assertEquals(before, counts(img));
     }
 
     @Test
