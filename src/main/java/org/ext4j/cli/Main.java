@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "ext4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Read ext4 images without root or a kernel mount.",
         subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
-            IoCommand.class, RmCommand.class})
+            IoCommand.class, RmCommand.class, RaceCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_CORRUPT = 1;
     public static final int EXIT_USAGE = 2;

@@ -112,7 +112,8 @@ final class RaceCommand implements Callable<Integer> {
             out.printf("verdict: data preserved: the file holds exactly the model's %d bytes, in the page cache"
                     + " and on disk after close%n", v.expected().length);
         } else {
-            out.println("verdict: CORRUPTED:");
+            boolean bytesLost = v.problems().stream().anyMatch(p -> p.contains("bytes ["));
+            out.println(bytesLost ? "verdict: CORRUPTED:" : "verdict: FAILED:");
             for (String p : v.problems()) {
                 out.println("  " + p);
             }

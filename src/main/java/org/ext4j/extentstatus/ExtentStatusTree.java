@@ -9,6 +9,10 @@ import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
+
 /**
  * One inode's extent status tree: an in-memory interval map of its logical blocks to the states
  * WRITTEN, UNWRITTEN, DELAYED and HOLE, with the inode's change counter. Mirrors
@@ -379,20 +383,24 @@ public final class ExtentStatusTree implements AutoCloseable {
      */
     private Change replace(long lblk, long len, Node put) {
         long delta;
+        long delayed;
         Change change;
         lock.writeLock().lock();
         try {
             ensureOpen();
             touch();
             int before = tree.size();
-            long delayed = removeLocked(lblk, lblk + len - 1);
+            delayed = removeLocked(lblk, lblk + len - 1);
             if (put != null) {
                 putAndMerge(put);
             }
-            change = bumpLocked(delayed);
+            change = Protections.on(Protection.SEQ_UNDER_LOCK) ? bumpLocked(delayed) : null;
             delta = tree.size() - before;
         } finally {
             lock.writeLock().unlock();
+        }
+        if (change == null) {
+            change = bumpUnlockedForRaceDemo(delayed);
         }
         accounted(delta);
         return change;
@@ -452,10 +460,13 @@ public final class ExtentStatusTree implements AutoCloseable {
                 removeLocked(from, to);
                 putAndMerge(new Node(from, to - from + 1, p, Status.WRITTEN));
             }
-            change = bumpLocked(0);
+            change = Protections.on(Protection.SEQ_UNDER_LOCK) ? bumpLocked(0) : null;
             delta = tree.size() - before;
         } finally {
             lock.writeLock().unlock();
+        }
+        if (change == null) {
+            change = bumpUnlockedForRaceDemo(0);
         }
         accounted(delta);
         return change;
@@ -600,6 +611,19 @@ public final class ExtentStatusTree implements AutoCloseable {
         long next = seq + 1;
         seq = next;
         return new Change(next, delayedBefore);
+    }
+
+    /**
+     * The bug the field comment warns of, kept only so that RACES.md R11 can show what it does: the
+     * increment done after the lock is released, as {@code WRITE_ONCE(seq, READ_ONCE(seq) + 1)},
+     * with an interleaving point between the read and the write. Runs only when a test switched
+     * {@link Protection#SEQ_UNDER_LOCK} off.
+     */
+    private Change bumpUnlockedForRaceDemo(long delayedBefore) {
+        long read = seq;
+        Interleave.point(Interleave.ES_SEQ_READ);
+        seq = read + 1;
+        return new Change(read + 1, delayedBefore);
     }
 
     private Node covering(long lblk) {

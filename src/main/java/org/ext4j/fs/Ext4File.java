@@ -11,6 +11,8 @@ import org.ext4j.error.WrongTypeException;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.iomap.BlockIO;
 import org.ext4j.iomap.BufferedIO;
 import org.ext4j.mapping.BlockMapper;
@@ -126,6 +128,7 @@ public final class Ext4File implements Closeable {
         long n = 0;
         writerLock.lock(); // i_rwsem
         try {
+            zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
             while (n < len) {
@@ -263,6 +266,29 @@ public final class Ext4File implements Closeable {
             writeInodeNow();
         } finally {
             writerLock.unlock();
+        }
+    }
+
+    /**
+     * Before a write at {@code pos} beyond the end of file: the rest of the old end-of-file block,
+     * past the old size, is zeroed through the page cache, so nothing a store past EOF left in the
+     * cached block, and nothing stale on disk behind it, appears inside the grown file (RACES.md R8;
+     * the kernel's {@code iomap_zero_range} from the old size). A hole or an unwritten block with
+     * nothing cached reads zero already and is left alone.
+     */
+    private void zeroPastEof(long pos) throws IOException {
+        long old = size.get();
+        int bs = session.volume.blockSize();
+        if (pos <= old || old % bs == 0 || !Protections.on(Protection.EOF_ZERO)) {
+            return;
+        }
+        long to = Math.min(pos, (old + bs - 1) / bs * bs);
+        org.ext4j.iomap.Iomap m = ops.begin(old, to - old, org.ext4j.iomap.IomapOps.REPORT);
+        boolean holdsData = m.type() == org.ext4j.iomap.Iomap.Type.MAPPED
+                || m.type() == org.ext4j.iomap.Iomap.Type.DELALLOC || space.find(old) != null;
+        if (holdsData) {
+            int n = (int) (to - old);
+            io.write(ops, old, new byte[n], 0, n, size::get, s -> { });
         }
     }
 

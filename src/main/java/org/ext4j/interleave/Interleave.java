@@ -34,6 +34,10 @@ public final class Interleave {
     public static final String ZERO_AFTER_UNMAP = "zero.after_unmap";
     public static final String TRUNCATE_BEGIN = "truncate.begin";
     public static final String TRUNCATE_AFTER_UNMAP = "truncate.after_unmap";
+    // the status tree's counter, read before the increment (only where R11's bug is switched on)
+    public static final String ES_SEQ_READ = "es.seq_read";
+    // buffered write: a stale mapping mapped again with the folio locked
+    public static final String WRITE_AFTER_REMAP = "write.after_remap";
     // page cache reclaim (remove_mapping)
     public static final String EVICT_BEFORE = "evict.before";
     public static final String EVICT_AFTER = "evict.after";

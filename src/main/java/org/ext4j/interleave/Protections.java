@@ -23,7 +23,17 @@ public final class Protections {
         /** Writeback revalidates the mapping it caches across folios before reusing it. */
         WRITEBACK_MAP_CHECK,
         /** A short write gives back the delayed reservations that no dirty folio backs. */
-        SHORT_WRITE_RELEASE
+        SHORT_WRITE_RELEASE,
+        /** Truncate, punch and zero range wait for writeback of the folios they drop ({@code folio_wait_writeback}). */
+        TRUNCATE_WAITS_FOR_WRITEBACK,
+        /** An extending write zeroes the old end-of-file block past the old size first. */
+        EOF_ZERO,
+        /** Writeback completion moves the on-disk size no further than the data it wrote. */
+        DISK_SIZE_WITHIN_WRITTEN,
+        /** The status tree's counter is incremented only under its lock. */
+        SEQ_UNDER_LOCK,
+        /** A write that finds its mapping stale maps again with the folio still locked, so every remap makes progress. */
+        REMAP_UNDER_FOLIO_LOCK
     }
 
     private static volatile int off;

@@ -49,72 +49,107 @@ public final class BufferedIO {
      * Buffered write of {@code len} bytes at {@code pos} ({@code iomap_file_buffered_write}).
      * Returns the bytes written; fewer than {@code len} only if the file system ran out of space
      * part way (the exception of the first failing mapping is rethrown when nothing was written).
+     *
+     * <p>For each folio: lock it, ask whether the mapping is still valid, and only then look at the
+     * mapping's type (read or zero a partial block) and copy. A stale mapping is mapped again while
+     * the folio stays locked ({@code IOMAP_F_STALE}, then a new {@code iomap_begin}): nothing that
+     * could change this folio's blocks runs while its lock and the inode writer lock are held
+     * (writeback and reclaim need the folio lock; fallocate, punch and truncate the inode lock;
+     * a completion converts only blocks of folios under writeback, which are uptodate and never
+     * read or zeroed), so the fresh mapping is good for this folio and every remap copies at least
+     * one folio: constant changes elsewhere in the file cannot starve the write (RACES.md R12).
      */
     public long write(IomapOps ops, long pos, byte[] src, int off, int len, LongSupplier size, SizeUpdater sizeUpdate)
             throws IOException {
         long done = 0;
-        int remaps = 0;
-        while (done < len) {
-            long at = pos + done;
-            Iomap map;
-            try {
-                map = ops.begin(at, len - done, IomapOps.WRITE);
-            } catch (IOException e) {
-                if (done == 0) {
-                    throw e;
-                }
-                return done;
-            }
-            Interleave.point(Interleave.WRITE_AFTER_BEGIN);
-            long mapEnd = Math.min(map.end(), pos + len);
-            long copied = 0;
-            boolean stale = false;
-            boolean failed = true;
-            try {
-                while (at + copied < mapEnd) {
-                    long p = at + copied;
-                    Folio f = space.lockOrCreate(p, (int) Math.min(AddressSpace.MAX_FOLIO_SIZE, mapEnd - p));
+        Iomap map = null;
+        long at = pos; // where the current mapping's part of the write starts
+        long mapEnd = pos;
+        long copied = 0; // bytes copied under the current mapping
+        try {
+            while (done < len) {
+                long p = pos + done;
+                if (map == null) {
                     try {
-                        Interleave.point(Interleave.WRITE_AFTER_FOLIO_LOCK);
-                        Interleave.point(Interleave.WRITE_BEFORE_VALID);
-                        if (Protections.on(Protection.VALIDITY_CHECK) && !ops.valid(map)) {
-                            stale = true; // IOMAP_F_STALE: map the rest again
-                            break;
+                        map = ops.begin(p, len - done, IomapOps.WRITE);
+                    } catch (IOException e) {
+                        if (done == 0) {
+                            throw e;
                         }
-                        Interleave.point(Interleave.WRITE_AFTER_VALID);
-                        int inFolio = (int) (p - f.pos());
-                        int n = (int) Math.min(f.size() - inFolio, mapEnd - p);
-                        prepareBlocks(f, inFolio, n, map, size.getAsLong());
-                        System.arraycopy(src, (int) (off + (p - pos)), f.data(), inFolio, n);
-                        space.markDirty(f, inFolio / blockSize, (inFolio + n + blockSize - 1) / blockSize);
-                        if (p + n > size.getAsLong()) {
-                            sizeUpdate.extendTo(p + n);
-                        }
-                        copied += n;
-                    } finally {
-                        f.lock().unlock();
+                        return done;
                     }
+                    at = p;
+                    mapEnd = Math.min(map.end(), pos + len);
+                    copied = 0;
+                    Interleave.point(Interleave.WRITE_AFTER_BEGIN);
                 }
-                failed = false;
-            } finally {
-                ops.end(at, mapEnd - at, copied, IomapOps.WRITE, map);
-                if (failed && map.type() == Iomap.Type.DELALLOC && map.isNew()
-                        && Protections.on(Protection.SHORT_WRITE_RELEASE)) {
-                    releaseUnbacked(ops, at + copied, mapEnd);
+                Folio f = space.lockOrCreate(p, (int) Math.min(AddressSpace.MAX_FOLIO_SIZE, mapEnd - p));
+                long n;
+                try {
+                    Interleave.point(Interleave.WRITE_AFTER_FOLIO_LOCK);
+                    Interleave.point(Interleave.WRITE_BEFORE_VALID);
+                    if (Protections.on(Protection.VALIDITY_CHECK) && !ops.valid(map)) {
+                        // IOMAP_F_STALE: end what the stale mapping covered and map again from here
+                        Iomap stale = map;
+                        map = null;
+                        endMapping(ops, stale, at, mapEnd, copied, false);
+                        if (!Protections.on(Protection.REMAP_UNDER_FOLIO_LOCK)) {
+                            continue; // iomap's way: drop the folio, map again, look the folio up again
+                        }
+                        try {
+                            map = ops.begin(p, len - done, IomapOps.WRITE);
+                        } catch (IOException e) {
+                            if (done == 0) {
+                                throw e;
+                            }
+                            return done; // out of space part way: a short write
+                        }
+                        at = p;
+                        mapEnd = Math.min(map.end(), pos + len);
+                        copied = 0;
+                        Interleave.point(Interleave.WRITE_AFTER_REMAP);
+                    }
+                    Interleave.point(Interleave.WRITE_AFTER_VALID);
+                    int inFolio = (int) (p - f.pos());
+                    n = Math.min(f.size() - inFolio, mapEnd - p);
+                    prepareBlocks(f, inFolio, (int) n, map, size.getAsLong());
+                    System.arraycopy(src, (int) (off + done), f.data(), inFolio, (int) n);
+                    space.markDirty(f, inFolio / blockSize, (int) ((inFolio + n + blockSize - 1) / blockSize));
+                    if (p + n > size.getAsLong()) {
+                        sizeUpdate.extendTo(p + n);
+                    }
+                } finally {
+                    f.lock().unlock();
+                }
+                copied += n;
+                done += n;
+                if (at + copied >= mapEnd) {
+                    Iomap m = map;
+                    map = null;
+                    endMapping(ops, m, at, mapEnd, copied, false);
                 }
             }
-            done += copied;
-            if (stale && copied == 0) {
-                // a stale answer with no progress maps again; one that never settles is a bug in the
-                // file system's valid(), not something to spin on
-                if (++remaps > 10_000) {
-                    throw new IllegalStateException("mapping at " + at + " reported stale 10000 times in a row");
-                }
-            } else {
-                remaps = 0;
+        } catch (IOException | RuntimeException | Error e) {
+            if (map != null) {
+                endMapping(ops, map, at, mapEnd, copied, true);
             }
+            throw e;
         }
         return done;
+    }
+
+    /**
+     * {@code iomap_end} for the part {@code [at, mapEnd)} of the write that {@code map} covered, of
+     * which {@code copied} bytes were copied; after a failure, the reservations of a new delayed
+     * range that no dirty folio backs go back ({@code iomap_write_delalloc_release}).
+     */
+    private void endMapping(IomapOps ops, Iomap map, long at, long mapEnd, long copied, boolean failed)
+            throws IOException {
+        ops.end(at, mapEnd - at, copied, IomapOps.WRITE, map);
+        if (failed && map.type() == Iomap.Type.DELALLOC && map.isNew()
+                && Protections.on(Protection.SHORT_WRITE_RELEASE)) {
+            releaseUnbacked(ops, at + copied, mapEnd);
+        }
     }
 
     /**
@@ -249,6 +284,11 @@ public final class BufferedIO {
                         continue;
                     }
                     snapshot = f.data().clone();
+                    if (f.pos() + f.size() > fileSize) {
+                        // the part of the EOF block past the size never reaches the disk as anything
+                        // but zeros, whatever a store past EOF left in memory (iomap_writepage_handle_eof)
+                        Arrays.fill(snapshot, (int) (fileSize - f.pos()), f.size(), (byte) 0);
+                    }
                 } finally {
                     f.lock().unlock();
                 }

@@ -5,6 +5,8 @@ import java.util.function.LongSupplier;
 
 import org.ext4j.extentstatus.ExtentStatusTree.Entry;
 import org.ext4j.extentstatus.ExtentStatusTree.Lookup;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.iomap.Iomap;
 import org.ext4j.iomap.IomapOps;
 import org.ext4j.iomap.WritebackOps;
@@ -92,7 +94,10 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
     public void writebackDone(long pos, long length, Iomap map) throws IOException {
         long lblk = pos / blockSize;
         long blocks = (pos + length + blockSize - 1) / blockSize - lblk;
-        long newDiskSize = Math.min(fileSize.getAsLong(), pos + length);
+        // never past what this completion wrote: an append after the I/O was submitted has not
+        // reached the disk, and a crash must not find the size covering it (RACES.md R9)
+        long newDiskSize = Protections.on(Protection.DISK_SIZE_WITHIN_WRITTEN)
+                ? Math.min(fileSize.getAsLong(), pos + length) : fileSize.getAsLong();
         mapper.writebackDone(lblk, blocks, map.addrOf(lblk * blockSize) / blockSize,
                 map.type() == Iomap.Type.UNWRITTEN, newDiskSize);
     }

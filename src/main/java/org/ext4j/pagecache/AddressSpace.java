@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 import org.ext4j.interleave.Interleave;
+import org.ext4j.interleave.Protections;
+import org.ext4j.interleave.Protections.Protection;
 
 /**
  * One file's page cache ({@code struct address_space}): its folios by file offset. Folios are
@@ -221,14 +223,17 @@ public final class AddressSpace {
 
     /**
      * Drops every folio at or after {@code pos} and zeroes the tail of the folio that holds it
-     * ({@code truncate_inode_pages_range}); waits for nothing: the caller holds the inode writer
-     * lock and has waited for writeback of the range.
+     * ({@code truncate_inode_pages_range}). A folio under writeback is waited for first, as the
+     * kernel's {@code folio_wait_writeback}: the blocks behind it are freed next, and a completion
+     * that ran after that could convert blocks that already belong to someone else (RACES.md R7,
+     * R10). The caller holds the inode writer lock, so no writer dirties the range meanwhile.
      */
     public void truncate(long pos) {
         Folio partial = find(pos);
         if (partial != null && partial.pos() < pos) {
             partial.lock().lock();
             try {
+                waitForWriteback(partial);
                 int off = (int) (pos - partial.pos());
                 java.util.Arrays.fill(partial.data(), off, partial.size(), (byte) 0);
             } finally {
@@ -241,6 +246,7 @@ public final class AddressSpace {
             }
             f.lock().lock();
             try {
+                waitForWriteback(f);
                 int dirty = f.dirtyBlocks();
                 if (folios.remove(f.pos(), f)) {
                     limits.dirtied(-(long) dirty * blockSize);
@@ -255,8 +261,9 @@ public final class AddressSpace {
     /**
      * Forgets the cached contents of the block-aligned range {@code [from, to)}
      * ({@code truncate_inode_pages_range} for punch hole and zero range): folios inside it are
-     * dropped, blocks of larger folios that reach into it become clean zeros. The caller holds the
-     * inode writer lock and has written the range back.
+     * dropped, blocks of larger folios that reach into it become clean zeros. Folios under
+     * writeback are waited for first, as in {@link #truncate}. The caller holds the inode writer
+     * lock and has written the range back.
      */
     public void discard(long from, long to) {
         if (from % blockSize != 0 || to % blockSize != 0) {
@@ -270,6 +277,7 @@ public final class AddressSpace {
             }
             f.lock().lock();
             try {
+                waitForWriteback(f);
                 if (f.pos() >= from && f.pos() + f.size() <= to) {
                     int dirty = f.dirtyBlocks();
                     if (folios.remove(f.pos(), f)) {
@@ -291,6 +299,13 @@ public final class AddressSpace {
             } finally {
                 f.lock().unlock();
             }
+        }
+    }
+
+    /** With {@code f}'s lock held: waits out its writeback, unless a race test switched that off. */
+    private static void waitForWriteback(Folio f) {
+        if (Protections.on(Protection.TRUNCATE_WAITS_FOR_WRITEBACK)) {
+            f.awaitWriteback();
         }
     }
 

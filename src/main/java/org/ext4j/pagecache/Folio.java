@@ -21,6 +21,8 @@ public final class Folio {
     private final BitSet uptodate;
     private final BitSet dirty;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when writeback ends; waited on with {@link #lock} held. */
+    private final java.util.concurrent.locks.Condition writebackEnded = lock.newCondition();
     /** Guarded by {@link #lock}. */
     private boolean writeback;
     /** Guarded by the owning AddressSpace's monitor: last-use stamp for the LRU. */
@@ -106,6 +108,16 @@ public final class Folio {
 
     void setWriteback(boolean v) {
         writeback = v;
+        if (!v) {
+            writebackEnded.signalAll();
+        }
+    }
+
+    /** With the lock held: waits until the folio is not under writeback ({@code folio_wait_writeback}). */
+    void awaitWriteback() {
+        while (writeback) {
+            writebackEnded.awaitUninterruptibly();
+        }
     }
 
     @Override

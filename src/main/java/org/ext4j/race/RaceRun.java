@@ -88,6 +88,19 @@ public final class RaceRun implements AutoCloseable {
         return fs.reservedBlocks();
     }
 
+    /**
+     * What a crash right now would leave of {@code /f}: the metadata changed so far is committed
+     * (as a periodic journal commit would), no dirty data is written, and the file is read back
+     * from a copy of the image's bytes at this moment.
+     */
+    public byte[] crashView() throws IOException {
+        fs.commitMetadata();
+        byte[] copy = disk.clone();
+        try (Ext4FileSystem ro = Ext4FileSystem.open(new MemoryBlockDevice(copy, true), OpenOptions.readOnlyDefaults())) {
+            return ro.readAll("/f");
+        }
+    }
+
     /** Records a problem unless {@code ok}. */
     public void check(boolean ok, String problem) {
         if (!ok) {

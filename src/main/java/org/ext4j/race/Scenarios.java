@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 import org.ext4j.fs.Ext4File;
+import org.ext4j.interleave.Interleave;
 import org.ext4j.interleave.Protections;
 import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.race.Scheduler.Actor;
@@ -95,7 +96,21 @@ public final class Scenarios {
                 new Scenario("R4", "a hole filled by fallocate between the two lookups",
                         List.of(Protection.DA_LOOKUP2), 1, Scenarios::r4),
                 new Scenario("R5", "a write fails part way and leaves new DELAYED blocks",
-                        List.of(Protection.SHORT_WRITE_RELEASE), 1, Scenarios::r5));
+                        List.of(Protection.SHORT_WRITE_RELEASE), 1, Scenarios::r5),
+                new Scenario("R6", "writeback's cached mapping goes stale under truncate and a new write",
+                        List.of(Protection.WRITEBACK_MAP_CHECK), 2, Scenarios::r6),
+                new Scenario("R7", "zero range against writeback of the same blocks",
+                        List.of(Protection.TRUNCATE_WAITS_FOR_WRITEBACK), 1, Scenarios::r7),
+                new Scenario("R8", "an append past a partial EOF block with stale bytes past EOF in memory",
+                        List.of(Protection.EOF_ZERO), 1, Scenarios::r8),
+                new Scenario("R9", "the on-disk size against writeback completion, then a crash",
+                        List.of(Protection.DISK_SIZE_WITHIN_WRITTEN), 1, Scenarios::r9),
+                new Scenario("R10", "punch against in-flight unwritten I/O, then fallocate again",
+                        List.of(Protection.TRUNCATE_WAITS_FOR_WRITEBACK), 1, Scenarios::r10),
+                new Scenario("R11", "two status tree changes race on the counter",
+                        List.of(Protection.SEQ_UNDER_LOCK), 1, Scenarios::r11),
+                new Scenario("R12", "constant status tree changes elsewhere during a large write",
+                        List.of(Protection.REMAP_UNDER_FOLIO_LOCK), 1, Scenarios::r12));
     }
 
     /** The scenario named {@code id} (case-insensitive), or null. */
@@ -273,6 +288,222 @@ public final class Scenarios {
         Arrays.fill(want, 0, b, (byte) 'A');
         System.arraycopy(bBytes, 0, want, (int) bPos, bBytes.length);
         return want;
+    }
+
+    /**
+     * R6 (two-block folios): writeback maps [0,8B) and writes the first folio; truncate to 7B frees
+     * block 7 and a write dirties it again in the same folio; writeback must not reuse its mapping.
+     */
+    private static byte[] r6(RaceRun r) throws Exception {
+        int b = r.b;
+        r.say("setup: write 'A' over [0, 8B) (B = %d, folios of two blocks): blocks 0-7 DELAYED", b);
+        r.file.pwrite(0, filled(8 * b, 'A'), 0, 8 * b);
+        byte[] c = filled(b / 2, 'C');
+        Actor wb = r.sched.actor("writeback", () -> r.writeback(0, 8L * b));
+        Actor t = r.sched.actor("truncate", () -> {
+            r.file.truncate(7L * b);
+            r.file.pwrite(7L * b, c, 0, c.length);
+        });
+        r.sched.runTo(wb, WRITEBACK_AFTER_SUBMIT);
+        r.say("writeback allocated [0, 8B): block 7 %s; wrote folio [0, 2B); caches that mapping (counter %d)",
+                r.status(7), r.seq());
+        r.sched.finish(t);
+        r.say("truncate to 7B freed block 7; a write at 7B dirtied it again in folio [6B, 8B): block 7 %s,"
+                + " counter %d", r.status(7), r.seq());
+        r.sched.finish(wb);
+        r.say("writeback reached folio [6B, 8B): block 7 is now %s", r.status(7));
+        byte[] want = new byte[7 * b + b / 2];
+        Arrays.fill(want, 0, 7 * b, (byte) 'A');
+        Arrays.fill(want, 7 * b, want.length, (byte) 'C');
+        return want;
+    }
+
+    /** R7: zero range over blocks 1-2 while writeback holds block 1's completion. */
+    private static byte[] r7(RaceRun r) throws Exception {
+        int b = r.b;
+        r.say("setup: fallocate [0, 4B) (B = %d), write 'A' over block 1 (folio 1 dirty)", b);
+        r.file.fallocate(0, 0, 4L * b);
+        r.file.pwrite(b, filled(b, 'A'), 0, b);
+        Actor wb = r.sched.actor("writeback", () -> r.writeback(0, 4L * b));
+        Actor z = r.sched.actor("zero-range", () -> r.file.fallocate(Ext4File.FALLOC_ZERO_RANGE | Ext4File.FALLOC_KEEP_SIZE,
+                b, 2L * b));
+        r.sched.runTo(wb, WRITEBACK_BEFORE_CONVERT);
+        r.say("writeback wrote folio 1 (block 1: %s) and holds the conversion", r.status(1));
+        boolean reached = r.sched.runToOrBlock(z, Interleave.ZERO_AFTER_UNMAP);
+        r.say(reached ? "zero range did not wait: blocks 1-2 are now %s, counter %d"
+                : "zero range waits for folio 1 to leave writeback (%s, counter %d)", r.status(1), r.seq());
+        r.sched.finish(wb);
+        r.say("writeback's completion ran: block 1 %s", r.status(1));
+        r.sched.finish(z);
+        r.say("zero range done: block 1 %s, block 2 %s", r.status(1), r.status(2));
+        return new byte[4 * b];
+    }
+
+    /** R8: size 1.5B, a store past EOF leaves 'S' in the page, then a write at 3B. */
+    private static byte[] r8(RaceRun r) throws Exception {
+        int b = r.b;
+        int half = b / 2;
+        r.say("setup: write 'A' over [0, 1.5B) (B = %d): size %d", b, b + half);
+        r.file.pwrite(0, filled(b + half, 'A'), 0, b + half);
+        r.storeWithoutInodeLock(b + half, filled(half, 'S'));
+        r.say("a store past EOF (as through an mmap of the EOF page) left 'S' in [1.5B, 2B) of folio 1; size still %d",
+                r.file.size());
+        r.file.pwrite(3L * b, filled(10, 'B'), 0, 10);
+        r.say("a write at 3B grew the file to %d", r.file.size());
+        byte[] want = new byte[3 * b + 10];
+        Arrays.fill(want, 0, b + half, (byte) 'A');
+        Arrays.fill(want, 3 * b, want.length, (byte) 'B');
+        return want;
+    }
+
+    /** R9: writeback of [0,2B) submitted; an append grows the file; completion; crash. */
+    private static byte[] r9(RaceRun r) throws Exception {
+        int b = r.b;
+        r.say("setup: write 'A' over [0, 2B) (B = %d)", b);
+        r.file.pwrite(0, filled(2 * b, 'A'), 0, 2 * b);
+        Actor wb = r.sched.actor("writeback", () -> r.writeback(0, 2L * b));
+        Actor ap = r.sched.actor("append", () -> r.file.pwrite(2L * b, filled(2 * b, 'B'), 0, 2 * b));
+        r.sched.runTo(wb, WRITEBACK_BEFORE_CONVERT);
+        r.say("writeback submitted [0, 2B) (the size it saw) and holds its completion");
+        r.sched.finish(ap);
+        r.say("an append grew the file to %d; its blocks are %s, not written", r.file.size(), r.status(2));
+        r.sched.finish(wb);
+        r.say("completion converted [0, 2B) and moved the on-disk size");
+        byte[] crashView = r.crashView();
+        r.say("crash: metadata committed, the appended data never written; the image shows /f with %d bytes",
+                crashView.length);
+        r.check(crashView.length <= 2 * b, "after the crash the on-disk size is " + crashView.length
+                + ", covering data that never reached the disk (only [0, " + 2 * b + ") was written)");
+        for (int i = 0; i < crashView.length; i++) {
+            if (crashView[i] != (i < 2 * b ? 'A' : 0)) {
+                r.check(false, "after the crash byte " + i + " reads " + RaceRun.show(crashView[i]));
+                break;
+            }
+        }
+        byte[] want = new byte[4 * b];
+        Arrays.fill(want, 0, 2 * b, (byte) 'A');
+        Arrays.fill(want, 2 * b, 4 * b, (byte) 'B');
+        return want;
+    }
+
+    /** R10: punch [B,3B) while writeback of [0,4B) holds its conversion; fallocate the range again. */
+    private static byte[] r10(RaceRun r) throws Exception {
+        int b = r.b;
+        r.say("setup: write 'A' over [0, 4B) (B = %d)", b);
+        r.file.pwrite(0, filled(4 * b, 'A'), 0, 4 * b);
+        Actor wb = r.sched.actor("writeback", () -> r.writeback(0, 4L * b));
+        Actor p = r.sched.actor("punch", () -> {
+            r.file.fallocate(Ext4File.FALLOC_PUNCH_HOLE | Ext4File.FALLOC_KEEP_SIZE, b, 2L * b);
+            r.file.fallocate(Ext4File.FALLOC_KEEP_SIZE, b, 2L * b);
+        });
+        r.sched.runTo(wb, WRITEBACK_BEFORE_CONVERT);
+        r.say("writeback allocated and wrote [0, 4B) (blocks %s ...) and holds the conversion", r.status(1));
+        long before = r.seq();
+        boolean reached = r.sched.runToOrBlock(p, Interleave.PUNCH_AFTER_UNMAP);
+        if (!reached) {
+            r.say("punch waits for folios 1-2 to leave writeback");
+            r.sched.finish(wb);
+            r.say("writeback's completion converted [0, 4B): block 1 %s", r.status(1));
+            if (!Interleave.PUNCH_AFTER_UNMAP.equals(p.at())) { // it may have got there as writeback ended
+                r.sched.runTo(p, Interleave.PUNCH_AFTER_UNMAP);
+            }
+        }
+        r.say("punch done: block 1 %s, counter %d (was %d)", r.status(1), r.seq(), before);
+        r.check(r.status(1).equals("HOLE") && r.status(2).equals("HOLE"), "after punch blocks 1-2 are "
+                + r.status(1) + " and " + r.status(2) + ", not holes");
+        r.check(r.seq() > before, "punch did not move the counter");
+        r.sched.finish(p);
+        r.say("fallocate made [B, 3B) unwritten again: block 1 %s", r.status(1));
+        if (reached) {
+            r.sched.finish(wb);
+            r.say("the late completion ran: block 1 %s", r.status(1));
+        }
+        byte[] want = new byte[4 * b];
+        Arrays.fill(want, 0, b, (byte) 'A');
+        Arrays.fill(want, 3 * b, 4 * b, (byte) 'A');
+        return want;
+    }
+
+    /** R11: two status tree changes, the first stopped between reading and writing the counter. */
+    private static byte[] r11(RaceRun r) throws Exception {
+        org.ext4j.extentstatus.ExtentStatusTree es = r.layers.mapper().statusTree();
+        long s0 = r.seq();
+        es.cache(300, 1, org.ext4j.extentstatus.ExtentStatusTree.NO_PBLK,
+                org.ext4j.extentstatus.ExtentStatusTree.Status.HOLE);
+        es.shrink(Long.MAX_VALUE);
+        r.check(r.seq() == s0, "caching and evicting entries moved the counter from " + s0 + " to " + r.seq());
+        r.say("caching an on-disk extent and evicting entries under memory pressure leave the counter at %d", s0);
+        Actor a = r.sched.actor("change-A", () -> es.insert(100, 1, org.ext4j.extentstatus.ExtentStatusTree.NO_PBLK,
+                org.ext4j.extentstatus.ExtentStatusTree.Status.HOLE));
+        Actor bw = r.sched.actor("change-B", () -> es.insert(200, 1, org.ext4j.extentstatus.ExtentStatusTree.NO_PBLK,
+                org.ext4j.extentstatus.ExtentStatusTree.Status.HOLE));
+        boolean parked = r.sched.runToOrFinish(a, Interleave.ES_SEQ_READ);
+        r.say(parked ? "change A read the counter (%d) outside the lock and stops before writing it"
+                : "change A made its change and its increment under the lock: counter %d", r.seq());
+        r.sched.finish(bw);
+        long cookie = es.lookup(200).seq();
+        boolean aDone = a.finished();
+        r.say("change B done: counter %d; a reader maps block 200 with cookie %d", r.seq(), cookie);
+        r.sched.finish(a);
+        r.say("change A done: counter %d", r.seq());
+        r.check(r.seq() == s0 + 2, "two changes moved the counter from " + s0 + " to " + r.seq() + ": an increment was lost");
+        r.check(es.isCurrent(cookie) == aDone, "the cookie " + cookie + " taken before change A finished still"
+                + " looks current after it: a stale mapping looks valid");
+        return new byte[0];
+    }
+
+    /** R12: a large write while another writer changes the status tree before every validity check. */
+    private static byte[] r12(RaceRun r) throws Exception {
+        int b = r.b;
+        int rounds = 40;
+        r.say("setup: a 128-block file of holes (B = %d); the writer writes [0, 8B), another writer stores"
+                + " one byte at a time into blocks 64 and up", b);
+        r.file.truncate(128L * b);
+        byte[] x = filled(8 * b, 'X');
+        Actor w = r.sched.actor("writer", () -> r.file.pwrite(0, x, 0, x.length));
+        Actor d = r.sched.actor("elsewhere", () -> {
+            for (int i = 0; i < rounds; i++) {
+                r.storeWithoutInodeLock((64L + i) * b, new byte[] {'D'});
+            }
+        });
+        int changes = 0;
+        while (r.sched.runToOrFinish(w, Interleave.WRITE_BEFORE_VALID)) {
+            if (!r.sched.runToOrFinish(d, Interleave.DA_AFTER_LOOKUP2)) {
+                r.sched.finish(w); // no more changes elsewhere
+                break;
+            }
+            changes++;
+        }
+        if (!d.finished()) {
+            r.sched.finish(d);
+        }
+        int fruitless = fruitlessRemaps(w.trace());
+        int remaps = count(w, Interleave.WRITE_AFTER_REMAP) + count(w, WRITE_AFTER_BEGIN) - 1;
+        r.say("the write finished after %d change(s) elsewhere: %d remap(s), %d of them without progress",
+                changes, remaps, fruitless);
+        r.check(fruitless == 0, fruitless + " remap(s) made no progress: the write starves while the file changes elsewhere");
+        byte[] want = new byte[128 * b];
+        Arrays.fill(want, 0, 8 * b, (byte) 'X');
+        for (int i = 0; i < rounds; i++) {
+            want[(64 + i) * b] = 'D';
+        }
+        return want;
+    }
+
+    /** Remaps that copied nothing: a validity check followed by a new mapping without a copy in between. */
+    private static int fruitlessRemaps(List<String> trace) {
+        int n = 0;
+        String last = null;
+        for (String p : trace) {
+            if (!p.startsWith("write.") || p.equals(Interleave.WRITE_AFTER_FOLIO_LOCK)) {
+                continue;
+            }
+            if (p.equals(WRITE_AFTER_BEGIN) && Interleave.WRITE_BEFORE_VALID.equals(last)) {
+                n++;
+            }
+            last = p;
+        }
+        return n;
     }
 
     private static int count(Actor a, String point) {

@@ -221,6 +221,52 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Steps {@code a} until it is parked at {@code point} (true) or blocked on a lock another actor
+     * holds (false): how a scenario shows that an operation waits for something.
+     */
+    public boolean runToOrBlock(Actor a, String point) throws InterruptedException {
+        while (true) {
+            String p = step(a);
+            synchronized (this) {
+                if (point.equals(p)) {
+                    log.accept(String.format("  %-10s %sstopped at %s", a.name, passed(a), p));
+                    return true;
+                }
+                if (a.finished) {
+                    throw new IllegalStateException(a.name + " finished without reaching " + point + "; trace " + a.trace);
+                }
+                if (a.at == null) {
+                    log.accept(String.format("  %-10s %swaits (blocked)", a.name, passed(a)));
+                    return false;
+                }
+            }
+        }
+    }
+
+    /**
+     * Steps {@code a} until it is parked at {@code point} (true) or has finished (false).
+     */
+    public boolean runToOrFinish(Actor a, String point) throws InterruptedException {
+        while (true) {
+            synchronized (this) {
+                if (a.finished) {
+                    log.accept(String.format("  %-10s %sfinished", a.name, passed(a)));
+                    return false;
+                }
+            }
+            String p = step(a);
+            synchronized (this) {
+                if (point.equals(p)) {
+                    return true;
+                }
+                if (!a.finished && a.at == null) {
+                    throw new IllegalStateException(a.name + " blocked before reaching " + point + "\n" + dump());
+                }
+            }
+        }
+    }
+
     /** Steps {@code a} until it has been parked at {@code point} {@code nth} more times. */
     public void runTo(Actor a, String point, int nth) throws InterruptedException {
         for (int i = 0; i < nth; i++) {

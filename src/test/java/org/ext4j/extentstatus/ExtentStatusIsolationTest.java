@@ -15,14 +15,14 @@ import org.junit.jupiter.api.Test;
 class ExtentStatusIsolationTest {
 
     @Test
-    void dependsOnNothingButTheJdkAndErrors() {
+    void dependsOnNothingButTheJdkErrorsAndInterleavingPoints() {
         JavaClasses main = new ClassFileImporter()
                 .withImportOption(location -> !location.contains("/test-classes/"))
                 .withImportOption(new ImportOption.DoNotIncludeTests())
                 .importPackages("org.ext4j.extentstatus");
         classes().that().resideInAPackage("org.ext4j.extentstatus..")
                 .should().onlyDependOnClassesThat()
-                .resideInAnyPackage("java..", "org.ext4j.extentstatus..", "org.ext4j.error..")
+                .resideInAnyPackage("java..", "org.ext4j.extentstatus..", "org.ext4j.error..", "org.ext4j.interleave..")
                 .check(main);
     }
 }

@@ -60,7 +60,8 @@ class SeedRaceR1Test {
                     writebackAtConvert.countDown();
                     assertTrue(releaseWriteback.await(10, TimeUnit.SECONDS));
                 }
-                if (t.equals("writer") && point.equals(Interleave.WRITE_AFTER_BEGIN)) {
+                if (t.equals("writer") && (point.equals(Interleave.WRITE_AFTER_BEGIN)
+                        || point.equals(Interleave.WRITE_AFTER_REMAP))) {
                     writerBegins.incrementAndGet();
                 }
                 if (t.equals("writer") && point.equals(Interleave.WRITE_AFTER_VALID)
