@@ -17,6 +17,7 @@ public final class Interleave {
     public static final String WRITE_BEFORE_VALID = "write.before_valid";
     public static final String WRITE_AFTER_VALID = "write.after_valid";
     // writeback (iomap_writepages and its completion)
+    public static final String WRITEBACK_BEFORE_FOLIO_LOCK = "writeback.before_folio_lock";
     public static final String WRITEBACK_AFTER_MAP = "writeback.after_map";
     public static final String WRITEBACK_AFTER_SUBMIT = "writeback.after_submit";
     public static final String WRITEBACK_BEFORE_CONVERT = "writeback.before_convert";

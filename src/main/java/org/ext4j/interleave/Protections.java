@@ -28,6 +28,8 @@ public final class Protections {
         TRUNCATE_WAITS_FOR_WRITEBACK,
         /** An extending write zeroes the old end-of-file block past the old size first. */
         EOF_ZERO,
+        /** Writeback reads the size under the folio lock before zeroing the EOF block's tail. */
+        WRITEBACK_EOF_UNDER_FOLIO_LOCK,
         /** Writeback completion moves the on-disk size no further than the data it wrote. */
         DISK_SIZE_WITHIN_WRITTEN,
         /** The status tree's counter is incremented only under its lock. */

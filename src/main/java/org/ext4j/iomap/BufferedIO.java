@@ -270,6 +270,7 @@ public final class BufferedIO {
             for (Folio f : space.dirtyFolios(pos, end)) {
                 BitSet blocks;
                 byte[] snapshot;
+                Interleave.point(Interleave.WRITEBACK_BEFORE_FOLIO_LOCK);
                 f.lock().lock();
                 try {
                     if (!space.isCached(f) || !f.isDirty() || f.pos() >= fileSize) {
@@ -284,10 +285,14 @@ public final class BufferedIO {
                         continue;
                     }
                     snapshot = f.data().clone();
-                    if (f.pos() + f.size() > fileSize) {
-                        // the part of the EOF block past the size never reaches the disk as anything
-                        // but zeros, whatever a store past EOF left in memory (iomap_writepage_handle_eof)
-                        Arrays.fill(snapshot, (int) (fileSize - f.pos()), f.size(), (byte) 0);
+                    // the part of the EOF block past the size never reaches the disk as anything but
+                    // zeros, whatever a store past EOF left in memory (iomap_writepage_handle_eof).
+                    // The size is read now, under the folio lock: a write extends it while holding
+                    // this lock, so bytes an append put here since this round began are kept
+                    long eof = Protections.on(Protection.WRITEBACK_EOF_UNDER_FOLIO_LOCK)
+                            ? Math.max(fileSize, ops.fileSize()) : fileSize;
+                    if (f.pos() + f.size() > eof) {
+                        Arrays.fill(snapshot, (int) Math.max(0, eof - f.pos()), f.size(), (byte) 0);
                     }
                 } finally {
                     f.lock().unlock();

@@ -12,6 +12,9 @@ public interface WritebackOps {
     /** A mapping for {@code pos}, MAPPED or UNWRITTEN, with a device address; never HOLE or DELALLOC. */
     Iomap mapForWriteback(long pos, long length) throws IOException;
 
+    /** The file's size now ({@code i_size_read}); writeback reads it under a folio lock. */
+    long fileSize();
+
     /**
      * Whether a mapping from {@link #mapForWriteback} is still current, so writeback may reuse it
      * for the next folio ({@code xfs_imap_valid}); a mapping without a cookie is always current.

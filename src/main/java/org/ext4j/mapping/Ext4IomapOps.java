@@ -82,6 +82,11 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
     }
 
     @Override
+    public long fileSize() {
+        return fileSize.getAsLong();
+    }
+
+    @Override
     public Iomap mapForWriteback(long pos, long length) throws IOException {
         long lblk = pos / blockSize;
         // allocate the whole delayed run, not just this folio's part: one large extent for a

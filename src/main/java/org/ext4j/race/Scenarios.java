@@ -103,6 +103,8 @@ public final class Scenarios {
                         List.of(Protection.TRUNCATE_WAITS_FOR_WRITEBACK), 1, Scenarios::r7),
                 new Scenario("R8", "an append past a partial EOF block with stale bytes past EOF in memory",
                         List.of(Protection.EOF_ZERO), 1, Scenarios::r8),
+                new Scenario("R8b", "an append into the EOF block while writeback runs with the size it saw",
+                        List.of(Protection.WRITEBACK_EOF_UNDER_FOLIO_LOCK), 1, Scenarios::r8b),
                 new Scenario("R9", "the on-disk size against writeback completion, then a crash",
                         List.of(Protection.DISK_SIZE_WITHIN_WRITTEN), 1, Scenarios::r9),
                 new Scenario("R10", "punch against in-flight unwritten I/O, then fallocate again",
@@ -353,6 +355,33 @@ public final class Scenarios {
         byte[] want = new byte[3 * b + 10];
         Arrays.fill(want, 0, b + half, (byte) 'A');
         Arrays.fill(want, 3 * b, want.length, (byte) 'B');
+        return want;
+    }
+
+    /**
+     * R8b (not in RACES.md; found by a test of unlink): writeback starts with size 1.5B; before it
+     * locks the EOF folio an append fills the rest of it. Zeroing the EOF block's tail by the size
+     * writeback started with would destroy the appended bytes on disk, behind a clean folio.
+     */
+    private static byte[] r8b(RaceRun r) throws Exception {
+        int b = r.b;
+        int half = b / 2;
+        r.say("setup: write 'A' over [0, 1.5B) (B = %d)", b);
+        r.file.pwrite(0, filled(b + half, 'A'), 0, b + half);
+        Actor wb = r.sched.actor("writeback", () -> r.writeback(0, 4L * b));
+        Actor ap = r.sched.actor("append", () -> r.file.pwrite(b + half, filled(b, 'B'), 0, b));
+        r.sched.runTo(wb, Interleave.WRITEBACK_BEFORE_FOLIO_LOCK, 2);
+        r.say("writeback started with size %d, wrote folio 0, is about to lock folio 1 (the EOF folio)", b + half);
+        r.sched.finish(ap);
+        r.say("an append filled [1.5B, 2.5B): size %d", r.file.size());
+        r.sched.finish(wb);
+        for (org.ext4j.pagecache.Folio f : r.layers.space().folios()) {
+            r.layers.space().tryEvict(f);
+        }
+        r.say("writeback wrote folio 1; reclaim evicted the clean folios");
+        byte[] want = new byte[2 * b + half];
+        Arrays.fill(want, 0, b + half, (byte) 'A');
+        Arrays.fill(want, b + half, want.length, (byte) 'B');
         return want;
     }
 

@@ -52,6 +52,9 @@ public final class Scheduler implements AutoCloseable {
         private Actor(String name, Task task) {
             this.name = name;
             this.thread = new Thread(() -> {
+                synchronized (Scheduler.this) {
+                    resumePending = false; // running now: from here on its state tells what it does
+                }
                 try {
                     task.run();
                 } catch (Throwable e) {
@@ -325,6 +328,27 @@ public final class Scheduler implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Whether an actor is blocked on a lock while no actor can be stepped: a deadlock. A thread
+     * just let go by a lock's release also reads as waiting until it is scheduled, so before
+     * answering yes this waits up to two seconds for such a thread to run on.
+     */
+    public boolean deadlocked() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 2_000;
+        while (true) {
+            synchronized (this) {
+                if (!enabled().isEmpty() || !anyBlocked()) {
+                    return false;
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    return true;
+                }
+                wait(20);
+            }
+            awaitQuiet();
+        }
+    }
+
     /** Whether any actor is started, not finished and not parked (blocked on a lock). */
     public synchronized boolean anyBlocked() {
         for (Actor a : actors) {
@@ -343,8 +367,8 @@ public final class Scheduler implements AutoCloseable {
     private void awaitQuiet() throws InterruptedException {
         long deadline = System.currentTimeMillis() + STEP_TIMEOUT_MILLIS;
         int quietPolls = 0;
-        synchronized (this) {
-            while (true) {
+        while (true) {
+            synchronized (this) {
                 boolean running = false;
                 boolean maybeBlocked = false;
                 for (Actor a : actors) {
@@ -361,21 +385,28 @@ public final class Scheduler implements AutoCloseable {
                 if (!running && !maybeBlocked) {
                     return;
                 }
-                if (!running) {
-                    if (++quietPolls >= 5) {
-                        return;
-                    }
-                } else {
-                    quietPolls = 0;
-                }
                 if (System.currentTimeMillis() > deadline) {
                     throw new IllegalStateException("an actor ran for " + STEP_TIMEOUT_MILLIS
                             + " ms without reaching a point\n" + dump());
                 }
-                wait(running ? 10 : 1);
+                if (running) {
+                    quietPolls = 0;
+                    wait(10); // an actor that parks or finishes notifies
+                    continue;
+                }
+                if (++quietPolls > BLOCK_POLLS) {
+                    return;
+                }
             }
+            // only waiting actors left: poll a few times, briefly, outside the monitor, in case one
+            // was just let go by a lock's release and has not been scheduled yet
+            java.util.concurrent.locks.LockSupport.parkNanos(BLOCK_POLL_NANOS);
         }
     }
+
+    /** How often, and how far apart, a waiting actor is looked at before it counts as blocked. */
+    private static final int BLOCK_POLLS = Integer.getInteger("ext4j.race.blockPolls", 4);
+    private static final long BLOCK_POLL_NANOS = Long.getLong("ext4j.race.blockPollMicros", 300) * 1000;
 
     /** The actors' states and stacks, for a failure message. */
     public synchronized String dump() {

@@ -82,6 +82,11 @@ final class MemoryMappingFs implements IomapOps, WritebackOps, BlockIO {
     }
 
     @Override
+    public long fileSize() {
+        return size;
+    }
+
+    @Override
     public Iomap mapForWriteback(long pos, long length) {
         long lblk = pos / bs;
         Lookup l = es.lookup(lblk);
