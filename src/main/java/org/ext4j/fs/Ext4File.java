@@ -44,6 +44,14 @@ public final class Ext4File implements Closeable {
     private final ReentrantLock writerLock = new ReentrantLock();
     /** Writeback versus freeing blocks; taken after {@link #writerLock} when both are held. */
     private final Object writebackMutex = new Object();
+    /**
+     * The kernel's {@code mapping->invalidate_lock}: reads hold it shared while they fill the page
+     * cache; truncate, punch and zero range hold it exclusive from dropping the cached folios until
+     * the blocks behind them are unmapped, so no read caches a freed block's old bytes in between.
+     * Taken after {@link #writebackMutex}, before any folio lock.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock invalidateLock =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final AtomicLong size;
     private final long maxSize;
     private volatile boolean closed;
@@ -189,8 +197,14 @@ public final class Ext4File implements Closeable {
                 long firstGone = (newSize + bs - 1) / bs;
                 synchronized (writebackMutex) { // no flusher may write into blocks being freed
                     io.writeback(ops, 0, Long.MAX_VALUE, size.get());
-                    space.truncate(firstGone * bs);
-                    mapper.truncateBlocks(firstGone);
+                    invalidateLock.writeLock().lock(); // no read refills the cache from freed blocks
+                    try {
+                        size.set(newSize); // first, as truncate_setsize: reads from now on stop there
+                        space.truncate(firstGone * bs);
+                        mapper.truncateBlocks(firstGone);
+                    } finally {
+                        invalidateLock.writeLock().unlock();
+                    }
                 }
                 Interleave.point(Interleave.TRUNCATE_AFTER_UNMAP);
             }
@@ -243,10 +257,15 @@ public final class Ext4File implements Closeable {
                 if (endWhole > firstWhole) {
                     synchronized (writebackMutex) { // no flusher may write into blocks being freed
                         io.writeback(ops, 0, Long.MAX_VALUE, size.get());
-                        space.discard(firstWhole * bs, endWhole * bs);
-                        mapper.removeBlocks(firstWhole, endWhole - firstWhole);
-                        if (zero) {
-                            mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
+                        invalidateLock.writeLock().lock(); // no read refills the cache from freed blocks
+                        try {
+                            space.discard(firstWhole * bs, endWhole * bs);
+                            mapper.removeBlocks(firstWhole, endWhole - firstWhole);
+                            if (zero) {
+                                mapper.allocateUnwritten(firstWhole, endWhole - firstWhole);
+                            }
+                        } finally {
+                            invalidateLock.writeLock().unlock();
                         }
                     }
                     Interleave.point(punch ? Interleave.PUNCH_AFTER_UNMAP : Interleave.ZERO_AFTER_UNMAP);
@@ -381,7 +400,12 @@ public final class Ext4File implements Closeable {
     /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */
     public int pread(long pos, byte[] dst, int off, int len) throws IOException {
         checkOpen();
-        return io.read(ops, pos, dst, off, len, size.get());
+        invalidateLock.readLock().lock();
+        try {
+            return io.read(ops, pos, dst, off, len, size.get());
+        } finally {
+            invalidateLock.readLock().unlock();
+        }
     }
 
     /**

@@ -90,8 +90,15 @@ public final class BlockMapper {
             case HOLE -> Status.HOLE;
         };
         long pblk = st == Status.HOLE ? ExtentStatusTree.NO_PBLK : m.physical();
-        long seq = es.cache(lblk, m.length(), pblk, st);
-        return new Lookup(new Entry(lblk, m.length(), pblk, st), seq);
+        // the disk's answer holds only up to the next range the status tree knows: a hole on disk
+        // may already hold DELAYED blocks further on, which exist only in the status tree
+        long len = m.length();
+        Lookup next = es.nextAfter(lblk);
+        if (next.found() && next.entry().lblk() > lblk) {
+            len = Math.min(len, next.entry().lblk() - lblk);
+        }
+        long seq = es.cache(lblk, len, pblk, st);
+        return new Lookup(new Entry(lblk, len, pblk, st), seq);
     }
 
     /**

@@ -187,7 +187,9 @@ public final class AddressSpace {
      */
     public boolean tryEvict(Folio f) {
         Interleave.point(Interleave.EVICT_BEFORE);
-        if (!f.lock().tryLock()) {
+        // the lock is reentrant: a thread that holds it (creating this folio, which can trigger
+        // eviction) would get it again and evict the folio it is about to fill
+        if (f.lock().isHeldByCurrentThread() || !f.lock().tryLock()) {
             return false;
         }
         try {
@@ -230,7 +232,10 @@ public final class AddressSpace {
      */
     public void truncate(long pos) {
         Folio partial = find(pos);
-        if (partial != null && partial.pos() < pos) {
+        if (partial != null && partial.pos() >= pos) {
+            partial = null; // starts at the cut: dropped whole below, not zeroed and kept
+        }
+        if (partial != null) {
             partial.lock().lock();
             try {
                 waitForWriteback(partial);

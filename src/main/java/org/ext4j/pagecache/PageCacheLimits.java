@@ -93,20 +93,24 @@ public final class PageCacheLimits {
             return;
         }
         long target = maxBytes - maxBytes / 8;
-        List<Object[]> candidates = new ArrayList<>();
+        // each candidate with its last use as read now: touches by other threads go on while this
+        // sorts, and a key that changed under the sort breaks its contract (TimSort throws)
+        record Candidate(AddressSpace space, Folio folio, long lastUse) {
+        }
+        List<Candidate> candidates = new ArrayList<>();
         for (AddressSpace s : spaces) {
             for (Folio f : s.folios()) {
                 if (!f.isDirty() && !f.isWriteback()) {
-                    candidates.add(new Object[] {s, f});
+                    candidates.add(new Candidate(s, f, f.lastUse));
                 }
             }
         }
-        candidates.sort(Comparator.comparingLong(c -> ((Folio) c[1]).lastUse));
-        for (Object[] c : candidates) {
+        candidates.sort(Comparator.comparingLong(Candidate::lastUse));
+        for (Candidate c : candidates) {
             if (cached.get() <= target) {
                 break;
             }
-            if (((AddressSpace) c[0]).tryEvict((Folio) c[1])) {
+            if (c.space().tryEvict(c.folio())) {
                 evictions.incrementAndGet();
             }
         }
