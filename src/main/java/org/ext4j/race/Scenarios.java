@@ -152,7 +152,7 @@ public final class Scenarios {
         r.check(r.evict(3L * b), "reclaim could not evict folio 3");
         r.say("reclaim evicted folio 3");
         r.sched.finish(w);
-        int maps = count(w, WRITE_AFTER_BEGIN);
+        int maps = mappings(w);
         r.say("writer: new folio 3, valid? %s; mapped %d time(s) in all", maps > 1 ? "S0 != S1: stale, mapped again"
                 + " (MAPPED: block 3 read from disk)" : "no check: trusted UNWRITTEN, zeroed block 3", maps);
         byte[] want = new byte[4 * b];
@@ -179,7 +179,7 @@ public final class Scenarios {
         r.check(r.evict(3L * b), "reclaim could not evict folio 3");
         r.say("reclaim evicted folio 3");
         r.sched.finish(w);
-        int maps = count(w, WRITE_AFTER_BEGIN);
+        int maps = mappings(w);
         r.say("writer mapped %d time(s): %s", maps, maps > 1 ? "the stale DELAYED mapping was dropped, block 3 read"
                 : "the stale DELAYED mapping was trusted, block 3 zeroed");
         byte[] want = new byte[4 * b];
@@ -222,7 +222,7 @@ public final class Scenarios {
         r.check(r.evict(b), "reclaim could not evict folio 1");
         r.say("reclaim evicted folio 1");
         r.sched.finish(a);
-        int maps = count(a, WRITE_AFTER_BEGIN);
+        int maps = mappings(a);
         r.say("writer A mapped %d time(s): %s", maps, maps > 1 ? "stale cookie, mapped again, block 1 read from disk"
                 : "trusted the stale mapping and zeroed block 1");
         byte[] want = new byte[4 * b];
@@ -533,6 +533,11 @@ public final class Scenarios {
             last = p;
         }
         return n;
+    }
+
+    /** How many mappings a writer used: its first, and one per remap (after a stale answer). */
+    private static int mappings(Actor a) {
+        return count(a, WRITE_AFTER_BEGIN) + count(a, Interleave.WRITE_AFTER_REMAP);
     }
 
     private static int count(Actor a, String point) {
