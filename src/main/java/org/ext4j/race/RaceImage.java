@@ -22,6 +22,19 @@ public final class RaceImage {
         this.blockSize = blockSize;
     }
 
+    private static final java.util.Map<Integer, RaceImage> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** One image per block size for the whole process (made on first use): every run copies it. */
+    public static RaceImage shared(int blockSize) throws IOException {
+        RaceImage img = SHARED.get(blockSize);
+        if (img == null) {
+            img = create(blockSize);
+            RaceImage raced = SHARED.putIfAbsent(blockSize, img);
+            img = raced != null ? raced : img;
+        }
+        return img;
+    }
+
     /** Makes an 8 MiB image with {@code blockSize}-byte blocks; needs {@code mkfs.ext4} on the PATH. */
     public static RaceImage create(int blockSize) throws IOException {
         Path tmp = Files.createTempFile("ext4j-race-", ".img");

@@ -47,17 +47,7 @@ public final class Scenarios {
          * {@code without} switched off (and back on afterwards), printing the story to {@code log}.
          */
         public RaceRun.Verdict replay(RaceImage image, List<Protection> without, Consumer<String> log) throws Exception {
-            try {
-                for (Protection p : without) {
-                    Protections.set(p, false);
-                }
-                try (RaceRun r = new RaceRun(image, folioBlocks, null, log)) {
-                    byte[] expected = body.run(r);
-                    return r.finish(expected);
-                }
-            } finally {
-                Protections.restoreAll();
-            }
+            return replay(image, without, log, bytes -> { });
         }
 
         /** As {@link #replay(RaceImage, List, Consumer)}, also handing back the image's bytes after the run. */

@@ -8,9 +8,7 @@ import static org.ext4j.race.RaceRun.filled;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import org.ext4j.fs.Ext4File;
@@ -34,7 +32,6 @@ import org.junit.jupiter.api.TestFactory;
  * check off and expects the explorer to find the corruption.
  */
 class ExhaustiveExplorationTest {
-    private static final Map<Integer, RaceImage> IMAGES = new ConcurrentHashMap<>();
     /** More than any case here needs: a case that reaches it is reported as incomplete, and fails. */
     private static final long LIMIT = 200_000;
 
@@ -45,12 +42,7 @@ class ExhaustiveExplorationTest {
 
     private static RaceImage image(int blockSize) throws Exception {
         Tools.requireTools("mkfs.ext4");
-        RaceImage img = IMAGES.get(blockSize);
-        if (img == null) {
-            img = RaceImage.create(blockSize);
-            IMAGES.put(blockSize, img);
-        }
-        return img;
+        return RaceImage.shared(blockSize);
     }
 
     /** A case from its parts. */

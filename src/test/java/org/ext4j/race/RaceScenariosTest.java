@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import org.ext4j.interleave.Protections.Protection;
@@ -26,19 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
  * covers switched off, the same replay shows the corruption (the test's teeth).
  */
 class RaceScenariosTest {
-    private static final Map<Integer, RaceImage> IMAGES = new ConcurrentHashMap<>();
 
     @TempDir
     Path tmp;
 
     private static RaceImage image(int blockSize) throws Exception {
         Tools.requireTools("mkfs.ext4");
-        RaceImage img = IMAGES.get(blockSize);
-        if (img == null) {
-            img = RaceImage.create(blockSize);
-            IMAGES.put(blockSize, img);
-        }
-        return img;
+        return RaceImage.shared(blockSize);
     }
 
     @TestFactory
