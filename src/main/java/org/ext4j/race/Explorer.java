@@ -15,7 +15,9 @@ import java.util.Set;
  * to the deepest decision with an untried alternative. Every run ends with every actor finished;
  * then the file is compared with the model in the page cache and, after writeback and close, on
  * disk. A run whose decisions differ from the prefix it replayed (an actor that should have been
- * parked was not) is counted as a divergence: the exploration of that branch is then not exact.
+ * parked was not yet: a thread let go by a lock's release that the machine was slow to schedule)
+ * is replayed again, up to five times; one that still differs is counted as a divergence, and the
+ * exploration of that branch is then not exact.
  */
 public final class Explorer {
     private Explorer() {
@@ -59,6 +61,7 @@ public final class Explorer {
         long divergences = 0;
         int longest = 0;
         List<String> failures = new ArrayList<>();
+        int retries = 0;
         while (true) {
             List<int[]> decisions = new ArrayList<>();
             boolean diverged = false;
@@ -96,6 +99,11 @@ public final class Explorer {
             } finally {
                 r.close();
             }
+            if (diverged && retries < MAX_RETRIES && failures.isEmpty()) {
+                retries++; // a thread was slow to wake: replay the same prefix rather than lose the branch
+                continue;
+            }
+            retries = 0;
             runs++;
             if (diverged) {
                 divergences++;
@@ -122,6 +130,9 @@ public final class Explorer {
             prefix = next;
         }
     }
+
+    /** Replays of a prefix that diverged before the branch is given up as a divergence. */
+    private static final int MAX_RETRIES = 5;
 
     /** A schedule as the sequence of choices where there was one ("1.0.2" style), for replay by hand. */
     private static String schedule(List<int[]> decisions) {
