@@ -5,7 +5,8 @@
  *
  * <p>The write path's central protocol lives here: a mapping carries the validity cookie it was
  * computed under, and a buffered write re-validates it with the folio locked before acting on the
- * mapping's type (see {@link org.ext4j.iomap.BufferedIO}). Named {@link org.ext4j.iomap.Interleave}
+ * mapping's type (see {@link org.ext4j.iomap.BufferedIO}); a stale mapping is mapped again with the
+ * folio still locked, so every remap makes progress. Named {@link org.ext4j.interleave.Interleave}
  * points let tests stop a thread at each step of write and writeback to replay the races of RACES.md.
  */
 package org.ext4j.iomap;
