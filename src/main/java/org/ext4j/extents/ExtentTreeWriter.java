@@ -72,6 +72,18 @@ import org.ext4j.volume.Volume;
  * {@link ExtentNode#decode} and {@link ExtentTreeReader} do (depth, order, a child's first entry equal
  * to its index, checksum), and violations are reported as {@link CorruptionException}.
  *
+ * <p>Verified blocks: a tree block is read, decoded and checksum-verified once, the first time this
+ * writer meets it, as the kernel verifies a buffer head once ({@code buffer_verified}); its bytes are
+ * then kept across operations (a bounded LRU of {@value #VERIFIED_BYTES} bytes) and every later
+ * operation starts from a private copy of them, without going back to the buffer cache. This is
+ * right because this writer is the only one changing this inode's tree (it is called under the
+ * mapping lock, and the inode has one writer while it is open): every change to a tree block passes
+ * through {@link #publish}, which replaces the kept bytes with exactly what it put in the buffer,
+ * and every tree block it frees is dropped from them before it goes back to the allocator. A step
+ * that fails before publishing changes only its working copies, so the kept bytes stay those of the
+ * buffers. Damage done to a buffer in memory behind the writer's back after that first check is not
+ * seen, as in the kernel; what is on disk is checked when it is first read.
+ *
  * <p>Debug capacities ({@link Capacity}, the kernel's {@code AGGRESSIVE_TEST}): tests can lower the
  * number of entries at which a node counts as full, to force splits and depth growth with few
  * extents. Only the split threshold changes; eh_max on disk is always the real capacity, because
@@ -131,6 +143,18 @@ public final class ExtentTreeWriter implements BlockMap {
     private final int blockCapacity;
     private final Capacity capacity;
 
+    /** Bound of {@link #verified}, in bytes of tree blocks. */
+    static final int VERIFIED_BYTES = 4 << 20;
+
+    /**
+     * Tree blocks of this inode that were read and verified, or published, by this writer, by block
+     * number: exactly the bytes of their buffers. Never handed out: {@link #load} copies. Least
+     * recently used first; dropped blocks are read and verified again when next met.
+     */
+    private final Map<Long, byte[]> verified;
+    /** The last i_block contents found valid: the root is decoded again only when i_block differs. */
+    private byte[] verifiedRoot;
+
     // state of the operation in progress
     private TreeNode rootNode;
     private final Map<Long, TreeNode> open = new LinkedHashMap<>();
@@ -173,7 +197,15 @@ public final class ExtentTreeWriter implements BlockMap {
         this.blockSize = volume.blockSize();
         this.blockCapacity = ExtentNodeWriter.blockCapacity(blockSize);
         this.capacity = capacity;
+        int maxVerified = Math.max(16, VERIFIED_BYTES / blockSize);
+        this.verified = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
+                return size() > maxVerified;
+            }
+        };
         ExtentNode.decode(iBlock, 0, iBlock.length, inode, -1, -1);
+        this.verifiedRoot = iBlock.clone();
     }
 
     // ------------------------------------------------------------------ lookups
@@ -881,6 +913,7 @@ public final class ExtentTreeWriter implements BlockMap {
     private void freeTreeBlock(TreeNode n) {
         n.freed = true;
         open.remove(n.pblk);
+        verified.remove(n.pblk); // early: at worst the block is read again if the step fails
         treeFrees.add(n.pblk);
     }
 
@@ -894,7 +927,10 @@ public final class ExtentTreeWriter implements BlockMap {
 
     private TreeNode root() throws CorruptionException {
         if (rootNode == null) {
-            ExtentNode.decode(iBlock, 0, iBlock.length, inode, -1, -1);
+            if (!Arrays.equals(iBlock, verifiedRoot)) {
+                ExtentNode.decode(iBlock, 0, iBlock.length, inode, -1, -1);
+                verifiedRoot = iBlock.clone();
+            }
             rootNode = new TreeNode(-1, iBlock.clone());
         }
         return rootNode;
@@ -902,7 +938,8 @@ public final class ExtentTreeWriter implements BlockMap {
 
     /**
      * The node in tree block {@code pblk}, expected at {@code depth} and to start at
-     * {@code expectedFirst}: this operation's copy if it has one, else read, validated and checked.
+     * {@code expectedFirst}: this operation's copy if it has one, else a copy of the verified bytes
+     * kept from before, else read, validated and checked (once: the bytes are kept).
      */
     private TreeNode load(long pblk, int depth, long expectedFirst) throws IOException {
         TreeNode n = open.get(pblk);
@@ -913,15 +950,38 @@ public final class ExtentTreeWriter implements BlockMap {
             }
             return n;
         }
-        byte[] b = volume.readBlock(pblk, inode);
-        ExtentNode node = ExtentNode.decode(b, 0, b.length, inode, pblk, depth);
-        if (csum) {
-            ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
+        byte[] known = verified.get(pblk);
+        if (known != null) {
+            n = new TreeNode(pblk, known.clone());
+            if (n.depth() != depth) {
+                throw CorruptionException.of(Kind.BAD_EXTENT_HEADER).inode(inode).block(pblk)
+                        .build("eh_depth " + n.depth() + " where the parent implies " + depth);
+            }
+        } else {
+            byte[] b = volume.readBlock(pblk, inode);
+            ExtentNode.decode(b, 0, b.length, inode, pblk, depth);
+            if (csum) {
+                ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
+            }
+            n = new TreeNode(pblk, b);
         }
-        node.checkStartsAt(expectedFirst, inode, pblk);
-        n = new TreeNode(pblk, b);
+        checkStartsAt(n, expectedFirst);
+        if (known == null) {
+            verified.put(pblk, n.b.clone());
+        }
         open.put(pblk, n);
         return n;
+    }
+
+    /**
+     * {@code ext4_valid_extent_entries}: a non-root node's first entry must start exactly at the
+     * logical block its parent's index entry names.
+     */
+    private void checkStartsAt(TreeNode n, long expected) throws CorruptionException {
+        if (n.entries() > 0 && n.start(0) != expected) {
+            throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(n.pblk)
+                    .build("first entry starts at logical block " + n.start(0) + ", the index above says " + expected);
+        }
     }
 
     /**
@@ -982,11 +1042,14 @@ public final class ExtentTreeWriter implements BlockMap {
 
     /**
      * Ends a step: changed tree blocks go to their buffers inside the handle (write access, copy,
-     * tail checksum, dirty), a changed root to the caller's i_block; then freed blocks are released.
+     * tail checksum, dirty) and are kept as verified, a changed root goes to the caller's i_block;
+     * then freed blocks are released.
      */
     private void publish(Handle h) throws IOException {
         for (TreeNode n : open.values()) {
             if (n.dirty && !n.freed) {
+                // forgotten until the buffer holds the new bytes: a failure below leaves the buffer to be read
+                verified.remove(n.pblk);
                 MetaBuffer buf = n.fresh ? volume.bufferCache().getZeroed(n.pblk) : volume.buffer(n.pblk, inode);
                 h.getWriteAccess(buf);
                 if (csum) {
@@ -999,6 +1062,7 @@ public final class ExtentTreeWriter implements BlockMap {
                     buf.lock().unlock();
                 }
                 h.markDirty(buf);
+                verified.put(n.pblk, n.b.clone());
                 n.fresh = false;
                 n.dirty = false;
             }
@@ -1009,6 +1073,7 @@ public final class ExtentTreeWriter implements BlockMap {
             rootChanged = true;
         }
         for (long p : treeFrees) {
+            verified.remove(p);
             volume.bufferCache().forget(p);
             allocator.free(h, p, 1);
             treeFreed++;
@@ -1020,7 +1085,20 @@ public final class ExtentTreeWriter implements BlockMap {
         dataFrees.clear();
     }
 
-    /** Drops the operation's working copies (published or abandoned). */
+    /**
+     * Test check of the invariant of {@link #verified}: every kept block holds exactly the bytes of
+     * its buffer. Throws {@link IllegalStateException} naming the first block that differs.
+     */
+    void checkVerified() throws IOException {
+        for (Map.Entry<Long, byte[]> e : List.copyOf(verified.entrySet())) {
+            if (!Arrays.equals(e.getValue(), volume.readBlock(e.getKey(), inode))) {
+                throw new IllegalStateException("kept tree block " + e.getKey() + " of inode " + inode
+                        + " differs from its buffer");
+            }
+        }
+    }
+
+    /** Drops the operation's working copies (published or abandoned); the verified blocks stay. */
     private void endOp() {
         open.clear();
         rootNode = null;

@@ -254,8 +254,12 @@ final class ExtentTreeWriterFixture implements AutoCloseable {
         }
     }
 
-    /** Reflects a change in the inode: i_block, i_size, i_blocks (data + tree), checksum. */
+    /**
+     * Reflects a change in the inode: i_block, i_size, i_blocks (data + tree), checksum. Also checks
+     * that the tree blocks the writer keeps verified across operations are those of the buffers.
+     */
     void apply(Handle h, ExtentTreeWriter.Change c) throws IOException {
+        writer.checkVerified();
         treeBlocks += c.treeBlocksAllocated() - c.treeBlocksFreed();
         byte[] raw = volume.readInode(ino).raw();
         new InodeWriter(sb, ino, raw).iBlock(iBlock).size(sizeBlocks * blockSize)
