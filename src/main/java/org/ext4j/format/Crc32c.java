@@ -4,11 +4,19 @@ package org.ext4j.format;
  * The crc32c that ext4 and jbd2 checksum with ({@code ext4_chksum}): Castagnoli polynomial,
  * reflected, with the running value passed in and out raw (no pre- or post-inversion), so that
  * checksums chain across pieces exactly as the kernel's {@code crc32c(crc, buf, len)} does.
- * {@link java.util.zip.CRC32C} cannot start from an arbitrary seed, which ext4's per-inode and
- * per-group seeds need, so this is a slicing-by-8 table implementation.
+ *
+ * <p>{@link java.util.zip.CRC32C} (which the JIT turns into the CPU's crc32c instructions) always
+ * starts from 0xFFFFFFFF, while ext4 seeds per inode and per group. A crc register can be driven to
+ * any value by four input bytes, so for inputs of {@value #JDK_MIN} bytes and more the JDK's crc is
+ * first fed the four bytes that take its register from 0xFFFFFFFF to the seed ({@link #preset}),
+ * then the data; shorter inputs, and the reference the tests compare with, use a slicing-by-8 table.
  */
 public final class Crc32c {
     private static final int[][] T = new int[8][256];
+    /** For the top byte of a table entry, the entry's index (the top bytes of T[0] are a permutation). */
+    private static final int[] TOP_TO_INDEX = new int[256];
+    /** Inputs at least this long go through {@link java.util.zip.CRC32C}. */
+    static final int JDK_MIN = 64;
 
     static {
         for (int n = 0; n < 256; n++) {
@@ -23,12 +31,47 @@ public final class Crc32c {
                 T[k][n] = (T[k - 1][n] >>> 8) ^ T[0][T[k - 1][n] & 0xFF];
             }
         }
+        java.util.Arrays.fill(TOP_TO_INDEX, -1);
+        for (int n = 0; n < 256; n++) {
+            if (TOP_TO_INDEX[T[0][n] >>> 24] >= 0) {
+                throw new ExceptionInInitializerError("crc32c table top bytes are not distinct");
+            }
+            TOP_TO_INDEX[T[0][n] >>> 24] = n;
+        }
     }
 
     private Crc32c() {
     }
 
     public static int update(int crc, byte[] b, int off, int len) {
+        if (len < JDK_MIN) {
+            return updateTable(crc, b, off, len);
+        }
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(preset(crc), 0, 4);
+        c.update(b, off, len);
+        return ~(int) c.getValue();
+    }
+
+    /**
+     * The four bytes that take a crc register from 0xFFFFFFFF (where {@link java.util.zip.CRC32C}
+     * starts) to {@code seed}. Four input bytes x act as {@code r' = Z(r ^ x)}, with Z four steps of
+     * the table on zero input; Z is undone step by step, each step's table index read off the top
+     * byte it left ({@link #TOP_TO_INDEX}).
+     */
+    static byte[] preset(int seed) {
+        int r = seed;
+        for (int k = 0; k < 4; k++) {
+            int i = TOP_TO_INDEX[r >>> 24];
+            r = ((r ^ T[0][i]) << 8) | i;
+        }
+        int x = r ^ 0xFFFFFFFF;
+        return new byte[] {(byte) x, (byte) (x >>> 8), (byte) (x >>> 16), (byte) (x >>> 24)};
+    }
+
+    /** The slicing-by-8 table implementation: short inputs, and the reference for tests. */
+    static int updateTable(int crc, byte[] b, int off, int len) {
         int i = off;
         int end = off + len;
         while (end - i >= 8) {

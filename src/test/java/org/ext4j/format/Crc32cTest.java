@@ -68,6 +68,31 @@ class Crc32cTest {
         }
     }
 
+    /** The JDK path (seeded through four preset bytes) and the table agree for any seed, length, offset. */
+    @Test
+    void jdkPathAgreesWithTheTableForAnySeed() {
+        Random r = new Random(11);
+        byte[] data = new byte[5000];
+        r.nextBytes(data);
+        int[] lengths = {Crc32c.JDK_MIN - 1, Crc32c.JDK_MIN, Crc32c.JDK_MIN + 1, 100, 1000, 4092, 4096, 4999};
+        for (int round = 0; round < 300; round++) {
+            int seed = round < 4 ? new int[] {0, ~0, 0x80000000, 1}[round] : r.nextInt();
+            int len = lengths[round % lengths.length];
+            int off = r.nextInt(data.length - len + 1);
+            assertEquals(Crc32c.updateTable(seed, data, off, len), Crc32c.update(seed, data, off, len),
+                    "seed " + seed + " off " + off + " len " + len);
+        }
+    }
+
+    @Test
+    void presetDrivesTheRegisterToTheSeed() {
+        Random r = new Random(5);
+        for (int round = 0; round < 1000; round++) {
+            int seed = r.nextInt();
+            assertEquals(seed, Crc32c.updateTable(~0, Crc32c.preset(seed), 0, 4));
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 2, 3, 4, 7, 8, 9, 16, 255, 1024, 4096})
     void updateZerosEqualsUpdatingWithZeroArray(int n) {
