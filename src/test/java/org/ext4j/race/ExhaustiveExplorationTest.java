@@ -230,14 +230,23 @@ class ExhaustiveExplorationTest {
         return tests.stream();
     }
 
-    /** Everything (several minutes): both block sizes, one-block folios over 2 blocks, one four-block folio over 4. */
+    /**
+     * Everything else (about ten minutes): both block sizes with one-block and two-block folios over
+     * 2 blocks, and one four-block folio over 4 blocks. Over a four-block folio the delayed case has
+     * more interleavings than the limit (each block of the write maps separately) and is left out.
+     */
     @Tag("slow")
     @TestFactory
     Stream<DynamicTest> everyInterleavingOfEveryCase() {
         List<DynamicTest> tests = new ArrayList<>();
         for (int b : new int[] {1024, 4096}) {
-            for (int folioBlocks : new int[] {1, 4}) {
-                for (SmallCase c : cases(b, folioBlocks)) {
+            for (int folioBlocks : new int[] {1, 2}) {
+                for (SmallCase c : cases(b, folioBlocks, 2)) {
+                    tests.add(explore(b, c));
+                }
+            }
+            for (SmallCase c : cases(b, 4, 4)) {
+                if (!c.name().contains("delayed")) {
                     tests.add(explore(b, c));
                 }
             }
