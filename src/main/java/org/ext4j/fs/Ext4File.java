@@ -94,6 +94,11 @@ public final class Ext4File implements Closeable {
         public void write(long addr, byte[] src, int off, int len) throws IOException {
             session.device.write(addr, ByteBuffer.wrap(src, off, len));
         }
+
+        @Override
+        public void write(long addr, ByteBuffer src) throws IOException {
+            session.device.write(addr, src);
+        }
     }
 
     public long inode() {

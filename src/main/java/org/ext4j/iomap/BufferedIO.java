@@ -1,6 +1,7 @@
 package org.ext4j.iomap;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
@@ -260,16 +261,19 @@ public final class BufferedIO {
 
     /**
      * Writes back dirty folios in {@code [pos, end)} ({@code iomap_writepages}): for each dirty
-     * folio, lock it, take its dirty blocks (later writes dirty it again), map them for writeback
-     * (allocating delayed blocks), write them, and complete, converting unwritten extents before
-     * the folio leaves writeback. Returns the bytes written.
+     * folio, lock it, take its dirty blocks (later writes dirty it again) and copy them into the
+     * staging buffer (the snapshot), map them for writeback (allocating delayed blocks), submit them,
+     * and complete, converting unwritten extents before the folio leaves writeback. Submitted pieces
+     * at contiguous device addresses go out together, one positioned write per run ({@link Bio}),
+     * always before the completion that marks their blocks written. Returns the bytes written.
      */
     public long writeback(WritebackOps ops, long pos, long end, long fileSize) throws IOException {
         Completion done = new Completion(ops);
         try {
             for (Folio f : space.dirtyFolios(pos, end)) {
                 BitSet blocks;
-                byte[] snapshot;
+                int staged; // where the folio's snapshot starts in the staging buffer
+                done.makeRoom(f.size());
                 Interleave.point(Interleave.WRITEBACK_BEFORE_FOLIO_LOCK);
                 f.lock().lock();
                 try {
@@ -284,31 +288,30 @@ public final class BufferedIO {
                         space.endWriteback(f);
                         continue;
                     }
-                    snapshot = f.data().clone();
                     // the part of the EOF block past the size never reaches the disk as anything but
                     // zeros, whatever a store past EOF left in memory (iomap_writepage_handle_eof).
                     // The size is read now, under the folio lock: a write extends it while holding
                     // this lock, so bytes an append put here since this round began are kept
                     long eof = Protections.on(Protection.WRITEBACK_EOF_UNDER_FOLIO_LOCK)
                             ? Math.max(fileSize, ops.fileSize()) : fileSize;
-                    if (f.pos() + f.size() > eof) {
-                        Arrays.fill(snapshot, (int) Math.max(0, eof - f.pos()), f.size(), (byte) 0);
-                    }
+                    // the snapshot: writers may dirty the folio again as soon as it is unlocked
+                    staged = done.bio.snapshot(f, blocks, fileSize, eof);
                 } finally {
                     f.lock().unlock();
                 }
                 done.folios.add(f); // leaves writeback only after its range is converted
+                int at = staged;
                 for (int b = blocks.nextSetBit(0); b >= 0; ) {
                     int runEnd = blocks.nextClearBit(b);
                     long p = f.pos() + (long) b * blockSize;
-                    long runLen = Math.min((long) (runEnd - b) * blockSize, Math.max(0, fileSize - p));
-                    runLen = (runLen + blockSize - 1) / blockSize * blockSize;
+                    long runLen = runBytes(f, b, runEnd, fileSize);
                     long doneInRun = 0;
                     while (doneInRun < runLen) {
                         long q = p + doneInRun;
                         Iomap map = done.mapping(q, runLen - doneInRun);
                         long n = Math.min(map.end() - q, runLen - doneInRun);
-                        io.write(map.addrOf(q), snapshot, (int) (q - f.pos()), (int) n);
+                        done.submit(map.addrOf(q), at, (int) n);
+                        at += (int) n;
                         Interleave.point(Interleave.WRITEBACK_AFTER_SUBMIT);
                         done.add(map, q, n);
                         doneInRun += n;
@@ -320,9 +323,159 @@ public final class BufferedIO {
                 }
             }
         } finally {
-            done.complete();
+            try {
+                done.complete();
+            } finally {
+                done.bio.release();
+            }
         }
         return done.written;
+    }
+
+    /**
+     * Bytes writeback writes for dirty blocks {@code [b, runEnd)} of {@code f}: up to the size it
+     * was asked to write, rounded up to whole blocks.
+     */
+    private long runBytes(Folio f, int b, int runEnd, long fileSize) {
+        long p = f.pos() + (long) b * blockSize;
+        long runLen = Math.min((long) (runEnd - b) * blockSize, Math.max(0, fileSize - p));
+        return (runLen + blockSize - 1) / blockSize * blockSize;
+    }
+
+    /** Size of a staging buffer: the longest single write writeback issues. */
+    static final int STAGING_BYTES = 1 << 20;
+    /** Staging buffers kept for the next writeback (direct memory, allocated on demand beyond these). */
+    private static final java.util.concurrent.BlockingQueue<ByteBuffer> STAGING_POOL =
+            new java.util.concurrent.ArrayBlockingQueue<>(4);
+
+    /**
+     * Writeback's staging buffer and the bio being built in it ({@code struct bio} in an
+     * {@code iomap_ioend}). Under each folio's lock, the folio's dirty runs are copied into the
+     * buffer one after the other: that copy is the snapshot that lets writers dirty the folio again
+     * while it is written, and it is made straight into direct memory, so the bytes are copied once
+     * on their way to the device. Pieces submitted at device addresses that continue the pending bio
+     * (and that follow it in the buffer) join it; the bio is written with one positioned write when
+     * a piece does not continue it, when the buffer needs room for the next folio, and before any
+     * completion ({@link Completion#convertPending}), so no block is marked written before its data
+     * was written. A piece's bytes stay in the buffer until then; its folio stays under writeback.
+     */
+    private final class Bio {
+        private ByteBuffer buf;
+        /** End of the snapshots in {@link #buf}. */
+        private int staged;
+        /** The pending bio: {@code buf[start, end)} goes to device byte address {@link #addr}. */
+        private int start;
+        private int end;
+        private long addr;
+        /** Length of the piece submitted last, the pending bio's tail. */
+        private int last;
+
+        /** Makes room for the snapshot of a folio of {@code bytes}, writing what is staged if needed. */
+        void makeRoom(int bytes) throws IOException {
+            if (buf == null) {
+                buf = STAGING_POOL.poll();
+                if (buf == null) {
+                    buf = ByteBuffer.allocateDirect(Math.max(STAGING_BYTES, AddressSpace.MAX_FOLIO_SIZE));
+                }
+            }
+            if (buf.capacity() - staged < bytes) {
+                if (end != staged) {
+                    throw new IllegalStateException("staged bytes " + end + ".." + staged + " were never submitted");
+                }
+                flush();
+                staged = 0; // all of it written: the buffer starts over
+                start = 0;
+                end = 0;
+            }
+        }
+
+        /**
+         * With the folio's lock held: copies its dirty runs as writeback writes them (see
+         * {@link #runBytes}), bytes at or past {@code eof} as zeros; returns where they start.
+         */
+        int snapshot(Folio f, BitSet blocks, long fileSize, long eof) {
+            int first = staged;
+            byte[] data = f.data();
+            for (int b = blocks.nextSetBit(0); b >= 0; ) {
+                int runEnd = blocks.nextClearBit(b);
+                long p = f.pos() + (long) b * blockSize;
+                int runLen = (int) runBytes(f, b, runEnd, fileSize);
+                int keep = (int) Math.max(0, Math.min(runLen, eof - p));
+                buf.put(staged, data, b * blockSize, keep);
+                if (keep < runLen) {
+                    buf.put(staged + keep, new byte[runLen - keep]);
+                }
+                staged += runLen;
+                b = blocks.nextSetBit(runEnd);
+            }
+            return first;
+        }
+
+        /** Submits {@code buf[at, at+len)} for device address {@code to}: joins the pending bio or starts one. */
+        void submit(long to, int at, int len) throws IOException {
+            if (end > start && at == end && to == addr + (end - start)) {
+                end += len;
+                last = len;
+                return;
+            }
+            flush();
+            start = at;
+            end = at + len;
+            addr = to;
+            last = len;
+        }
+
+        /** Writes the pending bio. */
+        void flush() throws IOException {
+            write(end);
+        }
+
+        /**
+         * Writes the pending bio but for the piece submitted last, which stays as the start of the
+         * next bio: it belongs to the range after the one being completed.
+         */
+        void flushAllButLast() throws IOException {
+            write(end - last);
+        }
+
+        /**
+         * Writes {@code buf[start, upTo)} and leaves {@code [upTo, end)} pending. A failed write
+         * drops the whole pending bio, so nothing is tried again; the caller makes sure no range
+         * whose data may be in it is converted.
+         */
+        private void write(int upTo) throws IOException {
+            if (upTo <= start) {
+                return;
+            }
+            ByteBuffer out = buf.duplicate();
+            out.limit(upTo);
+            out.position(start);
+            long to = addr;
+            addr += upTo - start;
+            start = upTo;
+            if (start == end && end == staged) {
+                staged = 0; // everything staged is submitted and written: the buffer starts over
+                start = 0;
+                end = 0;
+            }
+            try {
+                io.write(to, out);
+            } catch (IOException | RuntimeException | Error e) {
+                start = end;
+                throw e;
+            }
+        }
+
+        /** Back to the pool, whatever was not written dropped (only after a failure). */
+        void release() {
+            if (buf != null) {
+                staged = 0;
+                start = 0;
+                end = 0;
+                STAGING_POOL.offer(buf);
+                buf = null;
+            }
+        }
     }
 
     /** Folios completed together: at most this many stay under writeback before their conversion. */
@@ -342,6 +495,7 @@ public final class BufferedIO {
     private final class Completion {
         private final WritebackOps ops;
         private final List<Folio> folios = new java.util.ArrayList<>();
+        final Bio bio = new Bio();
         private Iomap cached;
         private Iomap pendingMap;
         private long pendingStart = -1;
@@ -361,6 +515,26 @@ public final class BufferedIO {
             return cached;
         }
 
+        /** {@link Bio#makeRoom}; if it fails, the pending range is not converted (its data may not be written). */
+        void makeRoom(int bytes) throws IOException {
+            try {
+                bio.makeRoom(bytes);
+            } catch (IOException | RuntimeException | Error e) {
+                pendingMap = null;
+                throw e;
+            }
+        }
+
+        /** {@link Bio#submit}; if it fails, the pending range is not converted (its data may not be written). */
+        void submit(long addr, int at, int len) throws IOException {
+            try {
+                bio.submit(addr, at, len);
+            } catch (IOException | RuntimeException | Error e) {
+                pendingMap = null;
+                throw e;
+            }
+        }
+
         void add(Iomap map, long q, long n) throws IOException {
             written += n;
             if (pendingMap != null && q == pendingEnd && map.type() == pendingMap.type()
@@ -368,26 +542,38 @@ public final class BufferedIO {
                 pendingEnd += n;
                 return;
             }
-            convertPending();
+            convertPending(true);
             pendingMap = map;
             pendingStart = q;
             pendingEnd = q + n;
         }
 
-        private void convertPending() throws IOException {
+        /**
+         * Completes the pending range: its data is written first, then its blocks are converted.
+         * The bio holds only pieces of this range and, with {@code holdLast}, after them the piece
+         * just submitted for the next range, which stays pending. If the write fails, nothing of
+         * the range is converted, as ext4 leaves a failed ioend unwritten.
+         */
+        private void convertPending(boolean holdLast) throws IOException {
             if (pendingMap != null) {
                 Iomap m = pendingMap;
                 pendingMap = null;
+                if (holdLast) {
+                    bio.flushAllButLast();
+                } else {
+                    bio.flush();
+                }
                 Interleave.point(Interleave.WRITEBACK_BEFORE_CONVERT);
                 ops.writebackDone(pendingStart, pendingEnd - pendingStart, m);
                 Interleave.point(Interleave.WRITEBACK_AFTER_CONVERT);
             }
         }
 
-        /** Converts what is pending, then lets the batch's folios leave writeback. */
+        /** Writes and converts what is pending, then lets the batch's folios leave writeback. */
         void complete() throws IOException {
             try {
-                convertPending();
+                convertPending(false);
+                bio.flush(); // normally empty by now: every submitted piece belongs to the pending range
             } finally {
                 cached = null;
                 for (Folio f : folios) {
