@@ -29,8 +29,43 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
                 flushIntervalMillis, dirtyExpireMillis, bytes);
     }
 
+    /** Share of the heap the page cache may fill. */
+    static final int CACHE_PERCENT = 40;
+    /** Dirty bytes, as a share of the heap, that throttle writers (the kernel's {@code dirty_ratio}, 20). */
+    static final int DIRTY_PERCENT = 20;
+    /** Dirty bytes, as a share of the heap, that wake the flusher ({@code dirty_background_ratio}, 10). */
+    static final int BACKGROUND_PERCENT = 10;
+    /** Heaps smaller than this are sized as if they were this large (the floors: 12.8, 6.4, 3.2 MiB). */
+    static final long MIN_HEAP = 32L << 20;
+    static final long MAX_CACHE = 32L << 30;
+    static final long MAX_DIRTY = 8L << 30;
+    static final long MAX_BACKGROUND = 4L << 30;
+
+    /**
+     * Defaults sized from the heap this JVM may grow to ({@code Runtime.maxMemory()}, the {@code -Xmx}):
+     * see {@link #forHeap}.
+     */
     public static WriteOptions defaults() {
-        return new WriteOptions(256L << 20, 32L << 20, 64L << 20, 1 << 20, 500, 5_000);
+        return forHeap(Runtime.getRuntime().maxMemory());
+    }
+
+    /**
+     * Defaults for a heap of {@code maxHeapBytes}, as the kernel sizes its dirty thresholds from
+     * memory: the page cache may hold 40% of the heap, background writeback starts at 10% of it
+     * dirty and writers throttle at 20% ({@code dirty_background_ratio} / {@code dirty_ratio}),
+     * leaving the rest of the heap to everything else. So a write that fits below the dirty limit
+     * goes at memory speed and writeback sees whole dirty ranges (long allocations, few extents),
+     * and the cache stays within a small heap: with {@code -Xmx512m} it holds 205 MiB, of which
+     * 102 MiB dirty. Heaps below 32 MiB count as 32 MiB; ceilings of 32 GiB cached, 8 GiB dirty and
+     * 4 GiB before background writeback keep fsync and close times bounded on huge heaps. Status
+     * tree bound 2^20 entries, flusher every 500 ms, dirty data written within 5 s.
+     */
+    public static WriteOptions forHeap(long maxHeapBytes) {
+        long heap = Math.max(MIN_HEAP, maxHeapBytes);
+        long cache = Math.min(MAX_CACHE, heap / 100 * CACHE_PERCENT);
+        long dirty = Math.min(MAX_DIRTY, heap / 100 * DIRTY_PERCENT);
+        long background = Math.min(MAX_BACKGROUND, heap / 100 * BACKGROUND_PERCENT);
+        return new WriteOptions(cache, background, dirty, 1 << 20, 500, 5_000);
     }
 
     /**
