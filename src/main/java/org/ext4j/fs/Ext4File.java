@@ -426,7 +426,7 @@ public final class Ext4File implements Closeable {
 
     /** Whether any folio is dirty (for the flusher). */
     boolean hasDirtyData() {
-        return !space.dirtyFolios(0, Long.MAX_VALUE).isEmpty();
+        return space.hasDirtyFolios();
     }
 
     /** Data and metadata to disk ({@code fsync}). */

@@ -168,6 +168,16 @@ public final class AddressSpace {
         limits.maybeEvict();
     }
 
+    /** Whether any folio is dirty (unlocked, a hint): stops at the first, unlike {@link #dirtyFolios}. */
+    public boolean hasDirtyFolios() {
+        for (Folio f : folios.values()) {
+            if (f.isDirty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Dirty folios from {@code pos} on, in file order (unlocked): writeback's work list. */
     public List<Folio> dirtyFolios(long pos, long end) {
         List<Folio> out = new ArrayList<>();

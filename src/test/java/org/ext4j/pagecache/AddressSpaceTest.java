@@ -56,4 +56,22 @@ class AddressSpaceTest {
         assertEquals(4096, limits.dirtyBytes());
         assertFalse(limits.evictions() == 0);
     }
+
+    @Test
+    void hasDirtyFoliosFollowsTheDirtyBits() {
+        AddressSpace space = new AddressSpace(4096, 4096, new PageCacheLimits(1 << 20, 1 << 19, 1 << 19));
+        assertFalse(space.hasDirtyFolios());
+        for (int i = 0; i < 10; i++) {
+            space.lockOrCreate(i * 4096L, 4096).lock().unlock();
+        }
+        assertFalse(space.hasDirtyFolios(), "clean folios only");
+        Folio f = space.lockOrCreate(9 * 4096L, 4096);
+        space.markDirty(f, 0, 1);
+        assertTrue(space.hasDirtyFolios());
+        space.startWriteback(f);
+        f.lock().unlock();
+        assertFalse(space.hasDirtyFolios(), "under writeback, clean");
+        space.endWriteback(f);
+        assertEquals(space.dirtyFolios(0, Long.MAX_VALUE).isEmpty(), !space.hasDirtyFolios());
+    }
 }
