@@ -83,6 +83,13 @@ public final class RaceRun implements AutoCloseable {
         return f != null && layers.space().tryEvict(f);
     }
 
+    /** Reclaim of every clean folio of the file (memory pressure), as {@link #evict} for each. */
+    public void evictAll() {
+        for (Folio f : layers.space().folios()) {
+            layers.space().tryEvict(f);
+        }
+    }
+
     /** Blocks promised to delayed allocation now. */
     public long reserved() {
         return fs.reservedBlocks();

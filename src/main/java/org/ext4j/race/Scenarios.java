@@ -365,9 +365,7 @@ public final class Scenarios {
         r.sched.finish(ap);
         r.say("an append filled [1.5B, 2.5B): size %d", r.file.size());
         r.sched.finish(wb);
-        for (org.ext4j.pagecache.Folio f : r.layers.space().folios()) {
-            r.layers.space().tryEvict(f);
-        }
+        r.evictAll();
         r.say("writeback wrote folio 1; reclaim evicted the clean folios");
         byte[] want = new byte[2 * b + half];
         Arrays.fill(want, 0, b + half, (byte) 'A');

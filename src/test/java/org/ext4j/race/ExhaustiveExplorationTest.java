@@ -15,7 +15,6 @@ import org.ext4j.fs.Ext4File;
 import org.ext4j.interleave.Interleave;
 import org.ext4j.interleave.Protections;
 import org.ext4j.interleave.Protections.Protection;
-import org.ext4j.pagecache.Folio;
 import org.ext4j.testing.Tools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DynamicTest;
@@ -79,11 +78,6 @@ class ExhaustiveExplorationTest {
         List<byte[]> of(RaceRun r) throws Exception;
     }
 
-    private static void evictAll(RaceRun r) {
-        for (Folio f : r.layers.space().folios()) {
-            r.layers.space().tryEvict(f);
-        }
-    }
 
     /**
      * With large folios, a read of the whole file first, so the page cache holds it in folios as
@@ -98,7 +92,7 @@ class ExhaustiveExplorationTest {
     /** Writeback of the whole file, then reclaim of every clean folio: the flusher and memory pressure. */
     private static void writebackAndEvict(RaceRun r) throws Exception {
         r.file.writeback();
-        evictAll(r);
+        r.evictAll();
     }
 
     /**
