@@ -211,6 +211,31 @@ final class BitmapBlockAllocator implements BlockAllocator {
 
     @Override
     public void free(Handle h, long start, long length) throws IOException {
+        // like ext4_free_blocks, one group at a time; a failure in a later group leaves earlier ones
+        // freed, which is why callers check the whole range first (checkFree)
+        forEachGroup(start, length, (g, block, count) -> freeInGroup(h, g, block, count));
+    }
+
+    @Override
+    public void checkFree(long start, long length) throws IOException {
+        forEachGroup(start, length, (g, block, count) -> {
+            GroupInfo gi = groups.info(g);
+            gi.lock.lock();
+            try {
+                checkInUse(g, block, count);
+            } finally {
+                gi.lock.unlock();
+            }
+        });
+    }
+
+    /** Receives the piece of a range inside one group. */
+    private interface GroupPiece {
+        void accept(long g, long block, long count) throws IOException;
+    }
+
+    /** Checks that {@code [start, start+length)} may be freed at all and hands it out group by group. */
+    private void forEachGroup(long start, long length, GroupPiece piece) throws IOException {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
@@ -226,13 +251,39 @@ final class BitmapBlockAllocator implements BlockAllocator {
         long end = start + length;
         long pos = start;
         while (pos < end) {
-            // like ext4_free_blocks, one group at a time; a failure in a later group leaves earlier ones freed
             long g = (pos - sb.firstDataBlock) / sb.blocksPerGroup;
             long groupEnd = sb.groupFirstBlock(g) + sb.blocksInGroup(g);
             long pieceEnd = Math.min(end, groupEnd);
-            freeInGroup(h, g, pos, pieceEnd - pos);
+            piece.accept(g, pos, pieceEnd - pos);
             pos = pieceEnd;
         }
+    }
+
+    /**
+     * With group {@code g}'s lock held: its block bitmap is valid and has every block of
+     * {@code [block, block+count)} in use ({@code ext4_mb_clear_bb}'s checks), or corruption is
+     * reported. Returns the loaded bitmap.
+     */
+    private LoadedBitmap checkInUse(long g, long block, long count) throws IOException {
+        GroupInfo gi = groups.info(g);
+        GroupDescriptor d = volume.group(g);
+        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(block);
+        if (gi.blockBitmapCorrupt) {
+            throw err.build("freeing blocks in group " + g + ", whose block bitmap is corrupt");
+        }
+        if (groups.blockUninit(d)) {
+            throw err.build("freeing block " + block + " in group " + g + ", which is BLOCK_UNINIT (all free)");
+        }
+        LoadedBitmap lb = groups.loadBlockBitmap(g);
+        long first = sb.groupFirstBlock(g);
+        int s = (int) (block - first);
+        int e = (int) (s + count);
+        int free = BitSearch.nextZero(lb.buffer().data(), s, e);
+        if (free < e) {
+            throw CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(first + free)
+                    .build("freeing block " + (first + free) + ", which the block bitmap of group " + g + " already has free");
+        }
+        return lb;
     }
 
     private void freeInGroup(Handle h, long g, long block, long count) throws IOException {
@@ -240,23 +291,10 @@ final class BitmapBlockAllocator implements BlockAllocator {
         gi.lock.lock(); // ext4_lock_group for the bitmap and descriptor of g only
         try {
             GroupDescriptor d = volume.group(g);
-            CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(block);
-            if (gi.blockBitmapCorrupt) {
-                throw err.build("freeing blocks in group " + g + ", whose block bitmap is corrupt");
-            }
-            if (groups.blockUninit(d)) {
-                throw err.build("freeing block " + block + " in group " + g + ", which is BLOCK_UNINIT (all free)");
-            }
-            LoadedBitmap lb = groups.loadBlockBitmap(g);
-            MetaBuffer b = lb.buffer();
+            MetaBuffer b = checkInUse(g, block, count).buffer();
             long first = sb.groupFirstBlock(g);
             int s = (int) (block - first);
             int e = (int) (s + count);
-            int free = BitSearch.nextZero(b.data(), s, e);
-            if (free < e) {
-                throw CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(first + free)
-                        .build("freeing block " + (first + free) + ", which the block bitmap of group " + g + " already has free");
-            }
             h.getWriteAccess(b);
             long csum;
             b.lock().lock();

@@ -336,31 +336,17 @@ final class BitmapInodeAllocator implements InodeAllocator {
 
     @Override
     public void free(Handle h, long ino, boolean directory) throws IOException {
-        if (ino < sb.firstIno || ino > sb.inodesCount) {
-            // ext4_free_inode: "reserved or nonexistent inode"
-            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(ino)
-                    .build("freeing inode " + ino + ", which is reserved or past " + sb.inodesCount);
-        }
         long g = (ino - 1) / sb.inodesPerGroup;
         int bit = (int) ((ino - 1) % sb.inodesPerGroup);
-        GroupInfo gi = groups.info(g);
+        GroupInfo gi = g >= 0 && g < groups.groupCount() ? groups.info(g) : null;
+        if (gi == null) {
+            checkInUse(ino, directory); // throws: reserved or nonexistent
+            return;
+        }
         gi.lock.lock(); // ext4_lock_group for g only
         try {
             GroupDescriptor d = volume.group(g);
-            CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).inode(ino).block(d.inodeBitmap());
-            if (gi.inodeBitmapCorrupt) {
-                throw err.build("freeing an inode of group " + g + ", whose inode bitmap is corrupt");
-            }
-            if (groups.inodeUninit(d)) {
-                throw err.build("freeing inode " + ino + " of group " + g + ", which is INODE_UNINIT (all free)");
-            }
-            MetaBuffer ib = groups.loadInodeBitmap(g);
-            if (!Bitmaps.test(ib.data(), bit)) {
-                throw err.build("freeing inode " + ino + ", which the inode bitmap already has free");
-            }
-            if (directory && d.usedDirsCount() == 0) {
-                throw err.build("freeing directory inode " + ino + ", but group " + g + " counts no directories");
-            }
+            MetaBuffer ib = checkInUse(ino, directory);
             h.getWriteAccess(ib);
             long icsum;
             ib.lock().lock();
@@ -381,5 +367,53 @@ final class BitmapInodeAllocator implements InodeAllocator {
         } finally {
             gi.lock.unlock();
         }
+    }
+
+    @Override
+    public void checkFree(long ino, boolean directory) throws IOException {
+        long g = (ino - 1) / sb.inodesPerGroup;
+        if (g < 0 || g >= groups.groupCount()) {
+            checkInUse(ino, directory); // throws: reserved or nonexistent
+            return;
+        }
+        GroupInfo gi = groups.info(g);
+        gi.lock.lock();
+        try {
+            checkInUse(ino, directory);
+        } finally {
+            gi.lock.unlock();
+        }
+    }
+
+    /**
+     * With the inode's group lock held (when it has a group): the checks of {@code ext4_free_inode}
+     * (a reserved or nonexistent inode, a corrupt or uninitialised bitmap, a bit already clear, a
+     * directory in a group counting none). Returns the loaded inode bitmap.
+     */
+    private MetaBuffer checkInUse(long ino, boolean directory) throws IOException {
+        if (ino < sb.firstIno || ino > sb.inodesCount) {
+            // ext4_free_inode: "reserved or nonexistent inode"
+            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(ino)
+                    .build("freeing inode " + ino + ", which is reserved or past " + sb.inodesCount);
+        }
+        long g = (ino - 1) / sb.inodesPerGroup;
+        int bit = (int) ((ino - 1) % sb.inodesPerGroup);
+        GroupInfo gi = groups.info(g);
+        GroupDescriptor d = volume.group(g);
+        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).inode(ino).block(d.inodeBitmap());
+        if (gi.inodeBitmapCorrupt) {
+            throw err.build("freeing an inode of group " + g + ", whose inode bitmap is corrupt");
+        }
+        if (groups.inodeUninit(d)) {
+            throw err.build("freeing inode " + ino + " of group " + g + ", which is INODE_UNINIT (all free)");
+        }
+        MetaBuffer ib = groups.loadInodeBitmap(g);
+        if (!Bitmaps.test(ib.data(), bit)) {
+            throw err.build("freeing inode " + ino + ", which the inode bitmap already has free");
+        }
+        if (directory && d.usedDirsCount() == 0) {
+            throw err.build("freeing directory inode " + ino + ", but group " + g + " counts no directories");
+        }
+        return ib;
     }
 }

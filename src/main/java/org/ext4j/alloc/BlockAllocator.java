@@ -40,6 +40,14 @@ public interface BlockAllocator {
     /** Frees {@code length} blocks from {@code start}; freeing a free block is corruption, reported. */
     void free(Handle h, long start, long length) throws IOException;
 
+    /**
+     * Makes every check {@link #free} of the same blocks would make, changing nothing: the range lies
+     * inside the file system and outside its metadata, each group's bitmap is valid, and every block
+     * is in use. An operation calls it for all it will free before its first change, so damage found
+     * here refuses the operation with the image untouched.
+     */
+    void checkFree(long start, long length) throws IOException;
+
     /** Free blocks right now (the kernel's {@code s_freeclusters_counter}). */
     long freeBlocks();
 }

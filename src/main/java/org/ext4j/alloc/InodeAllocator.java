@@ -64,5 +64,8 @@ public interface InodeAllocator {
     /** Frees inode {@code ino}; freeing a free or reserved inode is corruption, reported. */
     void free(Handle h, long ino, boolean directory) throws IOException;
 
+    /** Makes every check {@link #free} of {@code ino} would make, changing nothing (see {@link BlockAllocator#checkFree}). */
+    void checkFree(long ino, boolean directory) throws IOException;
+
     long freeInodes();
 }

@@ -118,6 +118,26 @@ public final class BufferCache {
         }
     }
 
+    /**
+     * Drops every dirty buffer without writing it, so the next read of those blocks sees the disk
+     * again: what an aborted journal does to a transaction that never committed. Returns how many
+     * were dropped.
+     */
+    public synchronized int discardDirty() {
+        int n = 0;
+        Iterator<MetaBuffer> it = buffers.values().iterator();
+        while (it.hasNext()) {
+            MetaBuffer b = it.next();
+            if (b.dirty) {
+                b.dirty = false;
+                it.remove();
+                n++;
+            }
+        }
+        dirtyCount = 0;
+        return n;
+    }
+
     public synchronized int dirtyCount() {
         return dirtyCount;
     }
@@ -126,6 +146,9 @@ public final class BufferCache {
     public void writeDirty() throws IOException {
         List<MetaBuffer> dirty = new ArrayList<>();
         synchronized (this) {
+            if (dirtyCount == 0) {
+                return;
+            }
             for (MetaBuffer b : buffers.values()) {
                 if (b.dirty) {
                     dirty.add(b);

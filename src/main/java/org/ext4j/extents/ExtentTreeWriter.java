@@ -335,11 +335,81 @@ public final class ExtentTreeWriter implements BlockMap {
     }
 
     /**
+     * Makes every check {@link #removeRange} of {@code [lblk, lblk+len)} makes before it frees
+     * anything, changing nothing: the tree blocks on the way are read and verified, every block it
+     * may free (the overlapping parts of extents and the tree blocks above them) lies inside the file
+     * system, is owned once, and is in use in a valid block bitmap ({@link BlockAllocator#checkFree}).
+     * Truncate and punch call it first, so damage refuses them before their first change.
+     */
+    public void checkRemovable(long lblk, long len) throws IOException {
+        long end = Math.min(lblk + len, ExtentNodeWriter.MAX_LOGICAL_END);
+        List<long[]> ranges = new ArrayList<>();
+        java.util.Set<Long> treeBlocks = new java.util.HashSet<>(); // each path repeats the blocks above it
+        walkRange(lblk, end, new RangeVisitor() {
+            @Override
+            public void path(List<Long> tree) {
+                treeBlocks.addAll(tree);
+            }
+
+            @Override
+            public void data(long start, long count) {
+                if (count > 0) {
+                    ranges.add(new long[] {start, count});
+                }
+            }
+        });
+        for (long b : treeBlocks) {
+            ranges.add(new long[] {b, 1});
+        }
+        ranges.sort((x, y) -> Long.compare(x[0], y[0]));
+        long prevEnd = -1;
+        for (long[] r : ranges) {
+            if (r[0] < prevEnd) {
+                throw CorruptionException.of(Kind.BAD_EXTENT).inode(inode).block(r[0])
+                        .build("block " + r[0] + " is mapped twice in the extent tree");
+            }
+            volume.checkRange(r[0], r[1], inode);
+            prevEnd = r[0] + r[1];
+        }
+        for (long[] r : ranges) {
+            allocator.checkFree(r[0], r[1]);
+        }
+    }
+
+    /**
      * Charges the tree blocks on the paths to every extent overlapping {@code [start, end)} and, with
      * {@code frees}, the groups of their overlapping data; returns how many of them are written
      * extents longer than an unwritten extent may be.
      */
     private int walkForEstimate(long start, long end, CreditMeter m, boolean frees) throws IOException {
+        return walkRange(start, end, new RangeVisitor() {
+            @Override
+            public void path(List<Long> tree) {
+                m.charge(tree, 0, 0, 0);
+            }
+
+            @Override
+            public void data(long pstart, long count) {
+                if (frees) {
+                    m.charge(List.of(), pstart, count, 0);
+                }
+            }
+        });
+    }
+
+    /** What {@link #walkRange} shows: the tree blocks of each path it descends, and each extent's part in the range. */
+    private interface RangeVisitor {
+        void path(List<Long> treeBlocks);
+
+        void data(long pstart, long count);
+    }
+
+    /**
+     * Visits, from the end backwards, the path to and the overlapping part of every extent in
+     * {@code [start, end)}; returns how many of them are written extents longer than an unwritten
+     * extent may be.
+     */
+    private int walkRange(long start, long end, RangeVisitor v) throws IOException {
         checkLogical(start);
         int longOnes = 0;
         try {
@@ -347,7 +417,7 @@ public final class ExtentTreeWriter implements BlockMap {
             while (cur > start) {
                 List<Level> path = findPath(cur - 1);
                 Level leaf = leafOf(path);
-                m.charge(treeBlocksOf(path), 0, 0, 0);
+                v.path(treeBlocksOf(path));
                 if (leaf.pos < 0) {
                     long up = leafIndexStart(path);
                     if (up < 0 || up >= cur) {
@@ -364,11 +434,9 @@ public final class ExtentTreeWriter implements BlockMap {
                     if (!e.unwritten() && e.length() > ExtentNode.UNWRITTEN_MAX_LEN) {
                         longOnes++;
                     }
-                    if (frees) {
-                        long a = Math.max(start, e.logical());
-                        long b = Math.min(cur, e.logicalEnd());
-                        m.charge(List.of(), e.physical() + (a - e.logical()), Math.max(0, b - a), 0);
-                    }
+                    long a = Math.max(start, e.logical());
+                    long b = Math.min(cur, e.logicalEnd());
+                    v.data(e.physical() + (a - e.logical()), Math.max(0, b - a));
                 }
                 cur = leaf.node.start(0);
             }

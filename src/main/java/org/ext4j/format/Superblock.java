@@ -320,6 +320,45 @@ public final class Superblock {
         }
     }
 
+    /** {@code EXT4_ERR_*}: the error codes of s_first/last_error_errcode, errno made architecture independent (ext4.h). */
+    public static final int ERR_UNKNOWN = 1;
+    public static final int ERR_EIO = 2;
+    public static final int ERR_EFSBADCRC = 4;
+    public static final int ERR_EFSCORRUPTED = 5;
+
+    /**
+     * Records an error in raw superblock bytes as the kernel's {@code save_error_info} and
+     * {@code ext4_update_super} do: EXT4_ERROR_FS in s_state, s_error_count one higher, the first
+     * error (time, inode, block, function, line, code) kept once set, the last one always replaced.
+     * {@code ino} and {@code block} are 0 when unknown; the function name is cut to its 32 bytes. The
+     * caller sets the checksum ({@link #setChecksum}).
+     */
+    public static void recordError(byte[] raw, long time, long ino, long block, String function, int line, int errcode) {
+        Le.put16(raw, 0x3A, Le.u16(raw, 0x3A) | STATE_ERROR);
+        Le.put32(raw, 0x194, Math.min(0xFFFFFFFFL, Le.u32(raw, 0x194) + 1)); // s_error_count
+        byte[] func = java.util.Arrays.copyOf(function.getBytes(java.nio.charset.StandardCharsets.US_ASCII), 32);
+        boolean first = Le.u32(raw, 0x198) == 0 && raw[0x278] == 0; // s_first_error_time unset
+        if (first) {
+            putErrorTime(raw, 0x198, 0x278, time);
+            Le.put32(raw, 0x19C, ino);
+            Le.put64(raw, 0x1A0, block);
+            System.arraycopy(func, 0, raw, 0x1A8, 32);
+            Le.put32(raw, 0x1C8, line);
+            raw[0x27A] = (byte) errcode;
+        }
+        putErrorTime(raw, 0x1CC, 0x279, time);
+        Le.put32(raw, 0x1D0, ino);
+        Le.put32(raw, 0x1D4, line);
+        Le.put64(raw, 0x1D8, block);
+        System.arraycopy(func, 0, raw, 0x1E0, 32);
+        raw[0x27B] = (byte) errcode;
+    }
+
+    private static void putErrorTime(byte[] raw, int lo, int hi, long t) {
+        Le.put32(raw, lo, t & 0xFFFFFFFFL);
+        raw[hi] = (byte) (t >>> 32);
+    }
+
     /** Checksum over the superblock as stored: crc32c(~0, bytes before s_checksum). */
     public int computeChecksum() {
         return Crc32c.update(~0, raw, 0, CHECKSUM_OFFSET);

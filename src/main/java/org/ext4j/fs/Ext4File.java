@@ -138,9 +138,14 @@ public final class Ext4File implements Closeable {
             throw new org.ext4j.error.InvalidRequestException("write of " + len + " bytes at " + pos
                     + " is outside 0.." + maxSize + " (the largest file size)");
         }
+        session.checkNotFailed();
         long n = 0;
         writerLock.lock(); // i_rwsem
         try {
+            if (len > 0) {
+                Instant now = Instant.now(); // file_update_time: the write's time, stored with the inode
+                inode.touch(now.getEpochSecond(), now.getNano());
+            }
             zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
@@ -182,6 +187,13 @@ public final class Ext4File implements Closeable {
         if (newSize < 0 || newSize > maxSize) {
             throw new org.ext4j.error.InvalidRequestException("size " + newSize + " is outside 0.." + maxSize);
         }
+        session.change("ext4_truncate", () -> {
+            truncateLocked(newSize);
+            return null;
+        });
+    }
+
+    private void truncateLocked(long newSize) throws IOException {
         int bs = session.volume.blockSize();
         writerLock.lock();
         try {
@@ -244,6 +256,13 @@ public final class Ext4File implements Closeable {
                 || punch && !keep) {
             throw new org.ext4j.error.InvalidRequestException(String.format("fallocate mode 0x%x is not supported", mode));
         }
+        session.change("ext4_fallocate", () -> {
+            fallocateLocked(pos, len, punch, zero, keep);
+            return null;
+        });
+    }
+
+    private void fallocateLocked(long pos, long len, boolean punch, boolean zero, boolean keep) throws IOException {
         int bs = session.volume.blockSize();
         long end = pos + len;
         writerLock.lock();
@@ -419,9 +438,11 @@ public final class Ext4File implements Closeable {
      * free blocks, as the kernel's truncate waits for folios under writeback.
      */
     public long writeback() throws IOException {
-        synchronized (writebackMutex) {
-            return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
-        }
+        return session.change("ext4_writepages", () -> {
+            synchronized (writebackMutex) {
+                return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
+            }
+        });
     }
 
     /** Whether any folio is dirty (for the flusher). */
@@ -432,19 +453,27 @@ public final class Ext4File implements Closeable {
     /** Data and metadata to disk ({@code fsync}). */
     public void fsync() throws IOException {
         checkOpen();
-        writeback();
-        session.checkFlusher();
-        Instant now = Instant.now();
-        try (Handle h = session.journal.start(1)) {
+        session.change("ext4_sync_file", () -> {
+            writeback();
+            session.checkFlusher();
             inode.setDiskSize(Math.max(inode.diskSize(), size.get()));
-            inode.write(h, now.getEpochSecond(), now.getNano());
-        }
-        session.journal.commit();
+            if (inode.dirty()) { // the times of writes, a size the completions did not store
+                try (Handle h = session.journal.start(1)) {
+                    inode.write(h, -1, 0);
+                }
+            }
+            session.journal.commit();
+            return null;
+        });
     }
 
     @Override
     public void close() throws IOException {
         if (closed) {
+            return;
+        }
+        if (session.failed()) {
+            abandon();
             return;
         }
         fsync();
@@ -453,5 +482,19 @@ public final class Ext4File implements Closeable {
         es.close();
         session.openFiles.remove(inode.number(), this);
         session.fileClosed(this); // unlinked while open: the inode is freed now (Unlinker)
+    }
+
+    /**
+     * Closes the file without writing anything: after an error made the session read-only, its
+     * dirty data and inode changes are dropped, as the kernel's shut-down file system drops them.
+     */
+    void abandon() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        space.release();
+        es.close();
+        session.openFiles.remove(inode.number(), this);
     }
 }

@@ -93,6 +93,11 @@ public final class Ext4FileSystem implements Closeable {
         }
     }
 
+    /** The read-write session, for tests of the write path in this package; null when read-only. */
+    WriteSession session() {
+        return session;
+    }
+
     public boolean isReadOnly() {
         return session == null;
     }
@@ -137,7 +142,7 @@ public final class Ext4FileSystem implements Closeable {
         }
         session.namespaceLock.lock(); // the name checked absent stays absent until it is added
         try {
-            return createLocked(path, parentPath, name, permissions);
+            return session.change("ext4_create", () -> createLocked(path, parentPath, name, permissions));
         } finally {
             session.namespaceLock.unlock();
         }
@@ -163,6 +168,7 @@ public final class Ext4FileSystem implements Closeable {
                 session.allocator.blocks(), java.time.Clock.systemUTC());
         long ino;
         int credits = org.ext4j.alloc.InodeAllocator.ALLOC_CREDITS + dirs.addCredits(parent) + 1;
+
         try (org.ext4j.txn.Handle h = session.journal.start(credits)) {
             ino = session.allocator.inodes().allocate(h, parent, false);
             byte[] raw = new byte[sb.inodeSize];
@@ -178,7 +184,16 @@ public final class Ext4FileSystem implements Closeable {
                     .iBlock(iBlock).blocks512(0);
             w.atime(s, ns).mtime(s, ns).ctime(s, ns).crtime(s, ns).setChecksum();
             volume.writeInode(h, ino, raw);
-            dirs.addEntry(h, parent, name, ino, DirEntry.FT_REG_FILE);
+            try {
+                dirs.addEntry(h, parent, name, ino, DirEntry.FT_REG_FILE);
+            } catch (org.ext4j.alloc.NoSpaceException e) {
+                // no block for the directory to grow: the inode goes back, as ext4_create drops it
+                // (the directory is consistent either way)
+                w.linksCount(0).dtime(s & 0xFFFFFFFFL).setChecksum();
+                volume.writeInode(h, ino, raw);
+                session.allocator.inodes().free(h, ino, false);
+                throw e;
+            }
         }
         return openFile(path);
     }
@@ -259,7 +274,10 @@ public final class Ext4FileSystem implements Closeable {
             if (end < full.length) {
                 throw new WrongTypeException(path + ": not a directory");
             }
-            new Unlinker(session, java.time.Clock.systemUTC()).unlink(parent, name, child);
+            session.change("ext4_unlink", () -> {
+                new Unlinker(session, java.time.Clock.systemUTC()).unlink(parent, name, child);
+                return null;
+            });
         } finally {
             session.namespaceLock.unlock();
         }

@@ -12,8 +12,10 @@ import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.extents.ExtentTreeReader;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.Crc32c;
+import org.ext4j.format.ExtentNode;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.format.InodeWriter;
 import org.ext4j.format.Le;
@@ -86,6 +88,9 @@ final class Unlinker {
         // the parent's times and the child's ctime are the same instant, as __ext4_unlink copies them
         DirectoryWriter dirs = new DirectoryWriter(volume, session.allocator.blocks(), Clock.fixed(now, ZoneOffset.UTC));
         boolean open = session.openFiles.containsKey(ino);
+        if (!open && child.linksCount <= 1) {
+            checkEvictable(child); // validate, then change: all the eviction reads and frees, first
+        }
         int links;
         try (Handle h = session.journal.start(DirectoryWriter.REMOVE_CREDITS + 1)) {
             dirs.removeEntry(h, parent, name);
@@ -108,6 +113,10 @@ final class Unlinker {
         Integer drops = session.deferredUnlinks.get(ino);
         if (drops == null || session.openFiles.containsKey(ino)) {
             return; // nothing unlinked, or opened again by a remaining name: that one's close applies them
+        }
+        InodeRecord rec = volume.readInode(ino);
+        if (rec.linksCount <= drops) {
+            checkEvictable(rec);
         }
         session.deferredUnlinks.remove(ino);
         int links;
@@ -133,19 +142,80 @@ final class Unlinker {
         return links;
     }
 
-    /** {@code ext4_evict_inode} of an inode with no links left and no open file. */
+    /**
+     * Everything {@link #evict} of {@code rec} will read or free, checked without changing anything:
+     * an inode whose eviction ext4j cannot do (inline data) is refused; the blocks it owns (the
+     * extent tree's extents and tree blocks, or the indirect map's data and map blocks, and an xattr
+     * block it holds the last reference to) are collected and verified (tree blocks and checksums as
+     * they are read, the xattr block's header and checksum, no block owned twice), every one must be
+     * in use in a valid block bitmap, and the inode in the inode bitmap. Damage found here refuses the
+     * unlink before its first change.
+     */
+    private void checkEvictable(InodeRecord rec) throws IOException {
+        long ino = rec.number;
+        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
+        }
+        java.util.List<long[]> owned = new java.util.ArrayList<>();
+        if (truncates(rec)) {
+            if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
+                java.util.List<Long> treeBlocks = new java.util.ArrayList<>();
+                ExtentTreeReader tree = new ExtentTreeReader(volume, ino, rec.iBlock(), rec.checksumSeed(sb));
+                for (ExtentNode.Extent e : tree.allExtents(treeBlocks)) {
+                    owned.add(new long[] {e.physical(), e.length()});
+                }
+                for (long b : treeBlocks) {
+                    owned.add(new long[] {b, 1});
+                }
+            } else {
+                for (long b : indirectBlocks(rec)) {
+                    owned.add(new long[] {b, 1});
+                }
+            }
+        }
+        if (rec.fileAcl != 0 && readXattrRefcount(ino, rec.fileAcl) == 1) {
+            owned.add(new long[] {rec.fileAcl, 1});
+        }
+        owned.sort((a, b) -> Long.compare(a[0], b[0]));
+        for (int i = 1; i < owned.size(); i++) {
+            long[] prev = owned.get(i - 1);
+            long[] cur = owned.get(i);
+            if (cur[0] < prev[0] + prev[1]) {
+                throw CorruptionException.of(Kind.BAD_INODE).inode(ino).block(cur[0])
+                        .build("block " + cur[0] + " is owned twice by the inode (its extents, map or xattr block overlap)");
+            }
+        }
+        for (long[] r : owned) {
+            session.allocator.blocks().checkFree(r[0], r[1]);
+        }
+        session.allocator.inodes().checkFree(ino, rec.isDirectory());
+    }
+
+    /**
+     * Whether eviction truncates the inode: {@code ext4_truncate} runs when i_blocks is not zero, and
+     * does something for the types {@code ext4_can_truncate} accepts: not for a fast symlink, even one
+     * with an xattr block.
+     */
+    private boolean truncates(InodeRecord rec) {
+        int type = rec.type();
+        return rec.blocks512(sb) != 0 && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR
+                || type == InodeRecord.S_IFLNK && !isFastSymlink(rec));
+    }
+
+    private boolean isFastSymlink(InodeRecord rec) {
+        long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
+        return rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
+    }
+
+    /** {@code ext4_evict_inode} of an inode with no links left and no open file, checked by {@link #checkEvictable}. */
     private void evict(long ino) throws IOException {
         InodeRecord rec = volume.readInode(ino);
         if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
             throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
         }
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
-        boolean fastSymlink = rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
-        int type = rec.type();
-        // ext4_truncate runs when i_blocks is not zero, and does something for the types
-        // ext4_can_truncate accepts: not for a fast symlink, even one with an xattr block
-        boolean truncate = rec.blocks512(sb) != 0 && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR
-                || type == InodeRecord.S_IFLNK && !fastSymlink);
+        boolean fastSymlink = isFastSymlink(rec);
+        boolean truncate = truncates(rec);
         if (truncate) {
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
                 freeExtentTree(rec);
@@ -197,25 +267,7 @@ final class Unlinker {
     private void freeIndirectMap(InodeRecord rec) throws IOException {
         long ino = rec.number;
         int per512 = sb.blockSize / 512;
-        long limit = rec.blocks512(sb) / per512; // the inode's own count bounds the walk
-        long[] found = new long[(int) Math.min(limit, 1 << 20)];
-        int[] n = {0};
-        byte[] iBlock = rec.iBlock();
-        for (int i = 0; i < 15; i++) {
-            long p = Le.u32(iBlock, i * 4);
-            if (p == 0) {
-                continue;
-            }
-            found = collect(ino, p, i < 12 ? 0 : i - 11, found, n, limit);
-        }
-        long[] blocks = Arrays.copyOf(found, n[0]);
-        Arrays.sort(blocks);
-        for (int i = 1; i < blocks.length; i++) {
-            if (blocks[i] == blocks[i - 1]) {
-                throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(blocks[i])
-                        .build("block " + blocks[i] + " appears twice in the block map");
-            }
-        }
+        long[] blocks = indirectBlocks(rec);
         try (Handle h = session.journal.start(1)) {
             byte[] raw = rec.raw();
             long left = Math.max(0, rec.blocks512(sb) - (long) blocks.length * per512);
@@ -255,6 +307,34 @@ final class Unlinker {
         }
     }
 
+    /**
+     * Every block of an indirect map, data and map blocks, sorted: bounded by i_blocks, each
+     * range-checked, a block named twice refused.
+     */
+    private long[] indirectBlocks(InodeRecord rec) throws IOException {
+        long ino = rec.number;
+        long limit = rec.blocks512(sb) / (sb.blockSize / 512); // the inode's own count bounds the walk
+        long[] found = new long[(int) Math.min(limit, 1 << 20)];
+        int[] n = {0};
+        byte[] iBlock = rec.iBlock();
+        for (int i = 0; i < 15; i++) {
+            long p = Le.u32(iBlock, i * 4);
+            if (p == 0) {
+                continue;
+            }
+            found = collect(ino, p, i < 12 ? 0 : i - 11, found, n, limit);
+        }
+        long[] blocks = Arrays.copyOf(found, n[0]);
+        Arrays.sort(blocks);
+        for (int i = 1; i < blocks.length; i++) {
+            if (blocks[i] == blocks[i - 1]) {
+                throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(blocks[i])
+                        .build("block " + blocks[i] + " appears twice in the block map");
+            }
+        }
+        return blocks;
+    }
+
     /** Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple), everything below it. */
     private long[] collect(long ino, long p, int level, long[] found, int[] n, long limit) throws IOException {
         volume.checkRange(p, 1, ino);
@@ -285,16 +365,7 @@ final class Unlinker {
      */
     private void releaseXattrBlock(Handle h, long ino, long blk) throws IOException {
         MetaBuffer b = volume.buffer(blk, ino);
-        byte[] bytes = b.snapshot();
-        XattrEntry.checkBlockHeader(bytes, ino, blk);
-        if (sb.hasMetadataCsum()) {
-            XattrEntry.verifyBlock(sb, bytes, ino, blk);
-        }
-        long ref = Le.u32(bytes, 4);
-        if (ref == 0) {
-            throw CorruptionException.of(Kind.BAD_XATTR).inode(ino).block(blk).offset(4)
-                    .build("xattr block has a reference count of 0 but inode " + ino + " refers to it");
-        }
+        long ref = readXattrRefcount(ino, blk);
         if (ref == 1) {
             volume.bufferCache().forget(blk);
             session.allocator.blocks().free(h, blk, 1);
@@ -312,6 +383,21 @@ final class Unlinker {
             b.lock().unlock();
         }
         h.markDirty(b);
+    }
+
+    /** The xattr block's {@code h_refcount}, its header and checksum verified; a count of 0 is corruption. */
+    private long readXattrRefcount(long ino, long blk) throws IOException {
+        byte[] bytes = volume.readBlock(blk, ino);
+        XattrEntry.checkBlockHeader(bytes, ino, blk);
+        if (sb.hasMetadataCsum()) {
+            XattrEntry.verifyBlock(sb, bytes, ino, blk);
+        }
+        long ref = Le.u32(bytes, 4);
+        if (ref == 0) {
+            throw CorruptionException.of(Kind.BAD_XATTR).inode(ino).block(blk).offset(4)
+                    .build("xattr block has a reference count of 0 but inode " + ino + " refers to it");
+        }
+        return ref;
     }
 
     /** {@code ext4_xattr_block_csum}: crc32c of the block number and the block with h_checksum as zero. */

@@ -9,6 +9,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.ext4j.alloc.GroupAllocator;
 import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.error.CorruptionException;
+import org.ext4j.error.FileSystemErrorException;
 import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extentstatus.ExtentStatusShrinker;
 import org.ext4j.format.Features;
@@ -23,10 +25,26 @@ import org.ext4j.volume.Volume;
 
 /**
  * The read-write half of a mounted file system ({@code ext4_fill_super}'s RW checks,
- * {@code ext4_setup_super}, {@code ext4_put_super}): features checked for writing, the file system
- * marked in use while open, allocators, reservations, page cache limits and the status trees'
- * shrinker shared by all open files, and an orderly close that writes everything back and marks
- * the file system clean.
+ * {@code ext4_setup_super}, {@code ext4_put_super}, {@code ext4_handle_error}): features checked for
+ * writing, the file system marked in use while changed, allocators, reservations, page cache limits
+ * and the status trees' shrinker shared by all open files, and an orderly close that writes
+ * everything back and marks the file system clean.
+ *
+ * <p><b>Nothing is written until something changes.</b> Opening writes no byte: the superblock is
+ * marked in use (not clean, mount count and mount time) just before the first handle starts, and a
+ * session that never changed anything closes without writing. So an open or an operation that is
+ * refused leaves the image exactly as it was.
+ *
+ * <p><b>Errors after a change</b> ({@link #change}): every operation that changes the image runs
+ * inside {@code change}, which first writes out what earlier operations left dirty (an operation
+ * boundary) and then watches the operation. Operations read and verify what they will modify before
+ * their first change, so damage normally refuses them with the image untouched. Damage found only
+ * after the operation has changed something makes the session fail ({@link #fail}): the journal is
+ * aborted, throwing away the half-done operation, the error is recorded in the superblock as the
+ * kernel's {@code __ext4_error} does (EXT4_ERROR_FS, the error count, first and last error with time,
+ * function, inode and block), and every later write is refused with
+ * {@link FileSystemErrorException}: the kernel's {@code errors=remount-ro}. The image then holds what
+ * the last completed operation left, plus the error record that tells e2fsck to check it.
  */
 final class WriteSession {
     /** Incompatible features the write path handles. */
@@ -61,6 +79,10 @@ final class WriteSession {
     final Map<Long, Integer> deferredUnlinks = new ConcurrentHashMap<>();
     final int maxFolioBytes;
     private final int originalState;
+    /** How deep the calling thread is in {@link #change} calls. */
+    private final ThreadLocal<int[]> changeDepth = ThreadLocal.withInitial(() -> new int[1]);
+    /** Set once the superblock says "in use": from then on close must mark the file system clean again. */
+    private volatile boolean inUse;
     private final Thread flusher;
     private final long flushIntervalMillis;
     private final long dirtyExpireMillis;
@@ -72,7 +94,7 @@ final class WriteSession {
     private WriteSession(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         this.volume = volume;
         this.device = device;
-        this.journal = new NoJournal(volume.bufferCache(), device);
+        this.journal = new NoJournal(volume.bufferCache(), device, this::markInUse);
         this.allocator = GroupAllocator.open(volume);
         this.reservations = new Reservations(allocator::freeBlocks, 256);
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
@@ -165,21 +187,139 @@ final class WriteSession {
         }
     }
 
-    /** Opens the write session and marks the file system in use (not clean) on disk right away. */
+    /**
+     * Opens the write session. Nothing is written yet: the file system is marked in use just before
+     * the first change ({@link #markInUse}).
+     */
     static WriteSession start(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         checkWritable(volume.superblock());
         WriteSession s = new WriteSession(volume, device, options);
+        s.flusher.start();
+        return s;
+    }
+
+    /**
+     * Runs before the journal's first handle ({@code ext4_setup_super} of a read-write mount): the
+     * superblock loses its clean state, counts a mount and takes the mount time, and reaches the disk
+     * before anything else the session changes.
+     */
+    private void markInUse() throws IOException {
         long now = Instant.now().getEpochSecond();
-        try (Handle h = s.journal.start(1)) {
+        try (Handle h = journal.start(1)) {
             volume.updateSuperblock(h, raw -> {
                 Le.put16(raw, 0x3A, Le.u16(raw, 0x3A) & ~Superblock.STATE_VALID);
                 Le.put16(raw, 0x34, Le.u16(raw, 0x34) + 1);
                 putTime(raw, 0x2C, 0x275, now);
             });
         }
-        s.journal.commit();
-        s.flusher.start();
-        return s;
+        journal.commit();
+        inUse = true;
+    }
+
+    /** An operation of the file system that may change the image. */
+    interface Change<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code op}, an operation that may change the image, named after the kernel function it
+     * mirrors ({@code "ext4_unlink"}): refused when an earlier error made the session read-only;
+     * what earlier operations left dirty is written out first, so an abort throws away only this
+     * operation's changes; and a failure after {@code op} changed metadata fails the session
+     * ({@link #fail}) before it propagates. A failure before any change propagates alone: the
+     * operation was refused and the image is as it was. Running out of space is not a failure of the
+     * file system: every operation leaves it consistent then (the kernel returns ENOSPC without
+     * {@code ext4_error}).
+     */
+    <T> T change(String function, Change<T> op) throws IOException {
+        checkNotFailed();
+        int[] depth = changeDepth.get();
+        if (depth[0] == 0) {
+            journal.writeOut(); // only at the outermost operation: never a nested one's half
+        }
+        long before = journal.changesByCurrentThread();
+        depth[0]++;
+        try {
+            return op.run();
+        } catch (org.ext4j.alloc.NoSpaceException e) {
+            throw e; // not damage: operations leave the file system consistent when space runs out
+        } catch (IOException | RuntimeException | Error e) {
+            if (journal.changesByCurrentThread() != before) {
+                fail(function, e);
+            }
+            throw e;
+        } finally {
+            depth[0]--;
+        }
+    }
+
+    /** Refuses a write after an error made the session read-only. */
+    void checkNotFailed() throws FileSystemErrorException {
+        Throwable cause = journal.abortCause();
+        if (cause != null) {
+            throw new FileSystemErrorException(cause);
+        }
+    }
+
+    /** Whether an error made the session read-only. */
+    boolean failed() {
+        return journal.abortCause() != null;
+    }
+
+    /**
+     * Damage (or an I/O failure) met after an operation began changing the image
+     * ({@code ext4_handle_error} with {@code errors=remount-ro}): the journal is aborted, so the
+     * operation's changes never reach the disk; the error is recorded in the superblock on disk;
+     * every later write is refused. Only the first failure is recorded.
+     */
+    void fail(String function, Throwable cause) {
+        synchronized (this) {
+            if (journal.abortCause() != null) {
+                return;
+            }
+            journal.abort(cause);
+        }
+        stopping = true;
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+        long ino = 0;
+        long block = 0;
+        int code = Superblock.ERR_UNKNOWN;
+        if (cause instanceof CorruptionException c) {
+            ino = Math.max(0, c.inode());
+            block = Math.max(0, c.block());
+            code = c.kind() == CorruptionException.Kind.CHECKSUM ? Superblock.ERR_EFSBADCRC : Superblock.ERR_EFSCORRUPTED;
+        } else if (cause instanceof IOException) {
+            code = Superblock.ERR_EIO;
+        }
+        long now = Instant.now().getEpochSecond();
+        long errIno = ino;
+        long errBlock = block;
+        int errCode = code;
+        long[] counts;
+        try {
+            // the free counts of what the disk holds now, as ext4_commit_super stores the counters
+            counts = volume.freeCountsOnDisk();
+        } catch (IOException | RuntimeException e) {
+            counts = null; // the descriptors cannot be read: record the error, leave the counts
+        }
+        long[] free = counts;
+        boolean is64 = volume.superblock().is64bit();
+        try {
+            volume.writeSuperblockNow(raw -> {
+                Superblock.recordError(raw, now, errIno, errBlock, function, 0, errCode);
+                if (free != null) {
+                    Le.put32(raw, 0x0C, free[0]);
+                    if (is64) {
+                        Le.put32(raw, 0x158, free[0] >>> 32);
+                    }
+                    Le.put32(raw, 0x10, free[1]);
+                }
+            });
+        } catch (IOException e) {
+            cause.addSuppressed(e); // the device failed too: nothing more can be written
+        }
     }
 
     private static void putTime(byte[] raw, int lo, int hi, long t) {
@@ -195,13 +335,20 @@ final class WriteSession {
     void fileClosed(Ext4File f) throws IOException {
         namespaceLock.lock();
         try {
-            new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
+            change("ext4_evict_inode", () -> {
+                new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
+                return null;
+            });
         } finally {
             namespaceLock.unlock();
         }
     }
 
-    /** Writes every open file back, syncs counters and marks the file system clean. */
+    /**
+     * Writes every open file back, syncs counters and marks the file system clean; writes nothing
+     * when nothing was changed. After an error ({@link #fail}) nothing more is written: open files
+     * are dropped with their unwritten data, and the superblock keeps the error.
+     */
     void close() throws IOException {
         stopping = true;
         synchronized (wake) {
@@ -212,6 +359,12 @@ final class WriteSession {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (failed()) {
+            for (Ext4File f : List.copyOf(openFiles.values())) {
+                f.abandon();
+            }
+            return;
+        }
         IOException first = flusherError;
         for (Ext4File f : List.copyOf(openFiles.values())) {
             try {
@@ -220,15 +373,17 @@ final class WriteSession {
                 first = first == null ? e : first;
             }
         }
-        long now = Instant.now().getEpochSecond();
-        try (Handle h = journal.start(2)) {
-            allocator.syncCounters(h);
-            volume.updateSuperblock(h, raw -> {
-                Le.put16(raw, 0x3A, originalState | Superblock.STATE_VALID);
-                putTime(raw, 0x30, 0x274, now);
-            });
+        if (inUse && !failed()) {
+            long now = Instant.now().getEpochSecond();
+            try (Handle h = journal.start(2)) {
+                allocator.syncCounters(h);
+                volume.updateSuperblock(h, raw -> {
+                    Le.put16(raw, 0x3A, originalState | Superblock.STATE_VALID);
+                    putTime(raw, 0x30, 0x274, now);
+                });
+            }
+            journal.commit();
         }
-        journal.commit();
         if (first != null) {
             throw first;
         }

@@ -209,6 +209,7 @@ public final class BlockMapper {
         }
         mappingLock.writeLock().lock();
         try {
+            tree.checkRemovable(lblk, len); // validate, then change: nothing is freed if anything would fail
             long delayed = es.remove(lblk, len).delayedBefore();
             if (delayed > 0) {
                 reservations.release(delayed);

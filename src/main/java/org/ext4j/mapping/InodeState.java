@@ -22,6 +22,8 @@ public final class InodeState {
     private final byte[] iBlock;
     private long blocks512;
     private long diskSize;
+    /** Changed in memory since the last {@link #write}: times touched or the size moved. */
+    private boolean dirty;
 
     public InodeState(Volume volume, InodeRecord rec) {
         this.volume = volume;
@@ -47,7 +49,22 @@ public final class InodeState {
     }
 
     public synchronized void setDiskSize(long size) {
+        dirty |= size != diskSize;
         diskSize = size;
+    }
+
+    /**
+     * Sets mtime and ctime in memory ({@code file_update_time} of a write); the next {@link #write}
+     * stores them.
+     */
+    public synchronized void touch(long seconds, int nanos) {
+        new InodeWriter(sb, ino, raw).mtime(seconds, nanos).ctime(seconds, nanos);
+        dirty = true;
+    }
+
+    /** Whether the in-memory inode holds changes no {@link #write} has stored yet. */
+    public synchronized boolean dirty() {
+        return dirty;
     }
 
     synchronized void addBlocks(long fsBlocks) {
@@ -68,6 +85,7 @@ public final class InodeState {
             }
             w.setChecksum();
             bytes = raw.clone();
+            dirty = false;
         }
         volume.writeInode(h, ino, bytes);
     }

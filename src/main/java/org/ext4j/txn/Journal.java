@@ -2,7 +2,14 @@ package org.ext4j.txn;
 
 import java.io.IOException;
 
-/** Where handles come from: no journal now, jbd2 later ({@code ext4_journal_start_sb}). */
+/**
+ * Where handles come from: no journal now, jbd2 later ({@code ext4_journal_start_sb}).
+ *
+ * <p>Besides handles and commits, a journal can be aborted ({@code jbd2_journal_abort}): changes
+ * that never reached the disk are thrown away, and every later handle, change or commit is
+ * refused. The file system does that when it finds damage after an operation has begun changing
+ * metadata, so the half-done operation never reaches the image.
+ */
 public interface Journal {
 
     /** Starts a handle expected to dirty at most {@code credits} buffers. */
@@ -10,4 +17,25 @@ public interface Journal {
 
     /** Makes everything committed so far durable on the device ({@code jbd2_journal_force_commit} / sync). */
     void commit() throws IOException;
+
+    /**
+     * Hands what handles changed so far to the device without waiting for it to be durable: an
+     * operation boundary, after which an {@link #abort} throws away only later changes.
+     */
+    void writeOut() throws IOException;
+
+    /**
+     * Throws away every change not yet written and refuses all later work with {@code cause}
+     * (the first abort's cause wins). Waits for a commit or write-out in progress.
+     */
+    void abort(Throwable cause);
+
+    /** The first abort's cause, or null while the journal works. */
+    Throwable abortCause();
+
+    /**
+     * How many buffer changes ({@link Handle#markDirty}) the calling thread has made through this
+     * journal so far: an operation compares it before and after to know whether it changed anything.
+     */
+    long changesByCurrentThread();
 }

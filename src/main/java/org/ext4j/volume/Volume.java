@@ -195,6 +195,51 @@ public final class Volume {
         h.markDirty(b);
     }
 
+    /**
+     * Edits the primary superblock on the device itself, bypassing handles and the cache: the
+     * superblock as last written is read, edited, given its checksum and written and flushed at
+     * once, as the kernel's error path commits the superblock directly ({@code ext4_commit_super}).
+     * For recording an error after the journal threw away what it held; the cached copy is dropped
+     * so later reads see the disk.
+     */
+    public void writeSuperblockNow(java.util.function.Consumer<byte[]> edit) throws IOException {
+        byte[] raw = new byte[Superblock.SIZE];
+        readFully(Superblock.OFFSET, ByteBuffer.wrap(raw), -1, Superblock.OFFSET / blockSize);
+        edit.accept(raw);
+        Superblock.setChecksum(raw);
+        try {
+            device.write(Superblock.OFFSET, ByteBuffer.wrap(raw));
+            device.flush();
+        } catch (IOException e) {
+            throw new Ext4IoException("writing the superblock of " + device, e);
+        }
+        cache.forget(Superblock.OFFSET / blockSize);
+    }
+
+    /**
+     * Free blocks and free inodes summed over the group descriptors as the device holds them now
+     * (bypassing the cache and the in-memory descriptors): the counts to store in the superblock
+     * after changes were thrown away.
+     */
+    public long[] freeCountsOnDisk() throws IOException {
+        long blocks = 0;
+        long inodes = 0;
+        byte[] block = null;
+        long loaded = -1;
+        for (int g = 0; g < groups.length; g++) {
+            long db = descriptorBlock(g);
+            if (db != loaded) {
+                block = readBlockUncached(db, -1);
+                loaded = db;
+            }
+            GroupDescriptor d = GroupDescriptor.decode(block, (g % sb.descriptorsPerBlock) * sb.descriptorSize,
+                    sb.descriptorSize, g);
+            blocks += d.freeBlocksCount();
+            inodes += d.freeInodesCount();
+        }
+        return new long[] {blocks, inodes};
+    }
+
     /** The current superblock bytes as the buffer holds them (with the write path's updates). */
     public Superblock currentSuperblock() throws IOException {
         long blk = Superblock.OFFSET / blockSize;

@@ -283,6 +283,11 @@ class ExtentTreeWriterTest {
                 }
 
                 @Override
+                public void checkFree(long start, long length) throws IOException {
+                    f.alloc.checkFree(start, length);
+                }
+
+                @Override
                 public long freeBlocks() {
                     return f.alloc.freeBlocks();
                 }

@@ -1,0 +1,309 @@
+package org.ext4j.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.LongPredicate;
+
+import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.blockdev.MemoryBlockDevice;
+import org.ext4j.error.FileSystemErrorException;
+import org.ext4j.format.Superblock;
+import org.ext4j.testing.Tools;
+import org.ext4j.testing.Tools.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Validate, then change (issue 8): a write refused on damage leaves the image byte for byte as it
+ * was, a read-write open writes nothing until the first change, and damage met only after a change
+ * aborts the operation, records the error in the superblock as the kernel does and makes the session
+ * read-only. Judged by comparing image bytes, {@code e2fsck -fn} and {@code dumpe2fs -h}.
+ */
+class ValidateThenChangeTest {
+    @TempDir
+    Path tmp;
+
+    private Path source() throws IOException {
+        Path src = tmp.resolve("src");
+        if (!Files.exists(src)) {
+            Files.createDirectories(src.resolve("dir"));
+            Files.writeString(src.resolve("hello.txt"), "hello, ext4\n");
+            byte[] big = new byte[300_000];
+            new Random(3).nextBytes(big); // not zeros: mkfs -d would leave a hole
+            Files.write(src.resolve("big.bin"), big);
+            Files.writeString(src.resolve("dir/inner.txt"), "inner\n");
+        }
+        return src;
+    }
+
+    private Path image(String name, List<String> options) throws IOException {
+        Path img = tmp.resolve(name);
+        Tools.mkfs(img, 16 << 20, options, source());
+        return img;
+    }
+
+    private static void debugfsWrite(Path img, String... requests) throws IOException {
+        for (String r : requests) {
+            Result res = Tools.run("debugfs", "-w", "-R", r, img.toString()).ok();
+            assertFalse(res.stderr().contains("Usage") || res.stderr().contains("not found"), r + ": " + res.stderr());
+        }
+    }
+
+    /** The first block of {@code path}'s data, as debugfs maps it. */
+    private static long firstBlock(Path img, String path) throws IOException {
+        String out = Tools.run("debugfs", "-R", "bmap " + path + " 0", img.toString()).ok().stdout().strip();
+        return Long.parseLong(out);
+    }
+
+    private static void assertRefusedUnchanged(Path img, int exit, String expect, String... args) throws IOException {
+        byte[] before = Files.readAllBytes(img);
+        String fsckBefore = Tools.fsck(img).stdout();
+        Result r = Tools.ext4j(args);
+        assertEquals(exit, r.exit(), String.join(" ", args) + ": " + r.stderr());
+        assertTrue(r.stderr().contains(expect), "stderr should name the problem (" + expect + "): " + r.stderr());
+        assertEquals(1, r.stderr().lines().count(), "one line: " + r.stderr());
+        assertArrayEquals(before, Files.readAllBytes(img), "a refused " + args[0] + " must not change a byte");
+        assertEquals(fsckBefore, Tools.fsck(img).stdout(), "e2fsck must find what it found before");
+    }
+
+    // ------------------------------------------------------------------ opens that write nothing
+
+    @Test
+    void aWriteRefusedOnAnExt3ImageChangesNothing() throws IOException {
+        // issue 8, defect 6: the refusal used to bump the mount count and times
+        Path img = image("ext3.img", List.of("-t", "ext3"));
+        assertRefusedUnchanged(img, 3, "block-mapped", "io", img.toString(), "/hello.txt", "-c", "pwrite 0 10");
+        assertRefusedUnchanged(img, 3, "extents", "io", "-f", img.toString(), "/new", "-c", "pwrite 0 10");
+    }
+
+    @Test
+    void aRefusalOnDamagedCountsLeavesTheCountsAlone() throws IOException {
+        // issue 8, defect 6: closing a refused session synced the free counts into the superblock
+        Path img = image("ext3-counts.img", List.of("-t", "ext3"));
+        debugfsWrite(img, "ssv free_blocks_count 17", "ssv free_inodes_count 5");
+        assertRefusedUnchanged(img, 3, "block-mapped", "io", img.toString(), "/big.bin", "-c", "truncate 0");
+    }
+
+    @Test
+    void refusedRequestsOnExt4WriteNothing() throws IOException {
+        Path img = image("ext4.img", List.of());
+        assertRefusedUnchanged(img, 1, "no such file", "rm", img.toString(), "/missing");
+        assertRefusedUnchanged(img, 1, "is a directory", "rm", img.toString(), "/dir");
+        assertRefusedUnchanged(img, 1, "no such file", "io", img.toString(), "/missing", "-c", "pread 0 1");
+    }
+
+    @Test
+    void readingThroughIoWritesNothing() throws IOException {
+        Path img = image("read.img", List.of());
+        byte[] before = Files.readAllBytes(img);
+        Result r = Tools.ext4j("io", img.toString(), "/hello.txt", "-c", "pread 0 5", "-c", "fsync", "-c", "stat").ok();
+        assertTrue(r.stdout().contains("read 5/5 bytes"), r.stdout());
+        assertArrayEquals(before, Files.readAllBytes(img), "a session that changed nothing writes nothing");
+    }
+
+    // ------------------------------------------------------------------ rm refused before its first change
+
+    /** issue 8, defect 4 and its relatives: damage the eviction would meet refuses rm at once. */
+    @ParameterizedTest
+    @ValueSource(strings = {"block-group-free-count", "inode-group-free-count", "block-already-free", "inode-already-free",
+        "xattr-block-checksum"})
+    void rmRefusedBeforeItsFirstChange(String damage) throws IOException {
+        Path img = image("rm-" + damage + ".img", List.of());
+        String target = "/big.bin";
+        Superblock sb;
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            sb = fs.superblock();
+        }
+        long blk = firstBlock(img, target);
+        long blockGroup = (blk - sb.firstDataBlock) / sb.blocksPerGroup;
+        String expect;
+        switch (damage) {
+            case "block-group-free-count" -> {
+                // issue 8, defect 4: an impossible free count made rm fail after the entry was gone
+                debugfsWrite(img, "set_bg " + blockGroup + " free_blocks_count " + (sb.blocksPerGroup - 1),
+                        "set_bg " + blockGroup + " checksum calc");
+                expect = "free blocks";
+            }
+            case "inode-group-free-count" -> {
+                debugfsWrite(img, "set_bg 0 free_inodes_count 3", "set_bg 0 checksum calc");
+                expect = "free inodes";
+            }
+            case "block-already-free" -> {
+                // the bitmap says a block of the file is free, the counts agree with the bitmap
+                long free = groupFree(img, blockGroup, true);
+                debugfsWrite(img, "freeb " + (blk + 7), "set_bg " + blockGroup + " free_blocks_count " + (free + 1),
+                        "set_bg " + blockGroup + " checksum calc");
+                expect = "already has free";
+            }
+            case "inode-already-free" -> {
+                long free = groupFree(img, 0, false);
+                debugfsWrite(img, "freei " + target, "set_bg 0 free_inodes_count " + (free + 1), "set_bg 0 checksum calc");
+                expect = "already has free";
+            }
+            case "xattr-block-checksum" -> {
+                debugfsWrite(img, "ea_set " + target + " user.big " + "v".repeat(500));
+                long xattr = Long.parseLong(Tools.run("debugfs", "-R", "stat " + target, img.toString()).ok().stdout()
+                        .lines().filter(l -> l.contains("File ACL:")).findFirst().orElseThrow()
+                        .replaceAll(".*File ACL: *([0-9]+).*", "$1"));
+                assertTrue(xattr > 0, "the value went to an xattr block");
+                // one byte of the value changed without its checksum: the block no longer verifies
+                debugfsWrite(img, "zap_block -o 100 -l 1 -p 0x41 " + xattr);
+                expect = "checksum";
+            }
+            default -> throw new AssertionError(damage);
+        }
+        assertRefusedUnchanged(img, 1, expect, "rm", img.toString(), target);
+    }
+
+    private static long groupFree(Path img, long g, boolean blocks) throws IOException {
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            var d = fs.groups().get((int) g);
+            return blocks ? d.freeBlocksCount() : d.freeInodesCount();
+        }
+    }
+
+    // ------------------------------------------------------------------ damage after a change
+
+    /** A memory device whose reads of chosen blocks fail once armed: an I/O error in the middle of an operation. */
+    private static final class FailingDevice implements BlockDevice {
+        private final MemoryBlockDevice inner;
+        private final int blockSize;
+        volatile LongPredicate failRead = b -> false;
+
+        FailingDevice(byte[] data, int blockSize) {
+            this.inner = new MemoryBlockDevice(data, false);
+            this.blockSize = blockSize;
+        }
+
+        @Override
+        public long size() {
+            return inner.size();
+        }
+
+        @Override
+        public int read(long offset, ByteBuffer dst) throws IOException {
+            long first = offset / blockSize;
+            long last = (offset + Math.max(1, dst.remaining()) - 1) / blockSize;
+            for (long b = first; b <= last; b++) {
+                if (failRead.test(b)) {
+                    throw new IOException("injected read error at block " + b);
+                }
+            }
+            return inner.read(offset, dst);
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer src) throws IOException {
+            inner.write(offset, src);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void damageAfterTheFirstChangeAbortsRecordsTheErrorAndGoesReadOnly() throws IOException {
+        Path img = image("abort.img", List.of());
+        byte[] bytes = Files.readAllBytes(img);
+        byte[] original = bytes.clone();
+        int bs;
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            bs = fs.superblock().blockSize;
+        }
+        FailingDevice dev = new FailingDevice(bytes, bs);
+        long gdt = Superblock.OFFSET / bs + 1; // read at open without the cache, again at the first descriptor update
+        Ext4FileSystem fs = Ext4FileSystem.openReadWrite(dev, WriteOptions.defaults());
+        try {
+            // the descriptor block is read for the first descriptor update, after the inode bitmap
+            // took the new inode: an I/O error there strikes after the create's first change
+            dev.failRead = b -> b == gdt;
+            IOException e = assertThrows(IOException.class, () -> fs.createFile("/victim", 0644));
+            assertTrue(e.getMessage().contains("injected"), e.getMessage());
+            dev.failRead = b -> false;
+            FileSystemErrorException ro = assertThrows(FileSystemErrorException.class,
+                    () -> fs.createFile("/other", 0644));
+            assertTrue(ro.getMessage().contains("injected"), ro.getMessage());
+            assertThrows(FileSystemErrorException.class, () -> fs.unlink("/hello.txt"));
+            assertEquals("hello, ext4\n", new String(fs.readAll("/hello.txt"))); // reads go on
+        } finally {
+            fs.close();
+        }
+        // only the primary superblock changed: the bitmap change of the aborted create never landed
+        byte[] after = bytes;
+        int sbEnd = Superblock.OFFSET + Superblock.SIZE;
+        assertArrayEquals(Arrays.copyOfRange(original, 0, Superblock.OFFSET), Arrays.copyOfRange(after, 0, Superblock.OFFSET));
+        assertArrayEquals(Arrays.copyOfRange(original, sbEnd, original.length), Arrays.copyOfRange(after, sbEnd, after.length),
+                "nothing but the superblock may change");
+        Path out = tmp.resolve("abort-after.img");
+        Files.write(out, after);
+        String header = Tools.run("dumpe2fs", "-h", out.toString()).ok().stdout();
+        assertTrue(header.contains("Filesystem state:         not clean with errors"), header);
+        assertTrue(header.contains("FS Error count:           1"), header);
+        assertTrue(header.contains("First error function:     ext4_create"), header);
+        assertTrue(header.contains("Last error function:      ext4_create"), header);
+        assertTrue(header.contains("First error err:          EIO"), header);
+        // e2fsck checks the file system because of the error state, and finds nothing else
+        Result fsck = Tools.fsck(out);
+        assertFalse(fsck.stdout().lines().anyMatch(l -> l.contains("Fix?") || l.contains("differences")), fsck.stdout());
+        // and ext4j refuses to write it until e2fsck has run
+        assertThrows(org.ext4j.error.UnsupportedFeatureException.class,
+                () -> Ext4FileSystem.openReadWrite(out, WriteOptions.defaults()).close());
+    }
+
+    @Test
+    void theAbortedOperationsChangesAreThrownAwayButEarlierOnesStay() throws IOException {
+        Path img = image("boundary.img", List.of());
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+            fs.unlink("/dir/inner.txt"); // completed operations: written out when the next one starts
+            fs.createFile("/made", 0644).close();
+            WriteSession s = fs.session();
+            org.ext4j.error.CorruptionException e = assertThrows(org.ext4j.error.CorruptionException.class,
+                    () -> s.change("ext4_test_op", () -> {
+                        try (org.ext4j.txn.Handle h = s.journal.start(org.ext4j.alloc.InodeAllocator.ALLOC_CREDITS)) {
+                            s.allocator.inodes().allocate(h, Ext4FileSystem.ROOT_INO, false); // a first change
+                        }
+                        throw org.ext4j.error.CorruptionException.of(org.ext4j.error.CorruptionException.Kind.BAD_INODE)
+                                .inode(99).block(1234).build("damage met after the first change");
+                    }));
+            assertTrue(e.getMessage().contains("after the first change"), e.getMessage());
+            assertThrows(FileSystemErrorException.class, () -> fs.createFile("/later", 0644));
+        }
+        String root = Tools.run("debugfs", "-R", "ls -l /", img.toString()).ok().stdout();
+        String dir = Tools.run("debugfs", "-R", "ls -l /dir", img.toString()).ok().stdout();
+        assertFalse(dir.contains("inner.txt"), "the completed unlink reached the disk: " + dir);
+        assertTrue(root.contains("made"), "the completed create reached the disk: " + root);
+        assertFalse(root.contains("later"), root);
+        // the aborted operation's inode allocation never reached the bitmap: e2fsck finds nothing
+        Result fsck = Tools.fsck(img);
+        assertFalse(fsck.stdout().lines().anyMatch(l -> l.contains("Fix?") || l.contains("differences")), fsck.stdout());
+        String header = Tools.run("dumpe2fs", "-h", img.toString()).ok().stdout();
+        assertTrue(header.contains("Filesystem state:         not clean with errors"), header);
+        assertTrue(header.contains("First error function:     ext4_test_op"), header);
+        assertTrue(header.contains("First error inode #:      99"), header);
+        assertTrue(header.contains("First error block #:      1234"), header);
+        assertTrue(header.contains("First error err:          EFSCORRUPTED"), header);
+    }
+}
