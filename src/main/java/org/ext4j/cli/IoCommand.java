@@ -278,7 +278,8 @@ final class IoCommand implements Callable<Integer> {
         boolean quiet = false;
         boolean sync = false;
         long zeed = 0;
-        while (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1) {
+        while (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1
+                && !Character.isDigit(args.get(0).charAt(1))) { // "-1" is a negative number, refused as such
             String opt = args.remove(0);
             for (int i = 1; i < opt.length(); i++) {
                 char o = opt.charAt(i);

@@ -94,8 +94,8 @@ public final class Main implements Runnable {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
         String name = cl.getCommandSpec().qualifiedName(" ");
-        String msg = e.getMessage() == null ? e.toString() : e.getMessage().replace('\n', ' ').strip();
-        err.println(name + ": " + msg + " (see '" + name + " --help')");
+        String msg = e.getMessage() == null ? e.toString() : e.getMessage().strip();
+        err.println(oneLine(name + ": " + msg + " (see '" + name + " --help')"));
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         if (debug) {
             e.printStackTrace(err);
@@ -120,12 +120,29 @@ public final class Main implements Runnable {
             code = EXIT_BUG;
         }
         String kind = e instanceof CorruptionException ? "corrupt image: " : code == EXIT_BUG ? "internal error: " : "";
-        err.println("ext4j " + verb + ": " + kind + describe(e));
+        err.println(oneLine("ext4j " + verb + ": " + kind + describe(e)));
         if (debug || code == EXIT_BUG && Boolean.getBoolean("ext4j.debug")) {
             e.printStackTrace(err);
         }
         err.flush();
         return code;
+    }
+
+    /**
+     * The message as one line whatever the arguments held: control characters (a newline or a NUL
+     * in a path) are shown as {@code \xNN}, so scripts can rely on one line per failure.
+     */
+    static String oneLine(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7F) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /** One readable line for any failure; the JDK's file exceptions say only the path by themselves. */
