@@ -195,6 +195,7 @@ class BadArgumentsTest {
         rows.add(row(1, "/nope: no such file or directory", "stat", "{IMG}", "/nope"));
         rows.add(row(1, "/nope: no such file or directory", "get", "{IMG}", "/nope", "{OUT}"));
         rows.add(row(1, "no such file or directory", "get", "{IMG}", "/hello.txt", "{MISSING}/deeper/out"));
+        rows.add(row(2, "DEST", "get", "{IMG}", "/hello.txt", "out\0x"));
     }
 
     private static void commandLineRows(List<Row> rows) {
