@@ -1,5 +1,6 @@
 package org.ext4j.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,9 +9,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.error.FileTooLargeException;
+import org.ext4j.error.InvalidArgumentException;
+import org.ext4j.error.NotFoundException;
+import org.ext4j.error.WrongTypeException;
 import org.ext4j.fs.Ext4File;
 import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.PathNames;
 import org.ext4j.fs.WriteOptions;
 
 import picocli.CommandLine;
@@ -26,10 +31,20 @@ import picocli.CommandLine.Spec;
  * does, see {@link #pwrite}), {@code pread [-v] off len}, {@code truncate size}, {@code falloc [-k] off len},
  * {@code fpunch off len}, {@code fzero [-k] off len}, {@code fsync}, {@code fdatasync}, {@code stat}.
  * {@code fiemap [-v]} (unwritten extents flagged), {@code seek -d|-h off}. {@code -f} creates the file
- * (mode 0644, owner 0:0) when it does not exist.
+ * (mode 0644, owner 0:0) when it does not exist. Sizes and offsets take xfs_io's suffixes k, m, g,
+ * t, p and e (binary).
+ *
+ * <p>Nothing is opened read-write before every argument has been checked: the commands are parsed
+ * first (a malformed one is a usage error, exit 2), then the image is opened read-only to check
+ * what depends on the file system (a write, truncate or fallocate past its largest file: EFBIG,
+ * exit 1) and the path (missing without {@code -f}, not a regular file, or not creatable: exit 1).
+ * Unlike xfs_io, which reports a failed command and goes on, the first failure ends the run.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
 final class IoCommand implements Callable<Integer> {
+    /** Largest piece of data held in memory at once, whatever the sizes asked for. */
+    static final int MAX_BUFFER = 1 << 20;
+
     @Parameters(index = "0", paramLabel = "IMAGE")
     Path image;
 
@@ -48,73 +63,195 @@ final class IoCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** One parsed {@code -c} command: checked in full before the image is opened read-write. */
+    private interface Op {
+        /** What depends on the file system: its largest file ({@code s_maxbytes}). */
+        default void checkLimits(long maxBytes) throws IOException {
+        }
+
+        void run(Ext4File f, PrintWriter out) throws IOException;
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        ImageOpener.checkImage(image, true);
+        List<Op> ops = new ArrayList<>();
+        for (String c : commands) {
+            ops.add(parse(c));
+        }
+        PathNames.check(path);
+        precheck(ops);
         WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
             Ext4File f;
             try {
                 f = fs.openFile(path);
-            } catch (org.ext4j.error.NotFoundException e) {
+            } catch (NotFoundException e) {
                 if (!create) {
                     throw e;
                 }
                 f = fs.createFile(path, 0644);
             }
-            for (String c : commands) {
-                run(f, c.trim().split("\\s+"), out);
+            for (Op op : ops) {
+                op.run(f, out);
                 out.flush();
             }
         }
         return 0;
     }
 
-    private void run(Ext4File f, String[] argv, PrintWriter out) throws Exception {
+    /**
+     * The checks that need the file system, made on a read-only open so that a refused command
+     * never opens the image read-write: every command against the largest file, and the path (an
+     * existing regular file, or with {@code -f} a name {@link Ext4FileSystem#checkCreate} accepts).
+     * The read-write open checks all of it again; this only refuses early.
+     */
+    private void precheck(List<Op> ops) throws IOException {
+        try (Ext4FileSystem ro = Ext4FileSystem.open(image)) {
+            long max = ro.maxFileSize();
+            for (Op op : ops) {
+                op.checkLimits(max);
+            }
+            long ino;
+            try {
+                ino = ro.lookupFollow(path);
+            } catch (NotFoundException e) {
+                if (!create) {
+                    throw e;
+                }
+                ro.checkCreate(path);
+                return;
+            }
+            if (!ro.stat(ino).isRegularFile()) {
+                throw new WrongTypeException(path + ": " + (ro.stat(ino).isDirectory() ? "is a directory"
+                        : "not a regular file"));
+            }
+        }
+    }
+
+    /** Parses one {@code -c} command; anything malformed is a usage error naming it. */
+    private Op parse(String command) {
+        String[] argv = command.trim().split("\\s+");
         String cmd = argv[0];
         List<String> args = new ArrayList<>(Arrays.asList(argv).subList(1, argv.length));
         switch (cmd) {
-            case "pwrite" -> pwrite(f, args, out);
+            case "" -> throw usage("empty command (-c \"" + command + "\")");
+            case "pwrite" -> {
+                return pwrite(args);
+            }
             case "pread" -> {
-                boolean verbose = !args.isEmpty() && args.get(0).equals("-v") && args.remove(0) != null;
-                long off = size(take(args, cmd));
-                long len = size(take(args, cmd));
-                byte[] buf = new byte[(int) Math.min(len, Integer.MAX_VALUE - 8)];
-                int n = Math.max(0, f.pread(off, buf, 0, buf.length));
-                if (verbose) {
-                    dump(out, off, buf, n);
+                boolean verbose = flag(args, "-v", cmd);
+                long off = size(take(args, cmd, "offset"), cmd, "offset");
+                long len = size(take(args, cmd, "length"), cmd, "length");
+                noMore(args, cmd);
+                if (off > Long.MAX_VALUE - len) {
+                    throw usage("pread: offset " + off + " plus length " + len + " passes 2^63 - 1");
                 }
-                out.printf("read %d/%d bytes at offset %d%n", n, len, off);
+                return (f, out) -> pread(f, out, off, len, verbose);
             }
-            case "fsync", "fdatasync" -> f.fsync();
-            case "truncate" -> f.truncate(size(take(args, cmd)));
-            case "falloc", "fzero" -> {
-                boolean keep = !args.isEmpty() && args.get(0).equals("-k") && args.remove(0) != null;
-                int mode = (cmd.equals("fzero") ? Ext4File.FALLOC_ZERO_RANGE : 0) | (keep ? Ext4File.FALLOC_KEEP_SIZE : 0);
-                f.fallocate(mode, size(take(args, cmd)), size(take(args, cmd)));
+            case "fsync", "fdatasync" -> {
+                noMore(args, cmd);
+                return (f, out) -> f.fsync();
             }
-            case "fpunch" -> f.fallocate(Ext4File.FALLOC_PUNCH_HOLE | Ext4File.FALLOC_KEEP_SIZE, size(take(args, cmd)),
-                    size(take(args, cmd)));
+            case "truncate" -> {
+                long size = size(take(args, cmd, "size"), cmd, "size");
+                noMore(args, cmd);
+                return new Op() {
+                    @Override
+                    public void checkLimits(long maxBytes) throws IOException {
+                        if (size > maxBytes) {
+                            throw new FileTooLargeException("truncate " + size + ": file too large", maxBytes);
+                        }
+                    }
+
+                    @Override
+                    public void run(Ext4File f, PrintWriter out) throws IOException {
+                        f.truncate(size);
+                    }
+                };
+            }
+            case "falloc", "fzero", "fpunch" -> {
+                boolean keep = !cmd.equals("fpunch") && flag(args, "-k", cmd);
+                int mode = switch (cmd) {
+                    case "fzero" -> Ext4File.FALLOC_ZERO_RANGE | (keep ? Ext4File.FALLOC_KEEP_SIZE : 0);
+                    case "fpunch" -> Ext4File.FALLOC_PUNCH_HOLE | Ext4File.FALLOC_KEEP_SIZE;
+                    default -> keep ? Ext4File.FALLOC_KEEP_SIZE : 0;
+                };
+                long off = size(take(args, cmd, "offset"), cmd, "offset");
+                long len = size(take(args, cmd, "length"), cmd, "length");
+                noMore(args, cmd);
+                if (len == 0) {
+                    throw usage(cmd + ": length 0: fallocate needs a length of at least one byte (EINVAL)");
+                }
+                return new Op() {
+                    @Override
+                    public void checkLimits(long maxBytes) throws IOException {
+                        if (off > maxBytes - len) { // vfs_fallocate: EFBIG, past 2^63 - 1 included
+                            throw new FileTooLargeException(cmd + " " + off + " " + len + ": file too large", maxBytes);
+                        }
+                    }
+
+                    @Override
+                    public void run(Ext4File f, PrintWriter out) throws IOException {
+                        f.fallocate(mode, off, len);
+                    }
+                };
+            }
             case "stat" -> {
-                out.printf("fd.path = \"%s\"%n", path);
-                out.printf("stat.ino = %d%n", f.inode());
-                out.printf("stat.size = %d%n", f.size());
+                noMore(args, cmd);
+                return (f, out) -> {
+                    out.printf("fd.path = \"%s\"%n", path);
+                    out.printf("stat.ino = %d%n", f.inode());
+                    out.printf("stat.size = %d%n", f.size());
+                };
             }
             case "fiemap" -> {
-                args.remove("-v"); // the one format printed is -v's: xfs_io's verbose table
-                fiemap(f, out);
+                flag(args, "-v", cmd); // the one format printed is -v's: xfs_io's verbose table
+                noMore(args, cmd);
+                return this::fiemap;
             }
             case "seek" -> {
-                String how = take(args, cmd);
+                String how = take(args, cmd, "-d or -h");
                 if (!how.equals("-d") && !how.equals("-h")) {
                     throw usage("seek: -d or -h expected, not " + how);
                 }
-                long off = size(take(args, cmd));
-                long r = f.seek(off, how.equals("-d"));
-                out.printf("Whence\tResult%n%s\t%s%n", how.equals("-d") ? "DATA" : "HOLE", r < 0 ? "EOF" : Long.toString(r));
+                long off = size(take(args, cmd, "offset"), cmd, "offset");
+                noMore(args, cmd);
+                return (f, out) -> {
+                    long r = f.seek(off, how.equals("-d"));
+                    out.printf("Whence\tResult%n%s\t%s%n", how.equals("-d") ? "DATA" : "HOLE",
+                            r < 0 ? "EOF" : Long.toString(r));
+                };
             }
-            default -> throw usage("unknown command " + cmd);
+            default -> throw usage("unknown command " + cmd + " (supported: pwrite, pread, truncate, falloc, fpunch,"
+                    + " fzero, fiemap, seek, fsync, fdatasync, stat)");
         }
+    }
+
+    /**
+     * xfs_io's {@code pread [-v] off len}, read and printed in pieces of at most {@link #MAX_BUFFER}
+     * bytes, so that a length of 100g costs no more memory than one of 1m: "read N/len bytes at
+     * offset off", N stopping at the end of file.
+     */
+    private static void pread(Ext4File f, PrintWriter out, long off, long len, boolean verbose) throws IOException {
+        byte[] buf = new byte[(int) Math.max(1, Math.min(len, MAX_BUFFER))];
+        long done = 0;
+        while (done < len) {
+            int want = (int) Math.min(buf.length, len - done);
+            int n = f.pread(off + done, buf, 0, want);
+            if (n <= 0) {
+                break;
+            }
+            if (verbose) {
+                dump(out, off + done, buf, n);
+            }
+            done += n;
+            if (n < want) {
+                break;
+            }
+        }
+        out.printf("read %d/%d bytes at offset %d%n", done, len, off);
     }
 
     /**
@@ -131,16 +268,18 @@ final class IoCommand implements Callable<Integer> {
      * the seed is the current time in seconds, as xfs_io's {@code time(NULL)}. {@code -w}/{@code -W}
      * call fdatasync/fsync after the writes, inside the timing; {@code -q} prints nothing. The
      * default {@code bsize} is xfs_io's 4096 for a file outside XFS; {@code -S} is a fill byte (xfs_io
-     * memsets its buffer with the seed's low byte).
+     * memsets its buffer with the seed's low byte). A piece larger than {@link #MAX_BUFFER} is
+     * written from a buffer of that size, several times over.
      */
-    private void pwrite(Ext4File f, List<String> args, PrintWriter out) throws java.io.IOException {
+    private Op pwrite(List<String> args) {
         int fill = 0xcd;
         long bsize = 4096;
         boolean random = false;
         boolean quiet = false;
         boolean sync = false;
         long zeed = 0;
-        while (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1) {
+        while (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1
+                && !Character.isDigit(args.get(0).charAt(1))) { // "-1" is a negative number, refused as such
             String opt = args.remove(0);
             for (int i = 1; i < opt.length(); i++) {
                 char o = opt.charAt(i);
@@ -150,14 +289,14 @@ final class IoCommand implements Callable<Integer> {
                     case 'q' -> quiet = true;
                     case 'w', 'W' -> sync = true;
                     case 'S', 'b', 'Z' -> {
-                        String v = i + 1 < opt.length() ? opt.substring(i + 1) : take(args, "pwrite");
+                        String v = i + 1 < opt.length() ? opt.substring(i + 1) : take(args, "pwrite", "-" + o + " value");
                         i = opt.length();
                         if (o == 'S') {
-                            fill = (int) number(v, "seed") & 0xFF;
+                            fill = (int) number(v, "pwrite", "fill byte") & 0xFF;
                         } else if (o == 'Z') {
-                            zeed = number(v, "seed") & 0xFFFF_FFFFL; // strtoul into an unsigned int
+                            zeed = number(v, "pwrite", "seed") & 0xFFFF_FFFFL; // strtoul into an unsigned int
                         } else {
-                            bsize = size(v);
+                            bsize = size(v, "pwrite", "block size");
                         }
                     }
                     default -> throw usage("pwrite: unsupported option -" + o
@@ -165,28 +304,52 @@ final class IoCommand implements Callable<Integer> {
                 }
             }
         }
-        long off = size(take(args, "pwrite"));
-        long len = size(take(args, "pwrite"));
-        if (!args.isEmpty()) {
-            throw usage("pwrite: unexpected argument " + args.get(0));
-        }
+        long off = size(take(args, "pwrite", "offset"), "pwrite", "offset");
+        long len = size(take(args, "pwrite", "length"), "pwrite", "length");
+        noMore(args, "pwrite");
         if (bsize < 1 || bsize > Integer.MAX_VALUE - 8) {
             throw usage("pwrite: block size must be 1.." + (Integer.MAX_VALUE - 8) + ", not " + bsize);
         }
-        byte[] buf = new byte[(int) (random ? bsize : Math.min(bsize, Math.max(1, len)))];
-        Arrays.fill(buf, (byte) fill);
+        if (off > Long.MAX_VALUE - Math.max(len, random ? bsize : 0)) {
+            throw usage("pwrite: offset " + off + " plus length " + len + " passes 2^63 - 1");
+        }
+        PwriteArgs a = new PwriteArgs(fill, bsize, random, quiet, sync, zeed, off, len);
+        return new Op() {
+            @Override
+            public void checkLimits(long maxBytes) throws IOException {
+                long first = a.random ? a.off - a.off % a.bsize : a.off;
+                if ((a.len > 0 || a.random) && first >= maxBytes) { // generic_write_checks: EFBIG
+                    throw new FileTooLargeException("pwrite at offset " + first + ": file too large", maxBytes);
+                }
+            }
+
+            @Override
+            public void run(Ext4File f, PrintWriter out) throws IOException {
+                pwrite(f, a, out);
+            }
+        };
+    }
+
+    private record PwriteArgs(int fill, long bsize, boolean random, boolean quiet, boolean sync, long zeed, long off,
+            long len) {
+    }
+
+    private static void pwrite(Ext4File f, PwriteArgs a, PrintWriter out) throws IOException {
+        long bsize = a.bsize;
+        byte[] buf = new byte[(int) Math.min(MAX_BUFFER, a.random ? bsize : Math.min(bsize, Math.max(1, a.len)))];
+        Arrays.fill(buf, (byte) a.fill);
         long total = 0;
         int ops = 0;
         long t0 = System.nanoTime();
-        if (random) {
-            GlibcRandom rnd = new GlibcRandom(zeed != 0 ? zeed : System.currentTimeMillis() / 1000);
-            long start = Math.max(0, off - off % bsize);
-            long count = len + len % bsize; // sic: xfs_io adds the remainder rather than rounding up
+        if (a.random) {
+            GlibcRandom rnd = new GlibcRandom(a.zeed != 0 ? a.zeed : System.currentTimeMillis() / 1000);
+            long start = Math.max(0, a.off - a.off % bsize);
+            long count = a.len + a.len % bsize; // sic: xfs_io adds the remainder rather than rounding up
             count = Math.max(bsize, count);
             long range = count - bsize;
             while (count > 0) {
                 long at = range != 0 ? ((start + rnd.next() % range) / bsize) * bsize : start;
-                long n = f.pwrite(at, buf, 0, buf.length);
+                long n = writeFill(f, at, bsize, buf);
                 if (n == 0) {
                     break;
                 }
@@ -198,9 +361,9 @@ final class IoCommand implements Callable<Integer> {
                 count -= n;
             }
         } else {
-            while (total < len) {
-                int want = (int) Math.min(buf.length, len - total);
-                long n = f.pwrite(off + total, buf, 0, want);
+            while (total < a.len) {
+                long want = Math.min(bsize, a.len - total);
+                long n = writeFill(f, a.off + total, want, buf);
                 if (n == 0) {
                     break;
                 }
@@ -211,14 +374,28 @@ final class IoCommand implements Callable<Integer> {
                 }
             }
         }
-        if (sync) {
+        if (a.sync) {
             f.fsync();
         }
         long elapsed = System.nanoTime() - t0;
-        if (!quiet) {
-            out.printf("wrote %d/%d bytes at offset %d%n", total, len, off);
+        if (!a.quiet) {
+            out.printf("wrote %d/%d bytes at offset %d%n", total, a.len, a.off);
             out.println(ioTimes(total, ops, elapsed));
         }
+    }
+
+    /** One xfs_io write of {@code n} fill bytes at {@code at}, from {@code buf} as many times as it takes; a short write ends it. */
+    private static long writeFill(Ext4File f, long at, long n, byte[] buf) throws IOException {
+        long done = 0;
+        while (done < n) {
+            int want = (int) Math.min(buf.length, n - done);
+            long w = f.pwrite(at + done, buf, 0, want);
+            done += w;
+            if (w < want) {
+                break;
+            }
+        }
+        return done;
     }
 
     /**
@@ -382,39 +559,69 @@ final class IoCommand implements Callable<Integer> {
         return new CommandLine.ParameterException(spec.commandLine(), msg);
     }
 
-    private String take(List<String> args, String cmd) {
+    private String take(List<String> args, String cmd, String what) {
         if (args.isEmpty()) {
-            throw usage(cmd + ": missing argument");
+            throw usage(cmd + ": missing argument: " + what);
         }
         return args.remove(0);
     }
 
-    /** A number as strtoul reads it (decimal, 0x hex, 0 octal). */
-    private long number(String s, String what) {
-        try {
-            return Long.decode(s);
-        } catch (NumberFormatException e) {
-            throw usage("non-numeric " + what + " -- " + s);
+    /** Removes a leading option {@code flag} (given once or more) and says whether it was there. */
+    private boolean flag(List<String> args, String flag, String cmd) {
+        boolean seen = false;
+        while (!args.isEmpty() && args.get(0).equals(flag)) {
+            args.remove(0);
+            seen = true;
+        }
+        if (!args.isEmpty() && args.get(0).startsWith("-") && args.get(0).length() > 1
+                && !Character.isDigit(args.get(0).charAt(1))) {
+            throw usage(cmd + ": unsupported option " + args.get(0) + (flag == null ? "" : " (supported: " + flag + ")"));
+        }
+        return seen;
+    }
+
+    private void noMore(List<String> args, String cmd) {
+        if (!args.isEmpty()) {
+            throw usage(cmd + ": unexpected argument " + args.get(0));
         }
     }
 
-    /** A length or offset as xfs_io reads them: a number with an optional k, m, g or t suffix. */
-    private long size(String s) {
+    /** A number as strtoul reads it (decimal, 0x hex, 0 octal). */
+    private long number(String s, String cmd, String what) {
+        try {
+            return Long.decode(s);
+        } catch (NumberFormatException e) {
+            throw usage(cmd + ": non-numeric " + what + " -- " + s);
+        }
+    }
+
+    /**
+     * A length or offset as xfs_io's {@code cvtnum} reads them: a number (decimal, 0x hex, 0 octal)
+     * with an optional binary suffix k, m, g, t, p or e. Negative values, values past 2^63 - 1 and
+     * anything else are usage errors naming the command, the argument and the value.
+     */
+    private long size(String s, String cmd, String what) {
         String t = s.toLowerCase(Locale.ROOT);
         long mult = 1;
-        char last = t.charAt(t.length() - 1);
-        if ("kmgt".indexOf(last) >= 0) {
-            mult = 1L << (10 * ("kmgt".indexOf(last) + 1));
+        int unit = t.isEmpty() ? -1 : "kmgtpe".indexOf(t.charAt(t.length() - 1));
+        if (unit >= 0) {
+            mult = 1L << (10 * (unit + 1));
             t = t.substring(0, t.length() - 1);
         }
+        long v;
         try {
-            long v = Long.decode(t);
-            if (v < 0) {
-                throw usage("negative value " + s);
-            }
+            v = Long.decode(t);
+        } catch (NumberFormatException e) {
+            boolean digits = t.matches("[+]?(0x[0-9a-f]+|[0-9]+)");
+            throw usage(cmd + ": " + (digits ? what + " out of range" : "non-numeric " + what) + " -- " + s);
+        }
+        if (v < 0 || t.startsWith("-")) {
+            throw usage(cmd + ": negative " + what + " -- " + s);
+        }
+        try {
             return Math.multiplyExact(v, mult);
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw usage("not a size: " + s);
+        } catch (ArithmeticException e) {
+            throw usage(cmd + ": " + what + " out of range (past 2^63 - 1) -- " + s);
         }
     }
 }

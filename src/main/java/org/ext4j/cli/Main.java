@@ -4,6 +4,9 @@ import java.io.PrintWriter;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.Ext4Exception;
+import org.ext4j.error.FileTooLargeException;
+import org.ext4j.error.InvalidArgumentException;
+import org.ext4j.error.NameTooLongException;
 import org.ext4j.error.UnsupportedFeatureException;
 
 import picocli.CommandLine;
@@ -11,10 +14,29 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code ext4j} command line. Exit statuses are a contract with users' scripts:
- * 0 success; 1 a corrupt or unreadable image (or a path that is not there), one line on stderr
- * naming what and where; 2 a usage error; 3 an unsupported feature; anything else is a bug
- * (70, with a stack trace under {@code --debug}).
+ * The {@code ext4j} command line. Exit statuses are a contract with users' scripts, and every
+ * failure is one line on stderr naming what and where (a stack trace only under {@code --debug}):
+ * <ul>
+ * <li>0 success;
+ * <li>1 a corrupt or unreadable image, or a request the file system refuses, as coreutils exit 1:
+ *     an IMAGE that is missing, a directory, empty, not a regular file or block device, or not
+ *     readable; a path that is not there (an empty path included: ENOENT), that is not a directory
+ *     where one is needed (ENOTDIR, a trailing '/' after a file) or is one where it must not be
+ *     (EISDIR); a name that exists already (EEXIST); a write, truncate or fallocate past the
+ *     largest file the file system allows ({@link FileTooLargeException}, EFBIG: it depends on the
+ *     block size and features, so the command line itself was sound);
+ * <li>2 a usage error: the command line is malformed whatever the image holds. Picocli's own
+ *     errors (missing, extra or unknown arguments and options, values that do not convert), an
+ *     {@code io -c} command that is unknown or has missing, extra, non-numeric, negative or
+ *     overflowing arguments, and the library's argument errors: {@link InvalidArgumentException}
+ *     (EINVAL: a NUL byte in a path, a zero-length fallocate, an offset plus length past 2^63 - 1)
+ *     and {@link NameTooLongException} (ENAMETOOLONG: a name over 255 bytes, a path of 4096
+ *     bytes or more: no ext4 file system can hold it);
+ * <li>3 an unsupported feature, named;
+ * <li>70 a bug: anything else (an unexpected runtime exception).
+ * </ul>
+ * Arguments are checked before the image is opened wherever they can be, so a refused command
+ * leaves the image's bytes as they were.
  */
 @Command(name = "ext4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Read ext4 images without root or a kernel mount.",
@@ -47,10 +69,39 @@ public final class Main implements Runnable {
         return cl.execute(args);
     }
 
+    /** Runs the CLI with its output and errors captured (tests run hundreds of command lines in-process). */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        return cl.execute(args);
+    }
+
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::handle);
+        CommandLine.IParameterExceptionHandler picocliDefault = cl.getParameterExceptionHandler();
+        cl.setParameterExceptionHandler((e, args) -> args.length == 0 ? picocliDefault.handleParseException(e, args)
+                : usage(e, args));
         return cl;
+    }
+
+    /**
+     * A usage error: one line naming the bad argument and where help is, exit 2. With no arguments
+     * at all, picocli's own answer (the message and the usage text), which is what a newcomer needs.
+     */
+    private static int usage(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        String name = cl.getCommandSpec().qualifiedName(" ");
+        String msg = e.getMessage() == null ? e.toString() : e.getMessage().strip();
+        err.println(oneLine(name + ": " + msg + " (see '" + name + " --help')"));
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        if (debug) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return EXIT_USAGE;
     }
 
     private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
@@ -61,18 +112,37 @@ public final class Main implements Runnable {
         int code;
         if (e instanceof UnsupportedFeatureException) {
             code = EXIT_UNSUPPORTED;
+        } else if (e instanceof InvalidArgumentException || e instanceof NameTooLongException) {
+            code = EXIT_USAGE; // the arguments are wrong whatever the image holds
         } else if (e instanceof Ext4Exception || e instanceof java.io.IOException) {
             code = EXIT_CORRUPT;
         } else {
             code = EXIT_BUG;
         }
         String kind = e instanceof CorruptionException ? "corrupt image: " : code == EXIT_BUG ? "internal error: " : "";
-        err.println("ext4j " + verb + ": " + kind + describe(e));
+        err.println(oneLine("ext4j " + verb + ": " + kind + describe(e)));
         if (debug || code == EXIT_BUG && Boolean.getBoolean("ext4j.debug")) {
             e.printStackTrace(err);
         }
         err.flush();
         return code;
+    }
+
+    /**
+     * The message as one line whatever the arguments held: control characters (a newline or a NUL
+     * in a path) are shown as {@code \xNN}, so scripts can rely on one line per failure.
+     */
+    static String oneLine(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7F) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /** One readable line for any failure; the JDK's file exceptions say only the path by themselves. */

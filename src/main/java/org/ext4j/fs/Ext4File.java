@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.ext4j.error.FileTooLargeException;
+import org.ext4j.error.InvalidArgumentException;
 import org.ext4j.error.WrongTypeException;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.InodeRecord;
@@ -32,8 +34,6 @@ import org.ext4j.txn.Handle;
  * tree's lock.
  */
 public final class Ext4File implements Closeable {
-    private static final long MAX_BLOCKS = (1L << 32) - 1;
-
     private final WriteSession session;
     private final InodeState inode;
     private final AddressSpace space;
@@ -69,7 +69,7 @@ public final class Ext4File implements Closeable {
         int bs = session.volume.blockSize();
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
-        this.maxSize = MAX_BLOCKS * bs;
+        this.maxSize = maxBytes(session.volume.superblock());
         this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
                 session.reservations);
         this.ops = new Ext4IomapOps(mapper, bs, size::get);
@@ -106,6 +106,55 @@ public final class Ext4File implements Closeable {
     }
 
     /**
+     * The largest size of an extent-mapped file, the kernel's {@code s_maxbytes} from
+     * {@code ext4_max_size}: 2^32 - 1 blocks (the extent's 32-bit logical start), and without
+     * huge_file no more than i_blocks' 2^32 - 1 sectors can count, rounded down to whole blocks.
+     * Writes, truncates and fallocates past it are EFBIG.
+     */
+    static long maxBytes(org.ext4j.format.Superblock sb) {
+        int bits = Integer.numberOfTrailingZeros(sb.blockSize);
+        long res = ((1L << 32) - 1) << bits;
+        if (!sb.hasRoCompat(org.ext4j.format.Features.RO_COMPAT_HUGE_FILE)) {
+            long upper = (((1L << 32) - 1) >> (bits - 9)) << bits;
+            res = Math.min(res, upper);
+        }
+        return res;
+    }
+
+    /** The largest size this file may reach ({@link #maxBytes}). */
+    public long maxSize() {
+        return maxSize;
+    }
+
+    /**
+     * A buffer range must lie inside its array: the kernel's EFAULT for a buffer outside the
+     * address space, refused before anything is locked.
+     */
+    private static void checkBuffer(String op, byte[] buf, int off, int len) throws InvalidArgumentException {
+        if (buf == null) {
+            throw new InvalidArgumentException(op + ": no buffer (null) (EFAULT)");
+        }
+        if (off < 0 || len < 0 || off > buf.length - len) {
+            throw new InvalidArgumentException(op + ": " + len + " bytes at index " + off + " do not fit a buffer of "
+                    + buf.length + " bytes (EFAULT)");
+        }
+    }
+
+    /**
+     * {@code rw_verify_area}: a negative position, or a position plus length past 2^63 - 1, is
+     * EINVAL (the length is an int here, so never negative once the buffer checked out).
+     */
+    private static void checkRange(String op, long pos, int len) throws InvalidArgumentException {
+        if (pos < 0) {
+            throw new InvalidArgumentException(op + " at negative offset " + pos + " (EINVAL)");
+        }
+        if (pos > Long.MAX_VALUE - len) {
+            throw new InvalidArgumentException(op + " of " + len + " bytes at " + pos
+                    + " ends past the largest offset, 2^63 - 1 (EINVAL)");
+        }
+    }
+
+    /**
      * The layers under this file, for the race harness ({@code org.ext4j.race}) and tests that drive
      * the mapping layer directly, as a writer without the inode writer lock would (the kernel's
      * {@code page_mkwrite}). Using them bypasses every lock of this class: never for ordinary I/O.
@@ -131,21 +180,30 @@ public final class Ext4File implements Closeable {
         }
     }
 
-    /** Writes {@code len} bytes at {@code pos} (pwrite); returns the count. */
+    /**
+     * Writes {@code len} bytes at {@code pos} (pwrite); returns the count. As the kernel's
+     * {@code rw_verify_area} and {@code generic_write_checks}: a bad buffer range, a negative
+     * position or one whose end passes 2^63 - 1 is refused ({@link InvalidArgumentException}); an
+     * empty write does nothing; a write starting at or past {@link #maxSize()} is EFBIG
+     * ({@link FileTooLargeException}); one that crosses it is shortened there.
+     */
     public long pwrite(long pos, byte[] src, int off, int len) throws IOException {
         checkOpen();
-        if (pos < 0 || len < 0 || pos > maxSize - len) {
-            throw new org.ext4j.error.InvalidRequestException("write of " + len + " bytes at " + pos
-                    + " is outside 0.." + maxSize + " (the largest file size)");
+        checkBuffer("write", src, off, len);
+        checkRange("write", pos, len);
+        if (len == 0) {
+            return 0;
         }
+        if (pos >= maxSize) {
+            throw new FileTooLargeException("write at offset " + pos + ": file too large", maxSize);
+        }
+        len = (int) Math.min(len, maxSize - pos);
         session.checkNotFailed();
         long n = 0;
         writerLock.lock(); // i_rwsem
         try {
-            if (len > 0) {
-                Instant now = Instant.now(); // file_update_time: the write's time, stored with the inode
-                inode.touch(now.getEpochSecond(), now.getNano());
-            }
+            Instant now = Instant.now(); // file_update_time: the write's time, stored with the inode
+            inode.touch(now.getEpochSecond(), now.getNano());
             zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
@@ -184,8 +242,11 @@ public final class Ext4File implements Closeable {
      */
     public void truncate(long newSize) throws IOException {
         checkOpen();
-        if (newSize < 0 || newSize > maxSize) {
-            throw new org.ext4j.error.InvalidRequestException("size " + newSize + " is outside 0.." + maxSize);
+        if (newSize < 0) {
+            throw new InvalidArgumentException("truncate to negative size " + newSize + " (EINVAL)");
+        }
+        if (newSize > maxSize) {
+            throw new FileTooLargeException("truncate to " + newSize + " bytes: file too large", maxSize);
         }
         session.change("ext4_truncate", () -> {
             truncateLocked(newSize);
@@ -238,23 +299,42 @@ public final class Ext4File implements Closeable {
     public static final int FALLOC_PUNCH_HOLE = 0x02;
     public static final int FALLOC_ZERO_RANGE = 0x10;
 
+    /** The kernel's other fallocate modes, which ext4j does not implement. */
+    private static final int FALLOC_COLLAPSE_RANGE = 0x08;
+    private static final int FALLOC_INSERT_RANGE = 0x20;
+    private static final int FALLOC_UNSHARE_RANGE = 0x40;
+
     /**
      * {@code fallocate(2)}: mode 0 allocates unwritten blocks (reads zero) and grows the size;
      * {@code KEEP_SIZE} allocates without growing it; {@code PUNCH_HOLE|KEEP_SIZE} frees the range
      * (partial blocks zeroed); {@code ZERO_RANGE} makes the range read zero and stay allocated.
+     * Checked in {@code vfs_fallocate}'s order before anything is locked: a negative offset or a
+     * length of zero or less, then a mode the kernel refuses (unknown bits, punch with zero range,
+     * punch without keep-size: EOPNOTSUPP), are {@link InvalidArgumentException}; the kernel's
+     * collapse, insert and unshare modes are not implemented ({@link UnsupportedFeatureException});
+     * a range ending past {@link #maxSize()} or past 2^63 - 1 is EFBIG ({@link FileTooLargeException}).
      */
     public void fallocate(int mode, long pos, long len) throws IOException {
         checkOpen();
-        if (pos < 0 || len <= 0 || pos > maxSize - len) {
-            throw new org.ext4j.error.InvalidRequestException("fallocate of " + len + " bytes at " + pos
-                    + " is outside 0.." + maxSize);
+        if (pos < 0 || len <= 0) {
+            throw new InvalidArgumentException("fallocate of " + len + " bytes at offset " + pos
+                    + ": the offset must be 0 or more and the length more than 0 (EINVAL)");
         }
         boolean punch = (mode & FALLOC_PUNCH_HOLE) != 0;
         boolean zero = (mode & FALLOC_ZERO_RANGE) != 0;
         boolean keep = (mode & FALLOC_KEEP_SIZE) != 0;
-        if ((mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE)) != 0 || punch && zero
-                || punch && !keep) {
-            throw new org.ext4j.error.InvalidRequestException(String.format("fallocate mode 0x%x is not supported", mode));
+        int known = FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE | FALLOC_COLLAPSE_RANGE
+                | FALLOC_INSERT_RANGE | FALLOC_UNSHARE_RANGE;
+        if ((mode & ~known) != 0 || punch && zero || punch && !keep) {
+            throw new InvalidArgumentException(String.format("fallocate mode 0x%x is not a valid mode (EOPNOTSUPP)", mode));
+        }
+        if ((mode & (FALLOC_COLLAPSE_RANGE | FALLOC_INSERT_RANGE | FALLOC_UNSHARE_RANGE)) != 0) {
+            throw new org.ext4j.error.UnsupportedFeatureException(String.format("fallocate mode 0x%x", mode),
+                    "collapse, insert and unshare ranges are not implemented");
+        }
+        if (pos > maxSize - len) {
+            throw new FileTooLargeException("fallocate of " + len + " bytes at offset " + pos + ": file too large",
+                    maxSize);
         }
         session.change("ext4_fallocate", () -> {
             fallocateLocked(pos, len, punch, zero, keep);
@@ -377,13 +457,15 @@ public final class Ext4File implements Closeable {
     /**
      * {@code lseek(SEEK_DATA / SEEK_HOLE)}: the first offset at or after {@code pos} holding data
      * (written or delayed blocks, or unwritten blocks whose page cache is uptodate), or the first hole
-     * (the end of file counts as one); -1 for SEEK_DATA when there is no more data (ENXIO).
+     * (the end of file counts as one); -1 (ENXIO) for SEEK_DATA when there is no more data, and for
+     * both when {@code pos} is negative or at or past the end of file, as {@code iomap_seek_data}
+     * and {@code iomap_seek_hole} answer.
      */
     public long seek(long pos, boolean data) throws IOException {
         checkOpen();
         long fileSize = size.get();
-        if (pos >= fileSize) {
-            return data ? -1 : (pos == fileSize ? fileSize : -1);
+        if (pos < 0 || pos >= fileSize) {
+            return -1;
         }
         int bs = session.volume.blockSize();
         long cur = pos / bs;
@@ -421,9 +503,15 @@ public final class Ext4File implements Closeable {
         }
     }
 
-    /** Reads up to {@code len} bytes at {@code pos}; -1 at end of file. */
+    /**
+     * Reads up to {@code len} bytes at {@code pos}; -1 at end of file. A bad buffer range, a
+     * negative position, or one whose end passes 2^63 - 1 is refused
+     * ({@link InvalidArgumentException}, as {@code rw_verify_area}).
+     */
     public int pread(long pos, byte[] dst, int off, int len) throws IOException {
         checkOpen();
+        checkBuffer("read", dst, off, len);
+        checkRange("read", pos, len);
         invalidateLock.readLock().lock();
         try {
             return io.read(ops, pos, dst, off, len, size.get());

@@ -130,6 +130,7 @@ public final class Ext4FileSystem implements Closeable {
      * the parent directory, all in one handle. Returns it open for writing.
      */
     public Ext4File createFile(String path, int permissions) throws IOException {
+        checkNewName(path); // before the lock and before anything is allocated
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
@@ -198,8 +199,64 @@ public final class Ext4FileSystem implements Closeable {
         return openFile(path);
     }
 
+    /**
+     * The checks {@code open(O_CREAT|O_EXCL)} makes of the name before creating anything: the
+     * path's own ({@link PathNames#check}); "." or ".." or "/" as the last component exists already
+     * (EEXIST, once the directories on the way resolve); a trailing '/' asks for a directory, which
+     * a regular file cannot be (EISDIR, once the parent resolves). Only reads.
+     */
+    private void checkNewName(String path) throws IOException {
+        byte[] full = PathNames.check(path);
+        byte[] last = PathNames.lastName(full);
+        if (last.length == 0 || PathNames.isDotOrDotDot(last)) {
+            resolve(full, true); // ENOENT or ENOTDIR on the way come first, as in the kernel's walk
+            throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
+        }
+        if (PathNames.trailingSlash(full)) {
+            long parent = resolveParent(full, path);
+            if (!inode(parent).record().isDirectory()) {
+                throw new WrongTypeException(path + ": not a directory");
+            }
+            throw new WrongTypeException(path + ": is a directory (a trailing '/' names a directory)");
+        }
+    }
+
+    /**
+     * Checks, reading only, that {@link #createFile} would accept {@code path} as far as names go:
+     * the checks it makes before anything else, then the parent resolving to a directory (ENOENT,
+     * ENOTDIR) and the name being absent (EEXIST). For callers that refuse a bad request before
+     * opening an image read-write; {@code createFile} checks all of it again under its lock, and can
+     * still fail for other reasons (no space, damage found on the way).
+     */
+    public void checkCreate(String path) throws IOException {
+        checkNewName(path);
+        byte[] full = PathNames.check(path);
+        long parent = resolveParent(full, path);
+        if (!inode(parent).record().isDirectory()) {
+            throw new WrongTypeException(path + ": not a directory");
+        }
+        if (new Directory(volume, inode(parent)).lookup(PathNames.lastName(full)) != null) {
+            throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
+        }
+    }
+
+    /** The directory that would hold the last name of {@code full}; failures name the whole {@code path}. */
+    private long resolveParent(byte[] full, String path) throws IOException {
+        return resolveFrom(ROOT_INO, PathNames.parent(full), true, new int[] {MAX_SYMLINKS}, path);
+    }
+
+    /**
+     * The largest size a file created or written by ext4j may reach on this file system, the
+     * kernel's {@code s_maxbytes} ({@code ext4_max_size}: it depends on the block size and on
+     * huge_file). Writes, truncates and fallocates past it are refused with EFBIG.
+     */
+    public long maxFileSize() {
+        return Ext4File.maxBytes(superblock());
+    }
+
     /** Opens an existing regular file for reading and writing (follows symlinks). */
     public Ext4File openFile(String path) throws IOException {
+        PathNames.check(path); // before the namespace lock
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
@@ -232,6 +289,7 @@ public final class Ext4FileSystem implements Closeable {
      * @throws java.nio.file.ReadOnlyFileSystemException on a file system opened read-only
      */
     public void unlink(String path) throws IOException {
+        PathNames.check(path); // ENOENT, EINVAL, ENAMETOOLONG before the lock and any lookup
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
@@ -362,22 +420,32 @@ public final class Ext4FileSystem implements Closeable {
 
     // ---- path resolution ------------------------------------------------------------------
 
-    /** Resolves {@code path} without following a final symlink (lstat semantics). */
+    /**
+     * Resolves {@code path} without following a final symlink (lstat semantics).
+     *
+     * @throws NotFoundException for an empty path, as the kernel's ENOENT, or a missing name
+     * @throws org.ext4j.error.InvalidArgumentException for a path holding a NUL byte
+     * @throws org.ext4j.error.NameTooLongException for a component over 255 bytes or a path of 4096
+     */
     public long lookup(String path) throws IOException {
-        return resolve(path.getBytes(StandardCharsets.UTF_8), false);
+        return resolve(PathNames.check(path), false);
     }
 
-    /** Resolves {@code path} following symlinks everywhere (stat semantics). */
+    /** Resolves {@code path} following symlinks everywhere (stat semantics); checked as {@link #lookup}. */
     public long lookupFollow(String path) throws IOException {
-        return resolve(path.getBytes(StandardCharsets.UTF_8), true);
+        return resolve(PathNames.check(path), true);
     }
 
     /**
      * Resolves a path given as raw bytes (names in ext4 are bytes). Intermediate symlinks are always
      * followed, relative ones from the directory holding them, absolute ones from the image's root;
-     * at most {@link #MAX_SYMLINKS} of them.
+     * at most {@link #MAX_SYMLINKS} of them. A trailing '/' follows the last name and requires a
+     * directory (ENOTDIR otherwise), as the kernel's {@code LOOKUP_DIRECTORY}. An empty path is the
+     * root here, for callers that split paths themselves; NUL bytes and over-long names are refused
+     * before any lookup.
      */
     public long resolve(byte[] path, boolean followFinal) throws IOException {
+        PathNames.checkNames(path);
         int[] budget = {MAX_SYMLINKS};
         return resolveFrom(ROOT_INO, path, followFinal, budget, new String(path, StandardCharsets.UTF_8));
     }
@@ -386,9 +454,17 @@ public final class Ext4FileSystem implements Closeable {
             throws IOException {
         long cur = path.length > 0 && path[0] == '/' ? ROOT_INO : start;
         List<byte[]> parts = split(path);
+        boolean mustBeDirectory = PathNames.trailingSlash(path);
+        if (mustBeDirectory) {
+            followFinal = true;
+        }
         for (int i = 0; i < parts.size(); i++) {
             byte[] name = parts.get(i);
             boolean last = i == parts.size() - 1;
+            if (name.length > org.ext4j.error.NameTooLongException.NAME_MAX) {
+                // a symlink's target, read from the image: ext4_lookup's ENAMETOOLONG as well
+                throw org.ext4j.error.NameTooLongException.component(name);
+            }
             Inode dirInode = inode(cur);
             if (!dirInode.record().isDirectory()) {
                 throw new WrongTypeException(shown + ": not a directory");
@@ -406,6 +482,9 @@ public final class Ext4FileSystem implements Closeable {
                 next = resolveFrom(cur, target.readlinkBytes(), true, budget, shown);
             }
             cur = next;
+        }
+        if (mustBeDirectory && !inode(cur).record().isDirectory()) {
+            throw new WrongTypeException(shown + ": not a directory");
         }
         return cur;
     }
@@ -500,7 +579,16 @@ public final class Ext4FileSystem implements Closeable {
         return inode(lookup(path)).xattrs();
     }
 
+    /**
+     * One extended attribute by full name ("user.x"). A name that is empty or over 255 bytes is
+     * refused before the lookup, as {@code getxattr(2)} answers ERANGE.
+     */
     public byte[] getXattr(String path, String name) throws IOException {
+        if (name == null || name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > 255) {
+            throw new org.ext4j.error.InvalidArgumentException("attribute name "
+                    + (name == null ? "null" : "of " + name.getBytes(StandardCharsets.UTF_8).length + " bytes")
+                    + " is not 1..255 bytes (ERANGE)");
+        }
         return inode(lookup(path)).xattr(name);
     }
 

@@ -120,14 +120,25 @@ public final class Inode {
         return map.map(lblk, maxLen);
     }
 
-    /** Reads up to {@code len} bytes at {@code pos}; returns the count, or -1 at or past the end. */
+    /**
+     * Reads up to {@code len} bytes at {@code pos}; returns the count, or -1 at or past the end. A
+     * buffer range outside {@code dst} or a negative position is refused before anything is read
+     * ({@link org.ext4j.error.InvalidArgumentException}: the kernel's EFAULT and EINVAL).
+     */
     public int read(long pos, byte[] dst, int off, int len) throws IOException {
+        if (dst == null || off < 0 || len < 0 || off > dst.length - len) {
+            throw new org.ext4j.error.InvalidArgumentException("read: " + len + " bytes at index " + off
+                    + " do not fit a buffer of " + (dst == null ? "null" : dst.length + " bytes") + " (EFAULT)");
+        }
+        if (pos < 0) {
+            throw new org.ext4j.error.InvalidArgumentException("read at negative offset " + pos + " (EINVAL)");
+        }
         return read(pos, dst, off, len, 0);
     }
 
     int read(long pos, byte[] dst, int off, int len, int depth) throws IOException {
         if (pos < 0) {
-            throw new IllegalArgumentException("negative position " + pos);
+            throw new org.ext4j.error.InvalidArgumentException("read at negative offset " + pos + " (EINVAL)");
         }
         if (pos >= rec.size) {
             return len == 0 ? 0 : -1;
