@@ -167,7 +167,39 @@ final class InfoCommand implements Callable<Integer> {
         if (sb.hasIncompat(Features.INCOMPAT_CSUM_SEED)) {
             line(out, "Checksum seed", String.format("0x%08x", sb.checksumSeed));
         }
+        if (sb.errorCount != 0) {
+            line(out, "FS Error count", sb.errorCount);
+        }
+        printError(out, "First", sb.firstErrorTime, sb.firstErrorFunc, sb.firstErrorLine, sb.firstErrorIno,
+                sb.firstErrorBlock, sb.firstErrorCode);
+        printError(out, "Last", sb.lastErrorTime, sb.lastErrorFunc, sb.lastErrorLine, sb.lastErrorIno,
+                sb.lastErrorBlock, sb.lastErrorCode);
     }
+
+    /** The error an ext4 implementation recorded in the superblock, with dumpe2fs's labels (e2p's {@code list_super2}). */
+    private static void printError(PrintWriter out, String which, long time, String function, long lineNo, long ino,
+            long block, int code) {
+        if (time == 0) {
+            return;
+        }
+        line(out, which + " error time", time(time));
+        line(out, which + " error function", function);
+        line(out, which + " error line #", lineNo);
+        if (ino != 0) {
+            line(out, which + " error inode #", ino);
+        }
+        if (block != 0) {
+            line(out, which + " error block #", Long.toUnsignedString(block));
+        }
+        if (code != 0) {
+            line(out, which + " error err", code < ERRCODES.length ? ERRCODES[code] : "UNKNOWN_ERRCODE_" + code);
+        }
+    }
+
+    /** {@code EXT4_ERR_*} names by code, as e2p's {@code e2p_errcode2str}. */
+    private static final String[] ERRCODES = {"", "UNKNOWN", "EIO", "ENOMEM", "EFSBADCRC", "EFSCORRUPTED", "ENOSPC",
+        "ENOKEY", "EROFS", "EFBIG", "EEXIST", "ERANGE", "EOVERFLOW", "EBUSY", "ENOTDIR", "ENOTEMPTY", "ESHUTDOWN",
+        "EFAULT"};
 
     private static String uuid(byte[] b) {
         StringBuilder s = new StringBuilder();

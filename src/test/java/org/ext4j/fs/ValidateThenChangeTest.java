@@ -168,6 +168,11 @@ class ValidateThenChangeTest {
         assertRefusedUnchanged(img, 1, expect, "rm", img.toString(), target);
     }
 
+    private static String field(String text, String label) {
+        return text.lines().filter(l -> l.startsWith(label + ":")).map(l -> l.substring(label.length() + 1).strip())
+                .findFirst().orElse("<missing>");
+    }
+
     private static long groupFree(Path img, long g, boolean blocks) throws IOException {
         try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
             var d = fs.groups().get((int) g);
@@ -265,6 +270,12 @@ class ValidateThenChangeTest {
         assertTrue(header.contains("First error function:     ext4_create"), header);
         assertTrue(header.contains("Last error function:      ext4_create"), header);
         assertTrue(header.contains("First error err:          EIO"), header);
+        // ext4j info shows the record with dumpe2fs's labels
+        String info = Tools.ext4j("info", "-h", out.toString()).ok().stdout();
+        for (String label : List.of("Filesystem state", "FS Error count", "First error function", "First error line #",
+                "First error err", "Last error function", "Last error line #", "Last error err")) {
+            assertEquals(field(header, label), field(info, label), label);
+        }
         // e2fsck checks the file system because of the error state, and finds nothing else
         Result fsck = Tools.fsck(out);
         assertFalse(fsck.stdout().lines().anyMatch(l -> l.contains("Fix?") || l.contains("differences")), fsck.stdout());
