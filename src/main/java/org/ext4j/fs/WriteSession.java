@@ -224,8 +224,9 @@ final class WriteSession {
     /**
      * Runs {@code op}, an operation that may change the image, named after the kernel function it
      * mirrors ({@code "ext4_unlink"}): refused when an earlier error made the session read-only;
-     * what earlier operations left dirty is written out first, so an abort throws away only this
-     * operation's changes; and a failure after {@code op} changed metadata fails the session
+     * what it changed is written out when it completes (and anything left dirty before it, when it
+     * starts), so an abort throws away only operations still running; and a failure after
+     * {@code op} changed metadata fails the session
      * ({@link #fail}) before it propagates. A failure before any change propagates alone: the
      * operation was refused and the image is as it was. Running out of space is not a failure of the
      * file system: every operation leaves it consistent then (the kernel returns ENOSPC without
@@ -240,7 +241,11 @@ final class WriteSession {
         long before = journal.changesByCurrentThread();
         depth[0]++;
         try {
-            return op.run();
+            T result = op.run();
+            if (depth[0] == 1) {
+                journal.writeOut(); // a completed operation no later abort may take back
+            }
+            return result;
         } catch (org.ext4j.alloc.NoSpaceException e) {
             throw e; // not damage: operations leave the file system consistent when space runs out
         } catch (IOException | RuntimeException | Error e) {
