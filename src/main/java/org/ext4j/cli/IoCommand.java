@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import org.ext4j.error.FileTooLargeException;
 import org.ext4j.error.InvalidArgumentException;
 import org.ext4j.error.NotFoundException;
-import org.ext4j.error.WrongTypeException;
 import org.ext4j.fs.Ext4File;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.fs.PathNames;
@@ -81,9 +80,13 @@ final class IoCommand implements Callable<Integer> {
             ops.add(parse(c));
         }
         PathNames.check(path);
-        precheck(ops);
         WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
+        // the read-write open writes nothing until the first change: a command refused here, or a
+        // file refused by openFile or createFile, leaves the image as it was
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
+            for (Op op : ops) {
+                op.checkLimits(fs.maxFileSize());
+            }
             Ext4File f;
             try {
                 f = fs.openFile(path);
@@ -99,35 +102,6 @@ final class IoCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /**
-     * The checks that need the file system, made on a read-only open so that a refused command
-     * never opens the image read-write: every command against the largest file, and the path (an
-     * existing regular file, or with {@code -f} a name {@link Ext4FileSystem#checkCreate} accepts).
-     * The read-write open checks all of it again; this only refuses early.
-     */
-    private void precheck(List<Op> ops) throws IOException {
-        try (Ext4FileSystem ro = Ext4FileSystem.open(image)) {
-            long max = ro.maxFileSize();
-            for (Op op : ops) {
-                op.checkLimits(max);
-            }
-            long ino;
-            try {
-                ino = ro.lookupFollow(path);
-            } catch (NotFoundException e) {
-                if (!create) {
-                    throw e;
-                }
-                ro.checkCreate(path);
-                return;
-            }
-            if (!ro.stat(ino).isRegularFile()) {
-                throw new WrongTypeException(path + ": " + (ro.stat(ino).isDirectory() ? "is a directory"
-                        : "not a regular file"));
-            }
-        }
     }
 
     /** Parses one {@code -c} command; anything malformed is a usage error naming it. */

@@ -3,9 +3,7 @@ package org.ext4j.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import org.ext4j.error.WrongTypeException;
 import org.ext4j.fs.Ext4FileSystem;
-import org.ext4j.fs.PathNames;
 import org.ext4j.fs.WriteOptions;
 
 import picocli.CommandLine.Command;
@@ -25,19 +23,13 @@ final class RmCommand implements Callable<Integer> {
     String path;
 
     /**
-     * The path is checked on a read-only open first (missing, a directory, a trailing '/' after a
-     * file: exit 1; a NUL byte or an over-long name: exit 2), so that a refused rm never opens the
-     * image read-write; {@link Ext4FileSystem#unlink} checks it all again.
+     * The read-write open writes nothing until the first change, and {@link Ext4FileSystem#unlink}
+     * checks the path (missing, a directory, a trailing '/' after a file: exit 1; a NUL byte or an
+     * over-long name: exit 2) before it changes anything: a refused rm leaves the image as it was.
      */
     @Override
     public Integer call() throws Exception {
         ImageOpener.checkImage(image, true);
-        PathNames.check(path);
-        try (Ext4FileSystem ro = Ext4FileSystem.open(image)) {
-            if (ro.stat(ro.lookup(path)).isDirectory()) {
-                throw new WrongTypeException(path + ": is a directory");
-            }
-        }
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, WriteOptions.defaults())) {
             fs.unlink(path);
         }

@@ -136,23 +136,22 @@ public final class Ext4FileSystem implements Closeable {
         }
         byte[] full = path.getBytes(StandardCharsets.UTF_8);
         int slash = path.lastIndexOf('/');
-        String parentPath = slash <= 0 ? "/" : path.substring(0, slash);
         byte[] name = path.substring(slash + 1).getBytes(StandardCharsets.UTF_8);
         if (name.length == 0 || full.length == 0) {
             throw new org.ext4j.error.InvalidRequestException("no file name in \"" + path + "\"");
         }
         session.namespaceLock.lock(); // the name checked absent stays absent until it is added
         try {
-            return session.change("ext4_create", () -> createLocked(path, parentPath, name, permissions));
+            return session.change("ext4_create", () -> createLocked(path, name, permissions));
         } finally {
             session.namespaceLock.unlock();
         }
     }
 
-    private Ext4File createLocked(String path, String parentPath, byte[] name, int permissions) throws IOException {
-        long parent = lookupFollow(parentPath);
+    private Ext4File createLocked(String path, byte[] name, int permissions) throws IOException {
+        long parent = resolveParent(path.getBytes(StandardCharsets.UTF_8), path);
         if (!inode(parent).record().isDirectory()) {
-            throw new WrongTypeException(parentPath + ": not a directory");
+            throw new WrongTypeException(path + ": not a directory");
         }
         if (new Directory(volume, inode(parent)).lookup(name) != null) {
             // before anything is allocated: a failed create must leave nothing behind
@@ -263,11 +262,15 @@ public final class Ext4FileSystem implements Closeable {
         session.namespaceLock.lock(); // no unlink between the lookup and the entry in openFiles
         try {
             long ino = lookupFollow(path);
+            InodeRecord rec = volume.readInode(ino);
+            if (!rec.isRegular()) {
+                throw new WrongTypeException(path + ": " + (rec.isDirectory() ? "is a directory" : "not a regular file"));
+            }
             Ext4File open = session.openFiles.get(ino);
             if (open != null) {
                 return open;
             }
-            Ext4File f = new Ext4File(session, volume.readInode(ino));
+            Ext4File f = new Ext4File(session, rec);
             session.openFiles.put(ino, f);
             return f;
         } finally {
@@ -316,7 +319,7 @@ public final class Ext4FileSystem implements Closeable {
                 resolve(java.util.Arrays.copyOf(full, end), true); // NotFoundException, or it is a directory
                 throw new WrongTypeException(path + ": is a directory");
             }
-            long parent = resolve(parentPath, true);
+            long parent = resolveFrom(ROOT_INO, parentPath, true, new int[] {MAX_SYMLINKS}, path);
             Inode dir = inode(parent);
             if (!dir.record().isDirectory()) {
                 throw new WrongTypeException(path + ": not a directory");
