@@ -69,7 +69,7 @@ abstract class KernelImageChecks {
     void buildImageWithTheKernel() throws IOException {
         Tools.requireRootAndLoop();
         Tools.requireTools("mkfs.ext4", "e2fsck", "debugfs", "filefrag", "fallocate", "find", "stat", "mknod",
-                "setfattr", "getfattr");
+                "setfattr", "getfattr", "setfacl");
         long t0 = System.nanoTime();
         work = Files.createTempDirectory("ext4j-kernel-" + variant.name().toLowerCase());
         image = work.resolve("fs.img");
