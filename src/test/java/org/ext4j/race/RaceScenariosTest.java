@@ -20,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every scenario of RACES.md, replayed on real images of 1 KiB and 4 KiB blocks: with every
+ * Every scenario of docs/RACES.md, replayed on real images of 1 KiB and 4 KiB blocks: with every
  * protection in force the file holds exactly the model's bytes in the page cache, on disk through
  * our reader, for {@code e2fsck -fn} and for the kernel; and with each protection the scenario
  * covers switched off, the same replay shows the corruption (the test's teeth).
