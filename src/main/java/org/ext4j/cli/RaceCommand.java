@@ -24,9 +24,9 @@ import picocli.CommandLine.Parameters;
  * every protection, corrupted without one), 1 when it is not, 2 for a usage error.
  */
 @Command(name = "race", description = {"Replay a race of the write path on a scratch image, step by step.",
-    "Exit 0 when the outcome is the expected one: data preserved with every protection in force,",
-    "corruption shown with a protection switched off.",
-    "The races, their protections and their tests: docs/RACES.md in ext4j's sources."})
+    "Exit 0 when the outcome is the expected one: the data preserved with every",
+    "protection in force, the corruption shown with one switched off.",
+    "The races, their protections and tests: docs/RACES.md in ext4j's sources."})
 final class RaceCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SCENARIO", description = "R1, R1b, R2, ... (see --list)")
     String scenario;
