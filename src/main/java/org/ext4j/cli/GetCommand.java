@@ -1,5 +1,7 @@
 package org.ext4j.cli;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.RandomAccessFile;
@@ -38,6 +40,7 @@ import org.ext4j.inode.Xattr;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -51,8 +54,13 @@ import picocli.CommandLine.Spec;
  * "/" puts the root's contents into DEST. Names that are not valid UTF-8 cannot be represented by
  * the JDK's file API on a UTF-8 system: such names are written with each invalid byte as {@code %XX}
  * and a warning is printed.
+ *
+ * <p>DEST {@code -} writes a regular file's contents to standard output and nothing else, as
+ * {@code cat} does (a symlink is followed); a directory or any other kind of file there is a usage
+ * error (exit 2) and nothing is written. A file really named "-" is {@code ./-}.
  */
-@Command(name = "get", description = "Extract a file or directory tree from the image.")
+@Command(name = "get", description = {"Extract a file or directory tree from the image.",
+    "DEST - writes a regular file's contents to standard output (symlinks followed)."})
 final class GetCommand implements Callable<Integer> {
     private static final int COPY_CHUNK = 1 << 20;
 
@@ -62,7 +70,7 @@ final class GetCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "PATH")
     String path;
 
-    @Parameters(index = "2", paramLabel = "DEST")
+    @Parameters(index = "2", paramLabel = "DEST", description = "Where to extract to; - for standard output.")
     Path dest;
 
     @Option(names = {"-k", "--keep-going"},
@@ -93,6 +101,9 @@ final class GetCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         err = spec.commandLine().getErr();
+        if (dest.toString().equals("-")) {
+            return toStdout();
+        }
         try (Ext4FileSystem opened = ImageOpener.open(image, err)) {
             fs = opened;
             long ino = fs.lookup(path);
@@ -114,6 +125,30 @@ final class GetCommand implements Callable<Integer> {
             if (damaged > 0) {
                 throw new CorruptionSummary(damaged);
             }
+        } finally {
+            err.flush();
+        }
+        return 0;
+    }
+
+    /**
+     * {@code get IMAGE PATH -}: one regular file's bytes to standard output, checked before the first
+     * byte is written, so that a refusal leaves the output empty.
+     */
+    private int toStdout() throws IOException {
+        try (Ext4FileSystem opened = ImageOpener.open(image, err)) {
+            Inode inode = opened.inode(opened.lookupFollow(path));
+            FileStat st = opened.stat(inode);
+            if (!st.isRegularFile()) {
+                String kind = st.isDirectory() ? "a directory" : "not a regular file";
+                throw new ParameterException(spec.commandLine(), path + " is " + kind
+                        + ": DEST - writes one regular file's contents to standard output; give a destination"
+                        + " path to extract it");
+            }
+            // not closed: closing it would close file descriptor 1 for the rest of the JVM
+            FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+            inode.transferTo(out.getChannel());
+            out.flush();
         } finally {
             err.flush();
         }

@@ -39,7 +39,8 @@ import picocli.CommandLine.Option;
  * leaves the image's bytes as they were.
  */
 @Command(name = "ext4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Read ext4 images without root or a kernel mount.",
+        description = {"Read ext4 images, and write files in them, without root or a kernel mount.",
+            "ext4j VERB --help describes a verb."},
         subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
             IoCommand.class, RmCommand.class, RaceCommand.class})
 public final class Main implements Runnable {
@@ -54,9 +55,11 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** No verb given: name them all, from the registered subcommands so that the list cannot go stale. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing verb: one of info, ls, stat, cat, get");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "missing verb: one of " + String.join(", ", spec.subcommands().keySet()));
     }
 
     public static void main(String[] args) {
@@ -79,6 +82,14 @@ public final class Main implements Runnable {
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        for (CommandLine verb : cl.getSubcommands().values()) {
+            // --help on every verb; not the standard mixin, whose -h is info's --header-only
+            CommandLine.Model.CommandSpec s = verb.getCommandSpec();
+            if (!s.optionsMap().containsKey("--help")) {
+                s.addOption(CommandLine.Model.OptionSpec.builder("--help").usageHelp(true)
+                        .description("Show this help message and exit.").build());
+            }
+        }
         cl.setExecutionExceptionHandler(Main::handle);
         CommandLine.IParameterExceptionHandler picocliDefault = cl.getParameterExceptionHandler();
         cl.setParameterExceptionHandler((e, args) -> args.length == 0 ? picocliDefault.handleParseException(e, args)

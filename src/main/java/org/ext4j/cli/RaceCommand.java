@@ -16,16 +16,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ext4j race SCENARIO}: replays one race of RACES.md step by step on a scratch image (made
+ * {@code ext4j race SCENARIO}: replays one race of docs/RACES.md step by step on a scratch image (made
  * with {@code mkfs.ext4}, kept in memory) and prints each step and the verdict. With
  * {@code --without-validity-check} (or {@code --without} another protection the scenario covers)
  * the same interleaving runs with that protection switched off, and the verdict names the bytes
  * that were lost. Exit status 0 when the outcome is the one expected for the mode (preserved with
  * every protection, corrupted without one), 1 when it is not, 2 for a usage error.
  */
-@Command(name = "race", description = {"Replay a race of the write path (RACES.md) on a scratch image, step by step.",
-    "Exit 0 when the outcome is the expected one: data preserved with every protection in force,",
-    "corruption shown with a protection switched off."})
+@Command(name = "race", description = {"Replay a race of the write path on a scratch image, step by step.",
+    "Exit 0 when the outcome is the expected one: the data preserved with every",
+    "protection in force, the corruption shown with one switched off.",
+    "The races, their protections and tests: docs/RACES.md in ext4j's sources."})
 final class RaceCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SCENARIO", description = "R1, R1b, R2, ... (see --list)")
     String scenario;

@@ -614,7 +614,7 @@ public final class ExtentStatusTree implements AutoCloseable {
     }
 
     /**
-     * The bug the field comment warns of, kept only so that RACES.md R11 can show what it does: the
+     * The bug the field comment warns of, kept only so that docs/RACES.md R11 can show what it does: the
      * increment done after the lock is released, as {@code WRITE_ONCE(seq, READ_ONCE(seq) + 1)},
      * with an interleaving point between the read and the write. Runs only when a test switched
      * {@link Protection#SEQ_UNDER_LOCK} off.

@@ -238,7 +238,7 @@ public final class Ext4File implements Closeable {
     /**
      * Sets the file's size ({@code truncate}): shrinking zeroes the tail of the new last block,
      * drops cached folios and frees every block past it; growing leaves a hole (the old last block's
-     * tail past the old end is zeroed, so no stale bytes appear, RACES.md R8).
+     * tail past the old end is zeroed, so no stale bytes appear, docs/RACES.md R8).
      */
     public void truncate(long newSize) throws IOException {
         checkOpen();
@@ -395,7 +395,7 @@ public final class Ext4File implements Closeable {
     /**
      * Before a write at {@code pos} beyond the end of file: the rest of the old end-of-file block,
      * past the old size, is zeroed through the page cache, so nothing a store past EOF left in the
-     * cached block, and nothing stale on disk behind it, appears inside the grown file (RACES.md R8;
+     * cached block, and nothing stale on disk behind it, appears inside the grown file (docs/RACES.md R8;
      * the kernel's {@code iomap_zero_range} from the old size). A hole or an unwritten block with
      * nothing cached reads zero already and is left alone.
      */

@@ -115,7 +115,7 @@ public final class Ext4FileSystem implements Closeable {
     /**
      * Writes the metadata changed so far, without writing back any dirty file data: what a
      * periodic journal commit leaves on disk, and so what a crash right after it would find
-     * (RACES.md R9). Data written back before stays where it is.
+     * (docs/RACES.md R9). Data written back before stays where it is.
      */
     public void commitMetadata() throws IOException {
         if (session == null) {

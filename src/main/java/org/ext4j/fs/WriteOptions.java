@@ -5,7 +5,7 @@ package org.ext4j.fs;
  * writer throttling), the bound on cached extent status entries, and the background flusher's
  * wake-up interval and dirty age limit ({@code dirty_writeback_centisecs}, {@code dirty_expire_centisecs}),
  * and the largest folio the page cache makes (64 KiB; one block makes every folio one block, as
- * RACES.md's scenarios assume).
+ * docs/RACES.md's scenarios assume).
  */
 public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes,
         long statusTreeEntries, long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes) {

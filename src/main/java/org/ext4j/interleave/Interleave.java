@@ -1,7 +1,7 @@
 package org.ext4j.interleave;
 
 /**
- * Named interleaving points of the write path, for deterministic race tests (RACES.md) and the
+ * Named interleaving points of the write path, for deterministic race tests (docs/RACES.md) and the
  * {@code ext4j race} demonstration: a test installs a {@link Hook} that may stop the calling thread
  * at a named point until another thread has run to where the test wants.
  *

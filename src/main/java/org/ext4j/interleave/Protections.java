@@ -2,7 +2,7 @@ package org.ext4j.interleave;
 
 /**
  * The protections of the write path that race tests switch off to show what each one prevents
- * (RACES.md: "a test for a race has teeth"). Nothing in {@code WriteOptions}, {@code OpenOptions}
+ * (docs/RACES.md: "a test for a race has teeth"). Nothing in {@code WriteOptions}, {@code OpenOptions}
  * or any command's options reaches this class: only tests and the {@code ext4j race}
  * demonstration, on its own scratch image, turn a protection off, and they turn it back on after.
  *

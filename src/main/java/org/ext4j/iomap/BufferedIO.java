@@ -24,7 +24,7 @@ import org.ext4j.pagecache.Folio;
  * whether a partially written block must be read or zeroed, the write asks {@link IomapOps#valid}.
  * A stale mapping is dropped and the rest of the write maps again ({@code IOMAP_F_STALE}). Without
  * that check a stale UNWRITTEN mapping zeroes a block that writeback already wrote: silent data
- * corruption (RACES.md R1, the seed of this project).
+ * corruption (docs/RACES.md R1, the seed of this project).
  *
  * <p>The caller of {@link #write} holds the inode writer lock; {@link #read} and
  * {@link #writeback} take none. Folio locks are the only locks taken here, one at a time.
@@ -58,7 +58,7 @@ public final class BufferedIO {
      * (writeback and reclaim need the folio lock; fallocate, punch and truncate the inode lock;
      * a completion converts only blocks of folios under writeback, which are uptodate and never
      * read or zeroed), so the fresh mapping is good for this folio and every remap copies at least
-     * one folio: constant changes elsewhere in the file cannot starve the write (RACES.md R12).
+     * one folio: constant changes elsewhere in the file cannot starve the write (docs/RACES.md R12).
      */
     public long write(IomapOps ops, long pos, byte[] src, int off, int len, LongSupplier size, SizeUpdater sizeUpdate)
             throws IOException {
@@ -157,7 +157,7 @@ public final class BufferedIO {
      * A write failed part way through a range it had just reserved ({@code iomap_write_delalloc_release}):
      * the blocks of {@code [from, to)} that no dirty folio backs give back their delayed reservation;
      * the dirty ones, a partial block this write filled or blocks another writer dirtied meanwhile,
-     * keep theirs, so their data still reaches disk (RACES.md R5).
+     * keep theirs, so their data still reaches disk (docs/RACES.md R5).
      */
     private void releaseUnbacked(IomapOps ops, long from, long to) throws IOException {
         long b = from / blockSize;
@@ -490,7 +490,7 @@ public final class BufferedIO {
      * <p>The mapping is cached across folios, as XFS's {@code wpc->iomap}, and like XFS's
      * {@code xfs_imap_valid} it is asked whether it is still current before each reuse: a truncate,
      * punch or conversion elsewhere in the file moves the counter, and writeback maps again instead
-     * of writing into blocks that may have been freed (RACES.md R6).
+     * of writing into blocks that may have been freed (docs/RACES.md R6).
      */
     private final class Completion {
         private final WritebackOps ops;

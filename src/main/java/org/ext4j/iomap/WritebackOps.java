@@ -24,7 +24,7 @@ public interface WritebackOps {
     /**
      * The data of {@code [pos, pos+length)} was written to the blocks {@code map} gave for it.
      * Converts what is still unwritten at those blocks; a range punched or truncated meanwhile
-     * stays a hole (RACES.md R10).
+     * stays a hole (docs/RACES.md R10).
      */
     void writebackDone(long pos, long length, Iomap map) throws IOException;
 }

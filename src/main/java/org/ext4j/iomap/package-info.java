@@ -7,7 +7,7 @@
  * computed under, and a buffered write re-validates it with the folio locked before acting on the
  * mapping's type (see {@link org.ext4j.iomap.BufferedIO}); a stale mapping is mapped again with the
  * folio still locked, so every remap makes progress. Named {@link org.ext4j.interleave.Interleave}
- * points let tests stop a thread at each step of write and writeback to replay the races of RACES.md.
+ * points let tests stop a thread at each step of write and writeback to replay the races of docs/RACES.md.
  *
  * <p>Writeback copies a folio's dirty blocks under its lock into a direct staging buffer (the
  * snapshot; writers may dirty the folio again at once) and writes each run of contiguous device

@@ -297,7 +297,7 @@ public final class BlockMapper {
      * unwritten at exactly those blocks, convert it on disk and in the status tree (the counter
      * moves: a writer still holding the UNWRITTEN mapping will see it stale). Parts punched,
      * truncated or mapped elsewhere meanwhile are left as they are: a late completion never brings
-     * freed blocks back (RACES.md R10). The on-disk size moves up to {@code newDiskSize} if larger.
+     * freed blocks back (docs/RACES.md R10). The on-disk size moves up to {@code newDiskSize} if larger.
      */
     public void writebackDone(long lblk, long len, long pblk, boolean unwritten, long newDiskSize) throws IOException {
         mappingLock.writeLock().lock();

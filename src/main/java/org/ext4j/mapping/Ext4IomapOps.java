@@ -100,7 +100,7 @@ public final class Ext4IomapOps implements IomapOps, WritebackOps {
         long lblk = pos / blockSize;
         long blocks = (pos + length + blockSize - 1) / blockSize - lblk;
         // never past what this completion wrote: an append after the I/O was submitted has not
-        // reached the disk, and a crash must not find the size covering it (RACES.md R9)
+        // reached the disk, and a crash must not find the size covering it (docs/RACES.md R9)
         long newDiskSize = Protections.on(Protection.DISK_SIZE_WITHIN_WRITTEN)
                 ? Math.min(fileSize.getAsLong(), pos + length) : fileSize.getAsLong();
         mapper.writebackDone(lblk, blocks, map.addrOf(lblk * blockSize) / blockSize,

@@ -237,7 +237,7 @@ public final class AddressSpace {
      * Drops every folio at or after {@code pos} and zeroes the tail of the folio that holds it
      * ({@code truncate_inode_pages_range}). A folio under writeback is waited for first, as the
      * kernel's {@code folio_wait_writeback}: the blocks behind it are freed next, and a completion
-     * that ran after that could convert blocks that already belong to someone else (RACES.md R7,
+     * that ran after that could convert blocks that already belong to someone else (docs/RACES.md R7,
      * R10). The caller holds the inode writer lock, so no writer dirties the range meanwhile.
      */
     public void truncate(long pos) {

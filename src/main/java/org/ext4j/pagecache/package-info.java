@@ -5,7 +5,7 @@
  * ({@code mm/filemap.c}, {@code mm/page-writeback.c}, iomap's folio state). It knows nothing of ext4
  * or of block mapping: the iomap layer fills folios and writes them back.
  *
- * <p>Eviction is one of the moves of the write path's races (RACES.md R1): a clean folio may vanish
+ * <p>Eviction is one of the moves of the write path's races (docs/RACES.md R1): a clean folio may vanish
  * between a writer's mapping lookup and its folio lock, and the writer then meets a new, not-uptodate
  * folio whose blocks it must either read or zero, which is exactly where a stale mapping type does
  * harm.

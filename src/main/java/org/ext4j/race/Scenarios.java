@@ -20,7 +20,7 @@ import org.ext4j.interleave.Protections.Protection;
 import org.ext4j.race.Scheduler.Actor;
 
 /**
- * The races of RACES.md as deterministic replays on a real image: each scenario sets a file up,
+ * The races of docs/RACES.md as deterministic replays on a real image: each scenario sets a file up,
  * drives its actors point by point with the {@link Scheduler}, tells what happens as it goes, and
  * states the bytes the file must hold. With every protection in force the data is preserved; with
  * one of the protections a scenario {@linkplain Scenario#covers covers} switched off, the replay
@@ -40,7 +40,7 @@ public final class Scenarios {
         byte[] run(RaceRun r) throws Exception;
     }
 
-    /** One race of RACES.md. */
+    /** One race of docs/RACES.md. */
     public record Scenario(String id, String title, List<Protection> covers, int folioBlocks, Body body) {
         /**
          * Replays the scenario on a fresh copy of {@code image} with the protections in
@@ -72,7 +72,7 @@ public final class Scenarios {
         }
     }
 
-    /** Every scenario, in RACES.md's order. */
+    /** Every scenario, in docs/RACES.md's order. */
     public static List<Scenario> all() {
         return List.of(
                 new Scenario("R1", "the seed's race: a stale UNWRITTEN mapping after writeback converted the block",
@@ -349,7 +349,7 @@ public final class Scenarios {
     }
 
     /**
-     * R8b (not in RACES.md; found by a test of unlink): writeback starts with size 1.5B; before it
+     * R8b (not in the first catalogue; found by a test of unlink): writeback starts with size 1.5B; before it
      * locks the EOF folio an append fills the rest of it. Zeroing the EOF block's tail by the size
      * writeback started with would destroy the appended bytes on disk, behind a clean folio.
      */

@@ -13,7 +13,7 @@ import org.ext4j.interleave.Interleave;
  * A deterministic scheduler of actor threads over the write path's named interleaving points
  * ({@link Interleave}). Each actor is a real thread running real code with its real locks; at every
  * point it reaches, it parks until the scheduler lets it go. Only one actor runs at a time, so a
- * replay is the same interleaving every time: a scenario of RACES.md says "run the writer to here,
+ * replay is the same interleaving every time: a scenario of docs/RACES.md says "run the writer to here,
  * the writeback to there, release", and the explorer enumerates every such order.
  *
  * <p>An actor that is let go may block on a lock another actor holds while parked (a folio lock, the

@@ -1,5 +1,5 @@
 /**
- * The write path's races, made runnable: deterministic replays of RACES.md and exhaustive
+ * The write path's races, made runnable: deterministic replays of docs/RACES.md and exhaustive
  * exploration of small cases, on real images.
  *
  * <p><b>Scheduling real threads.</b> {@link org.ext4j.race.Scheduler} installs itself as the
@@ -10,7 +10,7 @@
  * scheduler reads that from the thread's state and treats it as not runnable until the holder
  * moves on. Nothing in the engine knows it is being scheduled.
  *
- * <p><b>Replays.</b> {@link org.ext4j.race.Scenarios} tells each race of RACES.md as a story on a
+ * <p><b>Replays.</b> {@link org.ext4j.race.Scenarios} tells each race of docs/RACES.md as a story on a
  * fresh in-memory copy of a {@code mkfs.ext4} image ({@link org.ext4j.race.RaceImage},
  * {@link org.ext4j.race.RaceRun}): set the file up, run the writer to a point, run writeback to
  * another, release, and compare the file with the model in the page cache and, after close, on

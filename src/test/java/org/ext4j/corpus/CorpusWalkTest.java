@@ -19,46 +19,70 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Walks every hostile or unusual image of e2fsprogs' test suite ({@code shared/corpus/e2fsprogs}):
- * {@code ext4j get IMAGE / DEST} and a {@code cat} of every file, each in its own JVM with
- * {@code -Xmx256m} and a 10 s limit. Each image must either be read or be refused with exit status
- * 1 or 3 and one clear line on stderr; never a stack trace, a hang, or a changed byte in the image.
+ * Walks every hostile or unusual image of e2fsprogs' test suite: {@code ext4j get IMAGE / DEST} and
+ * a {@code cat} of every file, each in its own JVM with {@code -Xmx256m} and a 10 s limit. Each image
+ * must either be read or be refused with exit status 1 or 3 and one clear line on stderr; never a
+ * stack trace, a hang, or a changed byte in the image.
+ *
+ * <p>The images are not in this repository: they are the {@code image.gz} files of e2fsprogs'
+ * {@code tests/f_*} and {@code tests/j_*} folders, looked for in {@code ../shared/corpus/e2fsprogs}
+ * beside the project (where this project's machines and CI have a copy), or in the folder named by
+ * {@code -Dext4j.corpus=DIR}, which may be an e2fsprogs source tree's {@code tests} folder itself.
+ * Without them the walk is one skipped test whose reason says where it looked and how to get the
+ * images; a folder named with {@code -Dext4j.corpus} that holds no image fails instead.
  */
 class CorpusWalkTest {
     private static final long LIMIT_SECONDS = 10;
+    /** Where the copy of the corpus sits beside this project's checkout. */
+    private static final String BESIDE = "../shared/corpus/e2fsprogs";
+    /** {@code -Dext4j.corpus=DIR}: a folder of {@code f_*} and {@code j_*} folders, each with an image.gz. */
+    static final String PROPERTY = "ext4j.corpus";
 
-    static Stream<Path> images() throws IOException {
-        Path corpus = corpusDir();
-        if (corpus == null) {
-            System.out.println("SKIP: shared/corpus/e2fsprogs not found beside the project");
-            return Stream.of((Path) null);
-        }
+    static Stream<Named<Path>> images() throws IOException {
+        String named = System.getProperty(PROPERTY, "");
+        Path corpus = corpus();
         List<Path> dirs = new ArrayList<>();
-        try (Stream<Path> s = Files.list(corpus)) {
-            s.filter(d -> Files.exists(d.resolve("image.gz"))).sorted().forEach(dirs::add);
-        }
-        return dirs.stream();
-    }
-
-    private static Path corpusDir() {
-        for (String c : List.of("../shared/corpus/e2fsprogs", "shared/corpus/e2fsprogs")) {
-            Path p = Path.of(c).toAbsolutePath().normalize();
-            if (Files.isDirectory(p)) {
-                return p;
+        if (Files.isDirectory(corpus)) {
+            try (Stream<Path> s = Files.list(corpus)) {
+                s.filter(d -> {
+                    String name = d.getFileName().toString();
+                    return (name.startsWith("f_") || name.startsWith("j_")) && Files.exists(d.resolve("image.gz"));
+                }).sorted().forEach(dirs::add);
             }
         }
-        return null;
+        if (!named.isEmpty() && dirs.isEmpty()) {
+            throw new IOException("-D" + PROPERTY + "=" + named + ": no f_*/image.gz or j_*/image.gz in " + corpus);
+        }
+        if (dirs.isEmpty()) {
+            System.out.println("SKIP: " + whyMissing());
+            return Stream.of(Named.of("e2fsprogs corpus not found", null));
+        }
+        System.out.println("corpus walk: " + dirs.size() + " images in " + corpus);
+        return dirs.stream().map(d -> Named.of(d.getFileName().toString(), d));
+    }
+
+    private static Path corpus() {
+        String named = System.getProperty(PROPERTY, "");
+        return Path.of(named.isEmpty() ? BESIDE : named).toAbsolutePath().normalize();
+    }
+
+    private static String whyMissing() {
+        return "the e2fsprogs image corpus is not at " + corpus() + ", so none of its hostile images is walked."
+                + " The corpus is the image.gz files of e2fsprogs' tests/f_* and tests/j_* folders: name their"
+                + " folder with -D" + PROPERTY + "=DIR (an e2fsprogs source tree's tests folder will do), e.g."
+                + " mvn -B test -Dtest=CorpusWalkTest -D" + PROPERTY + "=../e2fsprogs/tests";
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("images")
     void walkIsBoundedAndClean(Path dir, @TempDir Path tmp) throws Exception {
-        assumeTrue(dir != null, "corpus not present");
+        assumeTrue(dir != null, CorpusWalkTest::whyMissing);
         Path image = tmp.resolve("image");
         try (InputStream in = new GZIPInputStream(Files.newInputStream(dir.resolve("image.gz")))) {
             Files.copy(in, image);

@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -26,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * a fragmented tree the kernel built is cut, converted and extended by ext4j. After each side's
  * turn e2fsck must find the image clean and the contents must be the model's.
  */
+@ExtendWith(SkippedChecks.class)
 class ExtentTreeWriterKernelTest {
 
     static Stream<Arguments> geometries() {

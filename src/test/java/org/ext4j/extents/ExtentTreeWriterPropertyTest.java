@@ -17,8 +17,10 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.Tuple;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
 import net.jqwik.api.statistics.Statistics;
 
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
 
 /**
@@ -30,6 +32,7 @@ import org.ext4j.testing.Tools;
  * extents exercise splits, growth and collapse; the deepest tree of each try is collected in the
  * statistics jqwik prints.
  */
+@AddLifecycleHook(SkippedChecks.class)
 class ExtentTreeWriterPropertyTest {
     private static final int WINDOW = 96;
     /** Smaller still than the kernel's AGGRESSIVE_TEST, so that a few dozen extents reach depth 3 and 4. */

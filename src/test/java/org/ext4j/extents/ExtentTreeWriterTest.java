@@ -23,9 +23,11 @@ import org.ext4j.format.ExtentNode;
 import org.ext4j.format.ExtentNode.Extent;
 import org.ext4j.format.ExtentNodeWriter;
 import org.ext4j.format.Le;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
 import org.ext4j.txn.Handle;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -36,6 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ext4j on real mkfs.ext4 images must pass {@code e2fsck -fn}, and debugfs and a kernel mount must
  * read exactly the model's bytes, over 1 KiB and 4 KiB blocks with metadata_csum on and off.
  */
+@ExtendWith(SkippedChecks.class)
 class ExtentTreeWriterTest {
     /** Small split thresholds (the kernel's AGGRESSIVE_TEST) so a hundred extents make a deep tree. */
     static final ExtentTreeWriter.Capacity SMALL = new ExtentTreeWriter.Capacity(3, 6);

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * Writers change one tree while readers look it up. Every change returns the counter value it
  * produced, so after the run the changes can be replayed in counter order on a {@link BlockModel};
  * every answer a reader got must then equal the model's state at the counter value it was handed
- * (RACES.md R11: a lookup's entry and its cookie belong together). And no increment is lost.
+ * (docs/RACES.md R11: a lookup's entry and its cookie belong together). And no increment is lost.
  */
 class ExtentStatusConcurrencyTest {
 

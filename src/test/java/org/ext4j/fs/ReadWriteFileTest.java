@@ -12,7 +12,9 @@ import java.util.List;
 import java.util.Random;
 
 import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,6 +26,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * extents, fsync and close; then the judges: e2fsck -fn clean, and the kernel's read-only mount
  * reads exactly the model's bytes.
  */
+@ExtendWith(SkippedChecks.class)
 class ReadWriteFileTest {
 
     @ParameterizedTest(name = "{0} blocks, {1}, aggressive writeback {2}")
@@ -120,12 +123,14 @@ class ReadWriteFileTest {
         try (Ext4FileSystem ro = Ext4FileSystem.open(img)) {
             assertArrayEquals(modelEmpty, ro.readAll("/empty"), "ext4j's reader");
         }
-        if (Tools.isRoot()) {
+        byte[] wantEmpty = modelEmpty;
+        byte[] wantExisting = modelExisting;
+        Tools.kernelCheck("/empty's and /existing's bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
-                assertArrayEquals(modelEmpty, Files.readAllBytes(m.dir().resolve("empty")), "kernel: /empty");
-                assertArrayEquals(modelExisting, Files.readAllBytes(m.dir().resolve("existing")), "kernel: /existing");
+                assertArrayEquals(wantEmpty, Files.readAllBytes(m.dir().resolve("empty")), "kernel: /empty");
+                assertArrayEquals(wantExisting, Files.readAllBytes(m.dir().resolve("existing")), "kernel: /existing");
             }
-        }
+        });
     }
 
     @ParameterizedTest
@@ -173,17 +178,18 @@ class ReadWriteFileTest {
         assertTrue(written > 4L << 20, "most of the space was usable: " + written);
         Tools.Result fsck = Tools.fsck(img);
         assertEquals(0, fsck.exit(), fsck.stdout());
-        if (Tools.isRoot()) {
+        long size = written;
+        Tools.kernelCheck("/f's size and bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
                 byte[] got = Files.readAllBytes(m.dir().resolve("f"));
-                assertEquals(written, got.length);
-                for (long off = 0; off < written; off += chunk.length) {
-                    int n = (int) Math.min(chunk.length, written - off);
+                assertEquals(size, got.length);
+                for (long off = 0; off < size; off += chunk.length) {
+                    int n = (int) Math.min(chunk.length, size - off);
                     assertArrayEquals(Arrays.copyOf(chunk, n), Arrays.copyOfRange(got, (int) off, (int) off + n),
                             "bytes at " + off);
                 }
             }
-        }
+        });
     }
 
     @ParameterizedTest
@@ -214,13 +220,13 @@ class ReadWriteFileTest {
                 assertEquals(0100640, ro.stat(e.getKey()).mode());
             }
         }
-        if (Tools.isRoot()) {
+        Tools.kernelCheck("the created files' bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
                 for (var e : model.entrySet()) {
                     assertArrayEquals(e.getValue(), Files.readAllBytes(m.dir().resolve(e.getKey().substring(1))),
                             "kernel: " + e.getKey());
                 }
             }
-        }
+        });
     }
 }

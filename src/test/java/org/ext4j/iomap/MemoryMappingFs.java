@@ -9,7 +9,7 @@ import org.ext4j.extentstatus.ExtentStatusTree.Lookup;
 import org.ext4j.extentstatus.ExtentStatusTree.Status;
 
 /**
- * A one-file mapping layer for driving iomap at the mapping level (RACES.md: "scenarios that need a
+ * A one-file mapping layer for driving iomap at the mapping level (docs/RACES.md: "scenarios that need a
  * writer without the inode lock are driven at the mapping layer"): the real {@link ExtentStatusTree}
  * as the only record of block states, a byte-array disk, and a bump allocator. {@link #begin} hands
  * out the sequence value read with each answer (both delayed-allocation lookups included), and

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * RACES.md R1, the seed's race, replayed deterministically at the mapping layer: a buffered write
+ * docs/RACES.md R1, the seed's race, replayed deterministically at the mapping layer: a buffered write
  * holds an UNWRITTEN mapping while writeback writes block 3, converts it to WRITTEN and reclaim
  * evicts its clean folio. With the validity check the write maps again and reads block 3 from disk;
  * without it (the companion test) block 3 is zeroed and the 'Y' is lost.

@@ -27,6 +27,7 @@ import org.ext4j.format.InodeRecord;
 import org.ext4j.format.Superblock;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.fs.FileStat;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.TreeComparator;
 import org.ext4j.testing.TreeComparator.Report;
 import org.ext4j.testing.TreeComparator.Snapshot;
@@ -34,6 +35,7 @@ import org.ext4j.testing.TreeGenerator;
 import org.ext4j.testing.Tools;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * failing step names what differs. Needs root, mkfs.ext4/e2fsck/debugfs (e2fsprogs), python3 and
  * mknod; skips with a printed reason otherwise.
  */
+@ExtendWith(SkippedChecks.class)
 class MkfsRoundTripTest {
     private static final long IMAGE_BYTES = 600L << 20; // >= 512 MiB: mkfs's "default" type, 4 KiB blocks
     private static final long SEED = 0x5eed_e4f4L;
@@ -137,11 +140,7 @@ class MkfsRoundTripTest {
 
         private void build() throws Exception {
             Tools.requireTools("mkfs.ext4", "e2fsck", "debugfs", "python3", "mknod");
-            boolean root = Tools.isRoot();
-            if (!root) {
-                System.out.println("SKIP: not root: the tree has devices, foreign owners and trusted.* xattrs");
-            }
-            org.junit.jupiter.api.Assumptions.assumeTrue(root, "needs root");
+            Tools.requireRoot("the tree has devices, foreign owners and trusted.* xattrs");
             Files.createDirectories(dir);
             long t0 = System.nanoTime();
             boolean inlineData = set.options().contains("inline_data");
@@ -157,6 +156,9 @@ class MkfsRoundTripTest {
             }
             srcDir = tree.root();
             tree.notes().forEach(n -> System.out.println("NOTE (" + set.name() + "): " + n));
+            for (TreeGenerator.LeftOut l : tree.leftOut()) {
+                Tools.skipCheck(l.what() + " in " + set.name() + "'s tree", l.why());
+            }
             src = TreeComparator.snapshot(srcDir, true);
             long t1 = System.nanoTime();
             image = dir.resolve("image");

@@ -12,17 +12,20 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.ext4j.interleave.Protections.Protection;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every scenario of RACES.md, replayed on real images of 1 KiB and 4 KiB blocks: with every
+ * Every scenario of docs/RACES.md, replayed on real images of 1 KiB and 4 KiB blocks: with every
  * protection in force the file holds exactly the model's bytes in the page cache, on disk through
  * our reader, for {@code e2fsck -fn} and for the kernel; and with each protection the scenario
  * covers switched off, the same replay shows the corruption (the test's teeth).
  */
+@ExtendWith(SkippedChecks.class)
 class RaceScenariosTest {
 
     @TempDir
@@ -48,14 +51,12 @@ class RaceScenariosTest {
                     Files.write(img, after[0]);
                     Tools.Result fsck = Tools.fsck(img);
                     assertEquals(0, fsck.exit(), () -> "e2fsck -fn after " + s.id() + ":\n" + fsck.stdout());
-                    if (Tools.isRoot() && Tools.onPath("losetup") && Tools.run("losetup", "-f").exit() == 0) {
+                    Tools.kernelCheck(s.id() + "'s file", () -> {
                         try (Tools.Mount m = Tools.Mount.of(img, true)) {
                             assertArrayEquals(v.expected(), Files.readAllBytes(m.dir().resolve("f")),
                                     s.id() + ": the kernel reads the model's bytes");
                         }
-                    } else {
-                        System.out.println("SKIP kernel read-back of " + s.id() + ": needs root and a loop device");
-                    }
+                    });
                 }));
             }
         }

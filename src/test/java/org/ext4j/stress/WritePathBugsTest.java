@@ -21,10 +21,12 @@ import org.ext4j.interleave.Interleave;
 import org.ext4j.pagecache.AddressSpace;
 import org.ext4j.pagecache.Folio;
 import org.ext4j.pagecache.PageCacheLimits;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -38,6 +40,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * truncate/punch/zero) run their full budget when they pass, so they are tagged {@code slow}
  * ({@code -Pstress}); the short stress run exercises both in {@code mvn test} too.
  */
+@ExtendWith(SkippedChecks.class)
 class WritePathBugsTest {
 
 
@@ -85,11 +88,11 @@ class WritePathBugsTest {
             expected[bs + 10] = 0x33;
         }
         assertEquals(0, Tools.fsck(img).exit());
-        if (Tools.isRoot()) {
+        Tools.kernelCheck("/f's bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
                 assertArrayEquals(expected, Files.readAllBytes(m.dir().resolve("f")), "kernel");
             }
-        }
+        });
     }
 
     /**
@@ -147,11 +150,11 @@ class WritePathBugsTest {
         try (Ext4FileSystem ro = Ext4FileSystem.open(img)) {
             assertArrayEquals(expected, ro.readAll("/f"), "after close, from the disk");
         }
-        if (Tools.isRoot()) {
+        Tools.kernelCheck("/f's bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
                 assertArrayEquals(expected, Files.readAllBytes(m.dir().resolve("f")), "kernel");
             }
-        }
+        });
     }
 
     /**
@@ -220,12 +223,12 @@ class WritePathBugsTest {
             assertArrayEquals(small, got, "the second write, through ext4j");
         }
         assertEquals(0, Tools.fsck(img).exit());
-        if (Tools.isRoot()) {
+        Tools.kernelCheck("/f's bytes", () -> {
             try (Tools.Mount m = Tools.Mount.of(img, true)) {
                 byte[] all = Files.readAllBytes(m.dir().resolve("f"));
                 assertArrayEquals(small, Arrays.copyOfRange(all, 1 << 20, (1 << 20) + bs), "kernel");
             }
-        }
+        });
     }
 
     /**

@@ -12,8 +12,10 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 
 import org.ext4j.fs.WriteOptions;
+import org.ext4j.testing.SkippedChecks;
 import org.ext4j.testing.Tools;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -55,6 +57,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and {@code jitter=false} (no yields at the write path's interleaving points) shape a run for a
  * reduction, as do the {@link #writeOptions()} overrides. Figures are printed and saved in {@code stress-reports/} of the build directory.
  */
+@ExtendWith(SkippedChecks.class)
 class WritePathStressTest {
     /** One seed for every run of this JVM. */
     static final long SEED = Long.getLong("ext4j.stress.seed", new SecureRandom().nextLong());

@@ -1,7 +1,5 @@
 package org.ext4j.testing;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,10 +8,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Assumptions;
+
 /**
  * Runs the external judges and fixture builders (mkfs.ext4, debugfs, e2fsck, mount) from tests.
  * Tests that need a tool, root or loop devices call the {@code require*} methods, which skip the test
  * with a printed reason where they are missing, as on a user's laptop; on CI they are present.
+ *
+ * <p>A test that checks its result through a kernel mount after checking it through ext4j and
+ * e2fsprogs wraps the mount in {@link #kernelCheck}: without root it prints
+ * {@code SKIP (kernel check of ...): not root ...} and {@link SkippedChecks} ends the test as skipped
+ * with that reason once everything else in it has passed, so the report never counts a check that
+ * did not run. No test here installs software: a missing tool is a visible skip.
  */
 public final class Tools {
     private Tools() {
@@ -86,15 +92,24 @@ public final class Tools {
     /** Skips the calling test, with the reason printed, unless every tool is installed. */
     public static void requireTools(String... tools) {
         for (String t : tools) {
-            boolean present = onPath(t);
-            if (!present) {
-                System.out.println("SKIP: " + t + " is not installed");
+            if (!onPath(t)) {
+                skip(t + " is not installed");
             }
-            assumeTrue(present, t + " is not installed");
         }
     }
 
+    /**
+     * Test switch: {@code -Dext4j.test.pretendNotRoot=true} makes the tests behave as for a user who is
+     * not root (every root-only test and kernel check skipped, and saying so), to see from a root
+     * shell what a newcomer sees. It changes nothing in ext4j itself, nor in the {@code ext4j} child
+     * JVMs that tests start.
+     */
+    public static final String PRETEND_NOT_ROOT = "ext4j.test.pretendNotRoot";
+
     public static boolean isRoot() {
+        if (Boolean.getBoolean(PRETEND_NOT_ROOT)) {
+            return false;
+        }
         try {
             return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
         } catch (IOException | UnsupportedOperationException e) {
@@ -102,19 +117,79 @@ public final class Tools {
         }
     }
 
+    /** Skips the calling test, with the reason printed, unless running as root; {@code why} says what needs it. */
+    public static void requireRoot(String why) {
+        if (!isRoot()) {
+            skip("not root: " + why);
+        }
+    }
+
     /** Skips unless running as root with a working loop device (kernel mounts of images). */
     public static void requireRootAndLoop() throws IOException {
-        boolean root = isRoot();
-        if (!root) {
-            System.out.println("SKIP: not root: kernel loop mounts need root");
+        String why = kernelUnavailable();
+        if (why != null) {
+            skip(why);
         }
-        assumeTrue(root, "not root: kernel loop mounts need root");
-        requireTools("losetup", "mount", "umount");
-        boolean loop = run("losetup", "-f").exit() == 0;
-        if (!loop) {
-            System.out.println("SKIP: no free loop device");
+    }
+
+    /**
+     * Why a kernel loop mount cannot be made here, or null when it can: root, the mount tools and a
+     * free loop device.
+     */
+    public static String kernelUnavailable() throws IOException {
+        if (!isRoot()) {
+            return "not root: kernel loop mounts need root";
         }
-        assumeTrue(loop, "no free loop device");
+        for (String t : List.of("losetup", "mount", "umount")) {
+            if (!onPath(t)) {
+                return t + " is not installed";
+            }
+        }
+        if (run("losetup", "-f").exit() != 0) {
+            return "no free loop device";
+        }
+        return null;
+    }
+
+    /** The body of a {@link #kernelCheck}. */
+    @FunctionalInterface
+    public interface Check {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code check}, which reads the test's result through a kernel mount, where the kernel can
+     * be asked; elsewhere prints {@code SKIP (kernel check of WHAT): WHY} and records the skip, so
+     * that the test, once everything else in it has passed, ends as skipped with that reason instead
+     * of passing as if the kernel had agreed. The test class must be registered with
+     * {@link SkippedChecks} ({@code @ExtendWith}, or {@code @AddLifecycleHook} for jqwik); this
+     * fails the test where it is not, root or not, so that a missing registration shows on CI.
+     *
+     * @param what what the kernel would have been asked, e.g. "/f's bytes"
+     */
+    public static void kernelCheck(String what, Check check) throws Exception {
+        SkippedChecks.requireActive("kernel check of " + what);
+        String why = kernelUnavailable();
+        if (why != null) {
+            skipCheck("kernel check of " + what, why);
+            return;
+        }
+        check.run();
+    }
+
+    /**
+     * Records that a part of the running test was left out, printed as {@code SKIP (WHAT): WHY}; the
+     * test then ends as skipped with that reason (see {@link #kernelCheck}).
+     */
+    public static void skipCheck(String what, String why) {
+        SkippedChecks.requireActive(what);
+        System.out.println("SKIP (" + what + "): " + why);
+        SkippedChecks.record(what, why);
+    }
+
+    private static void skip(String why) {
+        System.out.println("SKIP: " + why);
+        Assumptions.abort(why);
     }
 
     /**

@@ -32,11 +32,11 @@ import java.util.Random;
  * nanoseconds and negative seconds without following symlinks) is collected in a plan and applied by
  * one {@code python3} process at the end, times last and children before parents so that creating
  * an entry does not disturb its directory's mtime afterwards. POSIX ACLs are set with
- * {@code setfacl}; without it they are left out and {@link Tree#notes()} says so.
+ * {@code setfacl}; without it they are left out and {@link Tree#leftOut()} says so.
  *
  * <p>Needs root (devices, owners, trusted.* xattrs). Names that are not ASCII are created only when
- * the JVM's file name encoding ({@code sun.jnu.encoding}) is UTF-8; otherwise they are left out with
- * a note (run the JVM under a UTF-8 locale, e.g. {@code LC_ALL=C.UTF-8}).
+ * the JVM's file name encoding ({@code sun.jnu.encoding}) is UTF-8; otherwise they are left out and
+ * {@link Tree#leftOut()} says so (run the JVM under a UTF-8 locale, e.g. {@code LC_ALL=C.UTF-8}).
  */
 public final class TreeGenerator {
 
@@ -64,15 +64,21 @@ public final class TreeGenerator {
      * The generated tree and the facts the tests need about it.
      *
      * @param root        the tree's root directory
-     * @param notes       what was left out and why (printed by the tests)
+     * @param notes       what the options left out and why (printed by the tests)
+     * @param leftOut     what this machine could not make (a tool missing, a locale): the tests
+     *                    report each as a skipped check
      * @param htreeDir    path, from the root, of the big directory ("/htree")
      * @param htreeNames  the names in it (raw bytes)
      * @param catSamples  paths (from the root) of files worth checking with {@code ext4j cat}
      * @param largeXattrSize size of the largest xattr value in the tree
      * @param timePlan    the steps that set every entry's times, for {@link #resetTimes}
      */
-    public record Tree(Path root, List<String> notes, String htreeDir, List<byte[]> htreeNames,
-            List<String> catSamples, int largeXattrSize, List<String> timePlan) {
+    public record Tree(Path root, List<String> notes, List<LeftOut> leftOut, String htreeDir,
+            List<byte[]> htreeNames, List<String> catSamples, int largeXattrSize, List<String> timePlan) {
+    }
+
+    /** A part of the tree this machine could not make, and why. */
+    public record LeftOut(String what, String why) {
     }
 
     /**
@@ -91,6 +97,7 @@ public final class TreeGenerator {
     private final Random rnd;
     private final boolean unicode;
     private final List<String> notes = new ArrayList<>();
+    private final List<LeftOut> leftOut = new ArrayList<>();
     private final List<String> plan = new ArrayList<>();
     /** Every created path (relative, "/"-rooted), in creation order; times are set in reverse. */
     private final List<String> created = new ArrayList<>();
@@ -106,8 +113,8 @@ public final class TreeGenerator {
         Charset jnu = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
         this.unicode = jnu.equals(StandardCharsets.UTF_8);
         if (!unicode) {
-            notes.add("sun.jnu.encoding is " + jnu + ", not UTF-8: names that are not ASCII are left out"
-                    + " (run the JVM with LC_ALL=C.UTF-8)");
+            leftOut.add(new LeftOut("names that are not ASCII", "sun.jnu.encoding is " + jnu
+                    + ", not UTF-8 (run the JVM with LC_ALL=C.UTF-8)"));
         }
     }
 
@@ -117,8 +124,8 @@ public final class TreeGenerator {
         TreeGenerator g = new TreeGenerator(root, opts);
         g.build();
         List<String> times = g.plan.stream().filter(l -> l.startsWith("utime ")).toList();
-        return new Tree(root, List.copyOf(g.notes), "/htree", List.copyOf(g.htreeNames), List.copyOf(g.catSamples),
-                g.largeXattrSize, times);
+        return new Tree(root, List.copyOf(g.notes), List.copyOf(g.leftOut), "/htree", List.copyOf(g.htreeNames),
+                List.copyOf(g.catSamples), g.largeXattrSize, times);
     }
 
     private void build() throws IOException {
@@ -396,7 +403,7 @@ public final class TreeGenerator {
             acls.add(new String[] {"-d", "-m", "u:1000:r-x,g::r--,o::---", "/xattr/acl-dir"});
             file("/xattr/acl-dir/inherits", random(5)); // created before the default ACL: no inheritance
         } else {
-            notes.add("setfacl is not installed (apt-get install acl): POSIX ACLs are left out");
+            leftOut.add(new LeftOut("POSIX ACLs", "setfacl is not installed (package acl)"));
         }
     }
 
