@@ -109,7 +109,8 @@ class GetToStdoutTest {
         Run r = ext4j("get", img.toString(), path, "-");
         assertEquals(2, r.exit(), r.stderr());
         assertEquals(0, r.stdout().length, "nothing on standard output");
-        assertTrue(r.stderr().startsWith(path + " is "), r.stderr());
+        assertTrue(r.stderr().startsWith("ext4j get: " + path + " is "), r.stderr());
+        assertEquals(1, r.stderr().lines().count(), "one line: " + r.stderr());
         assertFalse(r.stderr().contains("\tat "), r.stderr());
         assertNothingCreated();
     }
