@@ -16,6 +16,12 @@ import org.ext4j.volume.Volume;
  * {@code ext4_ext_map_blocks} in {@code fs/ext4/extents.c}). The root lives in i_block; interior
  * and leaf nodes are tree blocks with a crc32c tail. Descent is bounded by the depth in the root
  * (each child must be exactly one level lower), so a loop in the tree cannot make it spin.
+ *
+ * <p>Every node is checked whole when it is decoded, as {@code __ext4_ext_check} does through
+ * {@code ext4_valid_extent_entries}: each index's child block and each extent's physical range must
+ * lie inside the file system and outside the system zone ({@link Volume#checkFileBlocks}), so a tree
+ * pointing into an inode table, a bitmap or the journal is refused before any block is read through
+ * it, and a mapping handed out was checked where it was decoded.
  */
 public final class ExtentTreeReader implements BlockMap {
     private final Volume volume;
@@ -33,7 +39,31 @@ public final class ExtentTreeReader implements BlockMap {
     }
 
     private ExtentNode rootNode() throws CorruptionException {
-        return ExtentNode.decode(root, 0, root.length, inode, -1, -1);
+        ExtentNode node = ExtentNode.decode(root, 0, root.length, inode, -1, -1);
+        checkEntries(node);
+        return node;
+    }
+
+    /**
+     * {@code ext4_ext_check_inode}, which the kernel runs when it loads the inode: the root in i_block
+     * decodes and every block it names is valid. {@link org.ext4j.inode.Inode#load} calls it, so a bad
+     * root fails {@code stat} as the kernel's {@code iget} does.
+     */
+    public void checkRoot() throws CorruptionException {
+        rootNode();
+    }
+
+    /** {@code ext4_valid_extent} / {@code ext4_valid_extent_idx} for every entry of {@code node}. */
+    private void checkEntries(ExtentNode node) throws CorruptionException {
+        for (int i = 0; i < node.entries(); i++) {
+            if (node.isLeaf()) {
+                Extent e = node.extent(i);
+                volume.checkFileBlocks(inode, e.logical(), e.physical(), e.length(), "file data");
+            } else {
+                Index ix = node.index(i);
+                volume.checkFileBlocks(inode, ix.logical(), ix.child(), 1, "extent tree block");
+            }
+        }
     }
 
     /**
@@ -48,6 +78,7 @@ public final class ExtentTreeReader implements BlockMap {
             ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
         }
         node.checkStartsAt(parent.logical(), inode, pblk);
+        checkEntries(node);
         return node;
     }
 
@@ -71,8 +102,7 @@ public final class ExtentTreeReader implements BlockMap {
             Extent e = node.extent(i);
             if (lblk < e.logicalEnd()) {
                 long len = Math.min(e.logicalEnd() - lblk, maxLen);
-                long pblk = e.physical() + (lblk - e.logical());
-                volume.checkRange(e.physical(), e.length(), inode);
+                long pblk = e.physical() + (lblk - e.logical()); // checked with its node
                 return new Mapping(lblk, len, pblk, e.unwritten() ? State.UNWRITTEN : State.WRITTEN);
             }
         }

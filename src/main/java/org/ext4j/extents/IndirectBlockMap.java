@@ -12,6 +12,11 @@ import org.ext4j.volume.Volume;
  * then single, double and triple indirect blocks of little-endian 32-bit pointers. A zero pointer is
  * a hole. Runs of physically contiguous pointers within one indirect block are returned as one
  * mapping, so reads of ext3 files still go out in large I/Os.
+ *
+ * <p>Every pointer is checked before anything is read through it, as {@code ext4_check_blockref}
+ * does: the fifteen in i_block by {@link #checkRoot} (the kernel's {@code ext4_ind_check_inode}, run
+ * when the inode is loaded), and all pointers of an indirect block each time it is read, against the
+ * file system's size and the system zone ({@link Volume#checkFileBlocks}).
  */
 public final class IndirectBlockMap implements BlockMap {
     private static final int DIRECT = 12;
@@ -30,6 +35,30 @@ public final class IndirectBlockMap implements BlockMap {
         this.perBlock = volume.blockSize() / 4;
     }
 
+    /**
+     * {@code ext4_ind_check_inode}: every non-zero pointer of i_block (twelve data blocks, then the
+     * single, double and triple indirect blocks) is a valid block for this inode.
+     */
+    public void checkRoot() throws CorruptionException {
+        for (int i = 0; i < 15; i++) {
+            if (iBlock[i] != 0) {
+                volume.checkFileBlocks(inode, i < DIRECT ? i : treeBase(i - DIRECT + 1), iBlock[i], 1,
+                        i < DIRECT ? "file data" : "indirect block");
+            }
+        }
+    }
+
+    /** First logical block mapped through the i_block pointer of {@code levels} (1 single, 2 double, 3 triple). */
+    private long treeBase(int levels) {
+        long base = DIRECT;
+        long span = 1;
+        for (int l = 1; l < levels; l++) {
+            span *= perBlock;
+            base += span;
+        }
+        return base;
+    }
+
     @Override
     public Mapping map(long lblk, long maxLen) throws IOException {
         long p = perBlock;
@@ -38,15 +67,15 @@ public final class IndirectBlockMap implements BlockMap {
         }
         long rel = lblk - DIRECT;
         if (rel < p) {
-            return through(iBlock[12], new long[] {rel}, lblk, maxLen);
+            return through(iBlock[12], new long[] {rel}, lblk, maxLen, treeBase(1));
         }
         rel -= p;
         if (rel < p * p) {
-            return through(iBlock[13], new long[] {rel / p, rel % p}, lblk, maxLen);
+            return through(iBlock[13], new long[] {rel / p, rel % p}, lblk, maxLen, treeBase(2));
         }
         rel -= p * p;
         if (rel < p * p * p) {
-            return through(iBlock[14], new long[] {rel / (p * p), (rel / p) % p, rel % p}, lblk, maxLen);
+            return through(iBlock[14], new long[] {rel / (p * p), (rel / p) % p, rel % p}, lblk, maxLen, treeBase(3));
         }
         throw CorruptionException.of(Kind.FILE_TOO_LARGE).inode(inode)
                 .build("logical block " + lblk + " is beyond what a block map can address");
@@ -55,9 +84,18 @@ public final class IndirectBlockMap implements BlockMap {
     /**
      * Follows the indirect chain from {@code top}. A zero pointer is a hole as large as the rest of
      * the subtree it would have led to, so a sparse ext2 file maps in a few steps, not block by block.
+     * {@code base} is the first logical block under {@code top}; every block read on the way has all
+     * its pointers checked ({@code ext4_check_blockref}) before one of them is followed.
      */
-    private Mapping through(long top, long[] path, long lblk, long maxLen) throws IOException {
+    private Mapping through(long top, long[] path, long lblk, long maxLen, long base) throws IOException {
         long block = top;
+        long ptrSpan = 1; // logical blocks under one pointer of the block being read
+        for (int k = 1; k < path.length; k++) {
+            ptrSpan *= perBlock;
+        }
+        if (top != 0) {
+            volume.checkFileBlocks(inode, base, top, 1, "indirect block");
+        }
         for (int level = 0; level < path.length; level++) {
             if (block == 0) {
                 long span = 1;
@@ -69,6 +107,7 @@ public final class IndirectBlockMap implements BlockMap {
                 return new Mapping(lblk, Math.max(1, Math.min(span - offset, maxLen)), -1, State.HOLE);
             }
             byte[] b = volume.readBlock(block, inode);
+            checkPointers(b, base, ptrSpan, level == path.length - 1 ? "file data" : "indirect block");
             if (level == path.length - 1) {
                 long[] ptrs = new long[perBlock];
                 for (int i = 0; i < perBlock; i++) {
@@ -77,8 +116,20 @@ public final class IndirectBlockMap implements BlockMap {
                 return run(ptrs, (int) path[level], perBlock, lblk, maxLen);
             }
             block = Le.u32(b, (int) path[level] * 4);
+            base += path[level] * ptrSpan;
+            ptrSpan /= perBlock;
         }
         throw new IllegalStateException("path is never empty");
+    }
+
+    /** Every non-zero pointer of map block {@code b}, whose pointer {@code i} maps from {@code base + i * span}. */
+    private void checkPointers(byte[] b, long base, long span, String what) throws CorruptionException {
+        for (int i = 0; i < perBlock; i++) {
+            long q = Le.u32(b, i * 4);
+            if (q != 0) {
+                volume.checkFileBlocks(inode, base + i * span, q, 1, what);
+            }
+        }
     }
 
     /** The run of contiguous pointers, or of zeros, from {@code ptrs[i]}. */
@@ -95,7 +146,7 @@ public final class IndirectBlockMap implements BlockMap {
         if (first == 0) {
             return new Mapping(lblk, len, -1, State.HOLE);
         }
-        volume.checkRange(first, len, inode);
+        volume.checkFileBlocks(inode, lblk, first, len, "file data");
         return new Mapping(lblk, len, first, State.WRITTEN);
     }
 }

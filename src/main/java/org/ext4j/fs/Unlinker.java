@@ -139,6 +139,10 @@ final class Unlinker {
         if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
             throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
         }
+        if (rec.fileAcl != 0) {
+            // before any block is freed: an xattr block on metadata stops the eviction with nothing changed
+            volume.checkFileBlocks(ino, -1, rec.fileAcl, 1, "xattr block");
+        }
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
         boolean fastSymlink = rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
         int type = rec.type();
@@ -201,12 +205,15 @@ final class Unlinker {
         long[] found = new long[(int) Math.min(limit, 1 << 20)];
         int[] n = {0};
         byte[] iBlock = rec.iBlock();
+        long per = sb.blockSize / 4;
+        long base = 0; // first logical block under i_block[i]
         for (int i = 0; i < 15; i++) {
             long p = Le.u32(iBlock, i * 4);
-            if (p == 0) {
-                continue;
+            int level = i < 12 ? 0 : i - 11;
+            if (p != 0) {
+                found = collect(ino, p, level, base, found, n, limit);
             }
-            found = collect(ino, p, i < 12 ? 0 : i - 11, found, n, limit);
+            base += level == 0 ? 1 : level == 1 ? per : level == 2 ? per * per : 0;
         }
         long[] blocks = Arrays.copyOf(found, n[0]);
         Arrays.sort(blocks);
@@ -255,9 +262,14 @@ final class Unlinker {
         }
     }
 
-    /** Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple), everything below it. */
-    private long[] collect(long ino, long p, int level, long[] found, int[] n, long limit) throws IOException {
-        volume.checkRange(p, 1, ino);
+    /**
+     * Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple),
+     * everything below it. {@code base} is the first logical block under {@code p}; every block is
+     * checked against the file system's size and the system zone before it is read or counted, so a
+     * map pointing into metadata is refused before anything is freed ({@code ext4_check_blockref}).
+     */
+    private long[] collect(long ino, long p, int level, long base, long[] found, int[] n, long limit) throws IOException {
+        volume.checkFileBlocks(ino, base, p, 1, level > 0 ? "indirect block" : "file data");
         if (n[0] >= limit) {
             throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(p)
                     .build("the block map names more blocks than i_blocks counts (" + limit + ")");
@@ -268,10 +280,14 @@ final class Unlinker {
         found[n[0]++] = p;
         if (level > 0) {
             byte[] map = volume.readBlock(p, ino);
+            long span = 1; // logical blocks under one pointer of this block
+            for (int k = 1; k < level; k++) {
+                span *= sb.blockSize / 4;
+            }
             for (int off = 0; off + 4 <= map.length; off += 4) {
                 long q = Le.u32(map, off);
                 if (q != 0) {
-                    found = collect(ino, q, level - 1, found, n, limit);
+                    found = collect(ino, q, level - 1, base + (off / 4) * span, found, n, limit);
                 }
             }
         }
@@ -284,6 +300,7 @@ final class Unlinker {
      * set again.
      */
     private void releaseXattrBlock(Handle h, long ino, long blk) throws IOException {
+        volume.checkFileBlocks(ino, -1, blk, 1, "xattr block"); // never free or rewrite metadata
         MetaBuffer b = volume.buffer(blk, ino);
         byte[] bytes = b.snapshot();
         XattrEntry.checkBlockHeader(bytes, ino, blk);
