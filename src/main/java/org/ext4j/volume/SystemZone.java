@@ -105,7 +105,7 @@ public final class SystemZone {
                 case RESIZE -> "the resize inode (inode 7)";
                 case MMP -> "the MMP block";
                 case SUPER -> (group == 0 ? "the primary superblock and group descriptors"
-                        : "the backup superblock and group descriptors of group " + group);
+                        : "the superblock backup or group descriptors of group " + group);
                 default -> "the " + type.text + " of group " + group;
             } + " (" + (count == 1 ? "block " + start : "blocks " + start + "-" + (end() - 1)) + ")";
         }
@@ -178,9 +178,10 @@ public final class SystemZone {
         // the superblock's own block: in group 0 it holds byte 1024, block 1 with 1 KiB blocks even
         // when s_first_data_block is 0 (bigalloc), and the descriptors follow it
         long superBlock = g == 0 ? Superblock.OFFSET / sb.blockSize : first;
-        long metaEnd = (hasSuper ? superBlock + 1 : first) + gdt;
-        if (metaEnd > first && (hasSuper || gdt > 0)) {
-            addClipped(sb, out, first, metaEnd - first, FILE_SYSTEM, Type.SUPER, g);
+        long metaStart = hasSuper ? superBlock : first;
+        long metaEnd = metaStart + (hasSuper ? 1 : 0) + gdt;
+        if (metaEnd > metaStart) {
+            addClipped(sb, out, metaStart, metaEnd - metaStart, FILE_SYSTEM, Type.SUPER, g);
         }
         if (reserved > 0) {
             long owner = sb.hasCompat(Features.COMPAT_RESIZE_INODE) ? RESIZE_INO : FILE_SYSTEM;

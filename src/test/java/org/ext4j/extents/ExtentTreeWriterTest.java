@@ -333,7 +333,10 @@ class ExtentTreeWriterTest {
         }
     }
 
-    /** An index pointing outside the file system is reported as such before anything is read there. */
+    /**
+     * An index pointing outside the file system is reported as such before anything is read there:
+     * when the root is first decoded, as the kernel's {@code ext4_ext_check_inode} at iget.
+     */
     @Test
     void indexOutsideTheFileSystemIsReported(@TempDir Path tmp) throws Exception {
         try (ExtentTreeWriterFixture f = ExtentTreeWriterFixture.create(tmp, 1024, false, 16L << 20, 100, SMALL)) {
@@ -343,9 +346,10 @@ class ExtentTreeWriterTest {
             byte[] root = f.iBlock.clone();
             assertTrue(ExtentNodeWriter.depth(root, 0) > 0);
             ExtentNodeWriter.putIndex(root, 0, 0, ExtentNodeWriter.entryLogical(root, 0, 0), f.sb.blocksCount + 5);
-            ExtentTreeWriter w = new ExtentTreeWriter(f.volume, f.alloc, f.ino, root, 0, 0, SMALL);
-            CorruptionException e = assertThrows(CorruptionException.class, () -> w.map(0, 1));
+            CorruptionException e = assertThrows(CorruptionException.class,
+                    () -> new ExtentTreeWriter(f.volume, f.alloc, f.ino, root, 0, 0, SMALL).map(0, 1));
             assertEquals(CorruptionException.Kind.BLOCK_OUT_OF_RANGE, e.kind());
+            assertEquals(f.sb.blocksCount + 5, e.block());
         }
     }
 
