@@ -14,9 +14,12 @@ import org.ext4j.volume.Volume;
  * mapping, so reads of ext3 files still go out in large I/Os.
  *
  * <p>Every pointer is checked before anything is read through it, as {@code ext4_check_blockref}
- * does: the fifteen in i_block by {@link #checkRoot} (the kernel's {@code ext4_ind_check_inode}, run
- * when the inode is loaded), and all pointers of an indirect block each time it is read, against the
- * file system's size and the system zone ({@link Volume#checkFileBlocks}).
+ * does: the twelve direct ones in i_block by {@link #checkRoot} (the kernel's
+ * {@code ext4_ind_check_inode}, run when the inode is loaded), an indirect block's own pointer before
+ * the block is read, and all pointers of an indirect block each time it is read, against the file
+ * system's size and the system zone ({@link Volume#checkFileBlocks}). The kernel reads an indirect
+ * block without checking the pointer to it and judges only its contents, so it reads an all-zero
+ * inode table block as a map of holes; here the pointer itself is refused first.
  */
 public final class IndirectBlockMap implements BlockMap {
     private static final int DIRECT = 12;
@@ -36,14 +39,15 @@ public final class IndirectBlockMap implements BlockMap {
     }
 
     /**
-     * {@code ext4_ind_check_inode}: every non-zero pointer of i_block (twelve data blocks, then the
-     * single, double and triple indirect blocks) is a valid block for this inode.
+     * {@code ext4_ind_check_inode}, run when the inode is loaded: the twelve direct pointers of
+     * i_block are valid blocks for this inode. As in the kernel, the single, double and triple
+     * indirect pointers are checked when a read follows them (so {@code stat} of a file whose
+     * indirect block is damaged succeeds, and reading past its twelfth block fails).
      */
     public void checkRoot() throws CorruptionException {
-        for (int i = 0; i < 15; i++) {
+        for (int i = 0; i < DIRECT; i++) {
             if (iBlock[i] != 0) {
-                volume.checkFileBlocks(inode, i < DIRECT ? i : treeBase(i - DIRECT + 1), iBlock[i], 1,
-                        i < DIRECT ? "file data" : "indirect block");
+                volume.checkFileBlocks(inode, i, iBlock[i], 1, "file data");
             }
         }
     }
