@@ -22,6 +22,9 @@ import org.ext4j.txn.Handle;
  * <p>Mirrors the parts of {@code fs/ext4/super.c} that load the descriptors ({@code descriptor_loc},
  * {@code ext4_check_descriptors}) and of {@code inode.c} that locate an inode ({@code __ext4_get_inode_loc}).
  * Thread-safe: the state is immutable after {@link #open}, and the metadata block cache is synchronised.
+ *
+ * <p>{@link #open} also builds the {@link SystemZone} ({@code ext4_setup_system_zone}), and
+ * {@link #checkFileBlocks} is {@code ext4_inode_block_valid}: what every decoded file mapping must pass.
  */
 public final class Volume {
     private static final int CACHE_BYTES = 8 << 20;
