@@ -2,7 +2,9 @@ package org.ext4j.extents;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
@@ -22,6 +24,12 @@ import org.ext4j.volume.Volume;
  * lie inside the file system and outside the system zone ({@link Volume#checkFileBlocks}), so a tree
  * pointing into an inode table, a bitmap or the journal is refused before any block is read through
  * it, and a mapping handed out was checked where it was decoded.
+ *
+ * <p>Verified once ({@code buffer_verified}): the root is decoded and checked once per reader, and
+ * the last node verified at each depth is kept with its bytes; a tree block read again with the same
+ * bytes is not decoded, checksummed and checked again. Without that, reading a file of many small
+ * extents in small pieces decodes and checks a whole leaf for every piece. Shared by reader threads:
+ * the kept nodes are immutable and replaced whole.
  */
 public final class ExtentTreeReader implements BlockMap {
     private final Volume volume;
@@ -29,18 +37,29 @@ public final class ExtentTreeReader implements BlockMap {
     private final byte[] root;
     private final int checksumSeed;
     private final boolean verify;
+    /** The root once decoded and checked; i_block is this reader's own copy, so it stays valid. */
+    private volatile ExtentNode checkedRoot;
+    /** By depth: the last tree block verified at that depth, with the bytes it was verified from. */
+    private final AtomicReferenceArray<Verified> verified = new AtomicReferenceArray<>(ExtentNode.MAX_DEPTH + 1);
+
+    private record Verified(long pblk, byte[] bytes, ExtentNode node) {
+    }
 
     public ExtentTreeReader(Volume volume, long inode, byte[] iBlock, int checksumSeed) {
         this.volume = volume;
         this.inode = inode;
-        this.root = iBlock;
+        this.root = iBlock.clone();
         this.checksumSeed = checksumSeed;
         this.verify = volume.superblock().hasMetadataCsum();
     }
 
     private ExtentNode rootNode() throws CorruptionException {
-        ExtentNode node = ExtentNode.decode(root, 0, root.length, inode, -1, -1);
-        checkEntries(node);
+        ExtentNode node = checkedRoot;
+        if (node == null) {
+            node = ExtentNode.decode(root, 0, root.length, inode, -1, -1);
+            checkEntries(node);
+            checkedRoot = node;
+        }
         return node;
     }
 
@@ -73,12 +92,20 @@ public final class ExtentTreeReader implements BlockMap {
     private ExtentNode child(Index parent, int depth) throws IOException {
         long pblk = parent.child();
         byte[] b = volume.readBlock(pblk, inode);
+        Verified known = depth >= 0 && depth < verified.length() ? verified.get(depth) : null;
+        if (known != null && known.pblk() == pblk && Arrays.equals(known.bytes(), b)) {
+            known.node().checkStartsAt(parent.logical(), inode, pblk); // depends on the parent, not the bytes
+            return known.node();
+        }
         ExtentNode node = ExtentNode.decode(b, 0, b.length, inode, pblk, depth);
         if (verify) {
             ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
         }
         node.checkStartsAt(parent.logical(), inode, pblk);
         checkEntries(node);
+        if (depth >= 0 && depth < verified.length()) {
+            verified.set(depth, new Verified(pblk, b, node)); // b is this read's own copy
+        }
         return node;
     }
 

@@ -1,6 +1,8 @@
 package org.ext4j.extents;
 
 import java.io.IOException;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
@@ -20,6 +22,11 @@ import org.ext4j.volume.Volume;
  * system's size and the system zone ({@link Volume#checkFileBlocks}). The kernel reads an indirect
  * block without checking the pointer to it and judges only its contents, so it reads an all-zero
  * inode table block as a map of holes; here the pointer itself is refused first.
+ *
+ * <p>Verified once ({@code buffer_verified}): the last indirect block checked at each height is kept
+ * with its bytes, and the same block read again with the same bytes is not checked again, so
+ * reading a file in small pieces checks each indirect block once, not once per piece. Shared by
+ * reader threads: the kept entries are immutable and replaced whole.
  */
 public final class IndirectBlockMap implements BlockMap {
     private static final int DIRECT = 12;
@@ -28,6 +35,11 @@ public final class IndirectBlockMap implements BlockMap {
     private final long inode;
     private final long[] iBlock = new long[15];
     private final int perBlock;
+    /** By height above the data (0: pointers to data blocks): the last indirect block whose pointers were checked. */
+    private final AtomicReferenceArray<Checked> checked = new AtomicReferenceArray<>(3);
+
+    private record Checked(long pblk, byte[] bytes) {
+    }
 
     public IndirectBlockMap(Volume volume, long inode, byte[] iBlockBytes) {
         this.volume = volume;
@@ -111,7 +123,12 @@ public final class IndirectBlockMap implements BlockMap {
                 return new Mapping(lblk, Math.max(1, Math.min(span - offset, maxLen)), -1, State.HOLE);
             }
             byte[] b = volume.readBlock(block, inode);
-            checkPointers(b, base, ptrSpan, level == path.length - 1 ? "file data" : "indirect block");
+            int height = path.length - 1 - level;
+            Checked known = checked.get(height);
+            if (known == null || known.pblk() != block || !Arrays.equals(known.bytes(), b)) {
+                checkPointers(b, base, ptrSpan, height == 0 ? "file data" : "indirect block");
+                checked.set(height, new Checked(block, b)); // b is this read's own copy
+            }
             if (level == path.length - 1) {
                 long[] ptrs = new long[perBlock];
                 for (int i = 0; i < perBlock; i++) {
