@@ -39,14 +39,18 @@ import org.ext4j.format.Superblock;
  * <li>the MMP block ({@code s_mmp_block} with mmp).</li>
  * </ul>
  *
- * <p>Where this differs from the kernel, on purpose: the kernel adds the superblock backups and
- * descriptor copies only of groups below 5 and of groups that are multiples of the flex group size,
- * and none of the reserved GDT blocks, the resize inode or the MMP block; issue 8 asks for every
- * metadata block, so every backup group's blocks are here, and a file mapping a backup superblock of
- * group 25 with flex groups of 16 is refused where the kernel would read it. The kernel adds only
- * the journal's data blocks (through {@code ext4_map_blocks}); here its extent tree or indirect
- * blocks are in the zone too. Bigalloc is handled at block granularity, as the kernel does: a
- * cluster's other blocks beside a metadata block are not in the zone.
+ * <p>Where this differs from the kernel: the kernel's {@code ext4_setup_system_zone} long added the
+ * superblock backups and descriptors only of groups below 5 and of multiples of the flex group size
+ * (and, as it computed the flex size before it was known, in practice of every backup group), and
+ * never the reserved GDT blocks; current kernels add every group's {@code ext4_num_base_meta_blocks}
+ * (the 6.18 kernel these tests run against refuses a file mapping group 7's backup superblock or
+ * reserved GDT blocks). Issue 8 asks for every metadata block, so every backup group's blocks are
+ * here whatever the kernel version. Beyond any kernel's zone, on purpose: the resize inode's blocks
+ * (the kernel hands out its double-indirect block as a file's bytes; here the reserved GDT blocks are
+ * owned by inode 7, not by the file system), the MMP block, and the journal's extent tree or indirect
+ * blocks (the kernel adds only the journal's data blocks, through {@code ext4_map_blocks}). Bigalloc
+ * is handled at block granularity, as the kernel does: a cluster's other blocks beside a metadata
+ * block are not in the zone.
  *
  * <p>Overlaps: two pieces of metadata on the same block is corruption found at open (except for the
  * resize inode's, see {@code resizePieces}). The kernel's

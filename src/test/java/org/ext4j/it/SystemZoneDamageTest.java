@@ -67,7 +67,7 @@ class SystemZoneDamageTest {
                 ch.write(java.nio.ByteBuffer.wrap(piece));
             }
         }
-        ext4Small = GoldenImage.mkfs(dir, "ext4-1k.img", "24M", List.of("-b", "1024", "-O", "^metadata_csum"), null, src);
+        ext4Small = GoldenImage.mkfs(dir, "ext4-1k.img", "64M", List.of("-b", "1024", "-O", "^metadata_csum"), null, src);
         ext4Csum = GoldenImage.mkfs(dir, "ext4-4k-csum.img", "32M", List.of("-b", "4096"), null, src);
         ext3 = GoldenImage.mkfs(dir, "ext3-1k.img", "24M", List.of("-t", "ext3", "-b", "1024"), null, src);
         assertTrue(GoldenImage.debugfs(ext4Small, "ex /frag").contains(" 0/ 1 "), "/frag has a depth-1 tree");
@@ -113,6 +113,14 @@ class SystemZoneDamageTest {
                         "itable+1", 12 + 256, true, Kernel.READS, false),
                 new Recipe("xattr block in a block bitmap", "ext4-1k", "/file", "file_acl", "block-bitmap", -1, false,
                         Kernel.REFUSES, true),
+                // 64 MiB of 1 KiB blocks: eight groups, a backup superblock in group 7, which older
+                // kernels' zone left out (groups below 5 and multiples of the flex size only); the
+                // kernel this was written against (6.18) protects it, as ext4j does
+                new Recipe("extent onto the backup superblock of group 7", "ext4-1k", "/file", "block[5]",
+                        "backup-7", 0, false, Kernel.REFUSES, true),
+                // not in the kernel's zone: the kernel hands out the block list as the file's bytes
+                new Recipe("extent onto the resize inode's double-indirect block", "ext4-1k", "/file", "block[5]",
+                        "resize-dind", 0, false, Kernel.READS, true),
                 new Recipe("directory extent into the inode table", "ext4-1k", "/dir", "block[5]", "itable+3", 0, false,
                         Kernel.REFUSES, false),
                 new Recipe("directory extent into the inode table, metadata_csum", "ext4-4k-csum", "/dir", "block[5]",
@@ -137,6 +145,17 @@ class SystemZoneDamageTest {
         }
         if (target.equals("block-bitmap")) {
             return g0.blockBitmap();
+        }
+        if (target.equals("backup-7")) {
+            assertTrue(GoldenImage.run(List.of("dumpe2fs", img.toString())).contains(
+                    "Backup superblock at " + sb.groupFirstBlock(7) + ","), "group 7 holds a backup superblock");
+            return sb.groupFirstBlock(7);
+        }
+        if (target.equals("resize-dind")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(DIND\\):(\\d+)")
+                    .matcher(GoldenImage.debugfs(img, "stat <7>"));
+            assertTrue(m.find(), "the resize inode has a double-indirect block");
+            return Long.parseLong(m.group(1));
         }
         if (target.equals("gdt")) {
             return Superblock.OFFSET / sb.blockSize + 1; // the first descriptor block, after the superblock's
@@ -254,9 +273,11 @@ class SystemZoneDamageTest {
                     assertTrue(cat.exit() != 0 && cat.stderr().contains("Input/output error"), "kernel cat: " + cat.stderr());
                 }
                 case READS -> {
-                    // the kernel reads an all-zero inode table block as a double-indirect block of
-                    // holes (it checks the pointers inside an indirect block, not the pointer to it);
-                    // ext4j refuses the pointer itself, before reading metadata as a map
+                    // the double-indirect recipe: the kernel reads an all-zero inode table block as a
+                    // map of holes (it checks the pointers inside an indirect block, not the pointer to
+                    // it); ext4j refuses the pointer itself, before reading metadata as a map. The
+                    // resize inode recipe: the kernel's zone does not hold the resize inode's blocks,
+                    // so it hands out its double-indirect block as the file's bytes
                     assertEquals(0, stat.exit(), stat.stderr());
                     assertEquals(0, cat.exit(), cat.stderr());
                 }
