@@ -15,6 +15,8 @@ public final class CorruptionException extends Ext4Exception {
         BAD_INODE("invalid inode"),
         BAD_INODE_NUMBER("inode number out of range"),
         BLOCK_OUT_OF_RANGE("block number past the end of the file system"),
+        /** A file's block map names a block of the system zone ({@code ext4_inode_block_valid} failing). */
+        BLOCK_IN_SYSTEM_ZONE("block overlaps file system metadata"),
         TRUNCATED_IMAGE("image is shorter than the file system claims"),
         BAD_EXTENT_HEADER("bad extent header"),
         BAD_EXTENT("bad extent"),
@@ -42,18 +44,20 @@ public final class CorruptionException extends Ext4Exception {
 
     private final Kind kind;
     private final long inode;
+    private final long logical;
     private final long block;
     private final long offset;
 
-    private CorruptionException(Kind kind, long inode, long block, long offset, String detail) {
-        super(format(kind, inode, block, offset, detail));
+    private CorruptionException(Kind kind, long inode, long logical, long block, long offset, String detail) {
+        super(format(kind, inode, logical, block, offset, detail));
         this.kind = kind;
         this.inode = inode;
+        this.logical = logical;
         this.block = block;
         this.offset = offset;
     }
 
-    private static String format(Kind kind, long inode, long block, long offset, String detail) {
+    private static String format(Kind kind, long inode, long logical, long block, long offset, String detail) {
         StringBuilder b = new StringBuilder(kind.text());
         if (detail != null && !detail.isEmpty()) {
             b.append(": ").append(detail);
@@ -63,8 +67,13 @@ public final class CorruptionException extends Ext4Exception {
             b.append(sep).append("inode ").append(inode);
             sep = ", ";
         }
+        if (logical >= 0) {
+            b.append(sep).append("logical block ").append(logical);
+            sep = ", ";
+        }
         if (block >= 0) {
-            b.append(sep).append("block ").append(block);
+            // beside a logical block, say which kind of block number this one is
+            b.append(sep).append(logical >= 0 ? "physical block " : "block ").append(block);
             sep = ", ";
         }
         if (offset >= 0) {
@@ -90,6 +99,11 @@ public final class CorruptionException extends Ext4Exception {
         return inode;
     }
 
+    /** Logical block of the file whose mapping is at fault, or -1. */
+    public long logical() {
+        return logical;
+    }
+
     /** Block number the problem was found in, or -1. */
     public long block() {
         return block;
@@ -104,6 +118,7 @@ public final class CorruptionException extends Ext4Exception {
     public static final class Builder {
         private final Kind kind;
         private long inode = -1;
+        private long logical = -1;
         private long block = -1;
         private long offset = -1;
 
@@ -113,6 +128,12 @@ public final class CorruptionException extends Ext4Exception {
 
         public Builder inode(long v) {
             inode = v;
+            return this;
+        }
+
+        /** The logical block of the inode's data whose mapping led to {@link #block}. */
+        public Builder logical(long v) {
+            logical = v;
             return this;
         }
 
@@ -127,11 +148,11 @@ public final class CorruptionException extends Ext4Exception {
         }
 
         public CorruptionException build(String detail) {
-            return new CorruptionException(kind, inode, block, offset, detail);
+            return new CorruptionException(kind, inode, logical, block, offset, detail);
         }
 
         public CorruptionException checksum(String what, long expected, long actual) {
-            return new CorruptionException(kind, inode, block, offset,
+            return new CorruptionException(kind, inode, logical, block, offset,
                     String.format("%s: stored 0x%08x, computed 0x%08x", what, expected, actual));
         }
     }

@@ -68,7 +68,10 @@ import org.ext4j.volume.Volume;
  * long, long, int)} stops before exceeding a budget, for truncates that restart their handle.
  *
  * <p>Not thread-safe: the caller holds the inode's mapping lock (the kernel's {@code i_data_sem}).
- * Block numbers read from the tree are range-checked before use, nodes are validated as
+ * Block numbers read from the tree are checked before use, against the file system's size and the
+ * system zone ({@link Volume#checkFileBlocks}: every entry of a node when the node is first read, as
+ * {@code __ext4_ext_check}; the blocks an insert maps and the tree blocks it allocates, so a damaged
+ * bitmap that hands out metadata blocks is caught before data goes there), nodes are validated as
  * {@link ExtentNode#decode} and {@link ExtentTreeReader} do (depth, order, a child's first entry equal
  * to its index, checksum), and violations are reported as {@link CorruptionException}.
  *
@@ -205,6 +208,7 @@ public final class ExtentTreeWriter implements BlockMap {
             }
         };
         ExtentNode.decode(iBlock, 0, iBlock.length, inode, -1, -1);
+        checkEntries(new TreeNode(-1, iBlock));
         this.verifiedRoot = iBlock.clone();
     }
 
@@ -229,7 +233,7 @@ public final class ExtentTreeWriter implements BlockMap {
             if (leaf.pos >= 0) {
                 Extent e = leaf.node.extent(leaf.pos);
                 if (lblk < e.logicalEnd()) {
-                    volume.checkRange(e.physical(), e.length(), inode);
+                    volume.checkFileBlocks(inode, e.logical(), e.physical(), e.length());
                     return new Mapping(lblk, Math.min(e.logicalEnd() - lblk, maxLen), e.physical() + (lblk - e.logical()),
                             e.unwritten() ? State.UNWRITTEN : State.WRITTEN);
                 }
@@ -249,7 +253,7 @@ public final class ExtentTreeWriter implements BlockMap {
             if (leaf.pos >= 0) {
                 Extent e = leaf.node.extent(leaf.pos);
                 if (lblk < e.logicalEnd()) {
-                    volume.checkRange(e.physical(), e.length(), inode);
+                    volume.checkFileBlocks(inode, e.logical(), e.physical(), e.length());
                     return e;
                 }
             }
@@ -465,6 +469,8 @@ public final class ExtentTreeWriter implements BlockMap {
         } catch (CorruptionException e) {
             throw new IllegalArgumentException("physical blocks " + pblk + "+" + len + " are outside the file system", e);
         }
+        // blocks the allocator handed out on metadata: its bitmap is damaged; never map data there
+        volume.checkFileBlocks(inode, lblk, pblk, len, "newly allocated block");
         try {
             insertStep(h, new Extent(lblk, len, pblk, unwritten));
             mergeUp();
@@ -676,7 +682,7 @@ public final class ExtentTreeWriter implements BlockMap {
                     stepped = true;
                     continue;
                 }
-                volume.checkRange(ex.physical(), ex.length(), inode);
+                volume.checkFileBlocks(inode, ex.logical(), ex.physical(), ex.length());
                 long freeStart = ex.physical() + (a - ex.logical());
                 if (!fits(meter, path, freeStart, b - a, 0, stepped, credits)) {
                     break;
@@ -802,7 +808,7 @@ public final class ExtentTreeWriter implements BlockMap {
                     cur = Math.min(end, ex.logicalEnd());
                     continue;
                 }
-                volume.checkRange(ex.physical(), ex.length(), inode);
+                volume.checkFileBlocks(inode, ex.logical(), ex.physical(), ex.length());
                 long a = cur;
                 long b = Math.min(end, ex.logicalEnd());
                 int k = (int) (b - a);
@@ -948,7 +954,7 @@ public final class ExtentTreeWriter implements BlockMap {
                 if (r.length() < 1 || r.length() > count - out.size()) {
                     throw new IllegalStateException("allocator returned " + r + " for " + (count - out.size()) + " blocks");
                 }
-                volume.checkRange(r.start(), r.length(), inode);
+                volume.checkFileBlocks(inode, -1, r.start(), r.length(), "newly allocated extent tree block");
                 for (long k = 0; k < r.length(); k++) {
                     out.add(r.start() + k);
                 }
@@ -997,6 +1003,7 @@ public final class ExtentTreeWriter implements BlockMap {
         if (rootNode == null) {
             if (!Arrays.equals(iBlock, verifiedRoot)) {
                 ExtentNode.decode(iBlock, 0, iBlock.length, inode, -1, -1);
+                checkEntries(new TreeNode(-1, iBlock));
                 verifiedRoot = iBlock.clone();
             }
             rootNode = new TreeNode(-1, iBlock.clone());
@@ -1032,6 +1039,7 @@ public final class ExtentTreeWriter implements BlockMap {
                 ExtentNode.verifyTail(b, checksumSeed, inode, pblk);
             }
             n = new TreeNode(pblk, b);
+            checkEntries(n);
         }
         checkStartsAt(n, expectedFirst);
         if (known == null) {
@@ -1039,6 +1047,23 @@ public final class ExtentTreeWriter implements BlockMap {
         }
         open.put(pblk, n);
         return n;
+    }
+
+    /**
+     * {@code ext4_valid_extent} / {@code ext4_valid_extent_idx} for every entry of a node read from
+     * disk or a root found changed: each extent's blocks and each index's child inside the file
+     * system and outside the system zone, so no operation reads, writes or frees through a mapping
+     * into metadata. Once per block, with the rest of its verification.
+     */
+    private void checkEntries(TreeNode n) throws CorruptionException {
+        for (int i = 0; i < n.entries(); i++) {
+            if (n.isLeaf()) {
+                Extent e = n.extent(i);
+                volume.checkFileBlocks(inode, e.logical(), e.physical(), e.length());
+            } else {
+                volume.checkFileBlocks(inode, n.start(i), n.child(i), 1, "extent tree block");
+            }
+        }
     }
 
     /**

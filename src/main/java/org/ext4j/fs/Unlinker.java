@@ -309,7 +309,7 @@ final class Unlinker {
 
     /**
      * Every block of an indirect map, data and map blocks, sorted: bounded by i_blocks, each
-     * range-checked, a block named twice refused.
+     * checked against the file system's size and the system zone, a block named twice refused.
      */
     private long[] indirectBlocks(InodeRecord rec) throws IOException {
         long ino = rec.number;
@@ -317,12 +317,15 @@ final class Unlinker {
         long[] found = new long[(int) Math.min(limit, 1 << 20)];
         int[] n = {0};
         byte[] iBlock = rec.iBlock();
+        long per = sb.blockSize / 4;
+        long base = 0; // first logical block under i_block[i]
         for (int i = 0; i < 15; i++) {
             long p = Le.u32(iBlock, i * 4);
-            if (p == 0) {
-                continue;
+            int level = i < 12 ? 0 : i - 11;
+            if (p != 0) {
+                found = collect(ino, p, level, base, found, n, limit);
             }
-            found = collect(ino, p, i < 12 ? 0 : i - 11, found, n, limit);
+            base += level == 0 ? 1 : level == 1 ? per : level == 2 ? per * per : 0;
         }
         long[] blocks = Arrays.copyOf(found, n[0]);
         Arrays.sort(blocks);
@@ -335,9 +338,14 @@ final class Unlinker {
         return blocks;
     }
 
-    /** Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple), everything below it. */
-    private long[] collect(long ino, long p, int level, long[] found, int[] n, long limit) throws IOException {
-        volume.checkRange(p, 1, ino);
+    /**
+     * Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple),
+     * everything below it. {@code base} is the first logical block under {@code p}; every block is
+     * checked against the file system's size and the system zone before it is read or counted, so a
+     * map pointing into metadata is refused before anything is freed ({@code ext4_check_blockref}).
+     */
+    private long[] collect(long ino, long p, int level, long base, long[] found, int[] n, long limit) throws IOException {
+        volume.checkFileBlocks(ino, base, p, 1, level > 0 ? "indirect block" : "file data");
         if (n[0] >= limit) {
             throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(p)
                     .build("the block map names more blocks than i_blocks counts (" + limit + ")");
@@ -348,10 +356,14 @@ final class Unlinker {
         found[n[0]++] = p;
         if (level > 0) {
             byte[] map = volume.readBlock(p, ino);
+            long span = 1; // logical blocks under one pointer of this block
+            for (int k = 1; k < level; k++) {
+                span *= sb.blockSize / 4;
+            }
             for (int off = 0; off + 4 <= map.length; off += 4) {
                 long q = Le.u32(map, off);
                 if (q != 0) {
-                    found = collect(ino, q, level - 1, found, n, limit);
+                    found = collect(ino, q, level - 1, base + (off / 4) * span, found, n, limit);
                 }
             }
         }
@@ -387,6 +399,7 @@ final class Unlinker {
 
     /** The xattr block's {@code h_refcount}, its header and checksum verified; a count of 0 is corruption. */
     private long readXattrRefcount(long ino, long blk) throws IOException {
+        volume.checkFileBlocks(ino, -1, blk, 1, "xattr block"); // never free or rewrite metadata
         byte[] bytes = volume.readBlock(blk, ino);
         XattrEntry.checkBlockHeader(bytes, ino, blk);
         if (sb.hasMetadataCsum()) {

@@ -41,15 +41,29 @@ public final class Inode {
         InodeRecord rec = volume.readInode(ino);
         Superblock sb = volume.superblock();
         BlockMap map = null;
+        if (rec.fileAcl != 0) {
+            // __ext4_iget: "bad extended attribute block", before anything else about the inode
+            volume.checkFileBlocks(ino, -1, rec.fileAcl, 1, XattrReader.XATTR_BLOCK);
+        }
+        // __ext4_iget validates the block references of files, directories and slow symlinks
+        boolean checked = rec.isRegular() || rec.isDirectory() || (rec.isSymlink() && !isFastSymlink(sb, rec));
         if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
             if (!sb.hasIncompat(Features.INCOMPAT_INLINE_DATA)) {
                 throw CorruptionException.of(Kind.BAD_INODE).inode(ino)
                         .build("inline data flag set but the file system lacks inline_data");
             }
         } else if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
-            map = new ExtentTreeReader(volume, ino, rec.iBlock(), rec.checksumSeed(sb));
+            ExtentTreeReader tree = new ExtentTreeReader(volume, ino, rec.iBlock(), rec.checksumSeed(sb));
+            if (checked) {
+                tree.checkRoot(); // ext4_ext_check_inode
+            }
+            map = tree;
         } else if (!isFastSymlink(sb, rec) && !isDevice(rec)) {
-            map = new IndirectBlockMap(volume, ino, rec.iBlock());
+            IndirectBlockMap ind = new IndirectBlockMap(volume, ino, rec.iBlock());
+            if (checked) {
+                ind.checkRoot(); // ext4_ind_check_inode
+            }
+            map = ind;
         }
         if (rec.size < 0 || rec.size > maxBytes(sb, rec.hasFlag(InodeRecord.FL_EXTENTS))) {
             throw CorruptionException.of(Kind.FILE_TOO_LARGE).inode(ino)

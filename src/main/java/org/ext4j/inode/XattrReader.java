@@ -22,6 +22,8 @@ final class XattrReader {
     static final int INDEX_SYSTEM = 7;
     private static final int INDEX_ACL_ACCESS = 2;
     private static final int INDEX_ACL_DEFAULT = 3;
+    /** What an inode's i_file_acl block is called in block validity errors. */
+    static final String XATTR_BLOCK = "xattr block";
 
     private XattrReader() {
     }
@@ -40,6 +42,8 @@ final class XattrReader {
             }
         }
         if (rec.fileAcl != 0) {
+            // as iget does before anything reads it: inside the file system, outside the system zone
+            volume.checkFileBlocks(rec.number, -1, rec.fileAcl, 1, XATTR_BLOCK);
             byte[] b = volume.readBlock(rec.fileAcl, rec.number);
             XattrEntry.checkBlockHeader(b, rec.number, rec.fileAcl);
             if (volume.superblock().hasMetadataCsum()) {

@@ -22,6 +22,9 @@ import org.ext4j.txn.Handle;
  * <p>Mirrors the parts of {@code fs/ext4/super.c} that load the descriptors ({@code descriptor_loc},
  * {@code ext4_check_descriptors}) and of {@code inode.c} that locate an inode ({@code __ext4_get_inode_loc}).
  * Thread-safe: the state is immutable after {@link #open}, and the metadata block cache is synchronised.
+ *
+ * <p>{@link #open} also builds the {@link SystemZone} ({@code ext4_setup_system_zone}), and
+ * {@link #checkFileBlocks} is {@code ext4_inode_block_valid}: what every decoded file mapping must pass.
  */
 public final class Volume {
     private static final int CACHE_BYTES = 8 << 20;
@@ -32,6 +35,11 @@ public final class Volume {
     private final int blockSize;
     private final long deviceBlocks;
     private final BufferCache cache;
+    /**
+     * The metadata blocks no file may map; set once by {@link #open} before the volume is handed out
+     * (null while it is being built, when only the range is checked).
+     */
+    private volatile SystemZone zone;
 
     private Volume(BlockDevice device, Superblock sb, GroupDescriptor[] groups, long deviceBlocks) {
         this.device = device;
@@ -97,6 +105,7 @@ public final class Volume {
             v.checkDescriptor(d, db);
             groups[g] = d;
         }
+        v.zone = SystemZone.build(v);
         return v;
     }
 
@@ -260,6 +269,44 @@ public final class Volume {
             throw CorruptionException.of(Kind.BLOCK_OUT_OF_RANGE).inode(inode).block(pblk)
                     .build(count + " block(s) from " + pblk + ", file system has " + sb.blocksCount);
         }
+    }
+
+    /** The system zone: the metadata blocks no file may map, for the allocators' queries. */
+    public SystemZone systemZone() {
+        return zone;
+    }
+
+    /**
+     * Throws unless the {@code count} blocks from {@code pblk}, which inode {@code ino} maps at
+     * logical block {@code lblk} (-1 for blocks that are not file data at a logical position: an
+     * xattr block), lie inside the file system and outside the system zone, or in a part of the zone
+     * the inode owns itself (the journal's blocks for the journal inode). The kernel's
+     * {@code ext4_inode_block_valid}, asked by every path that decodes a file's mapping (extent tree
+     * nodes, indirect blocks, the xattr block) before anything is read or written through it; a
+     * mapping is checked where it is decoded, not on every read of it.
+     *
+     * @param what what the blocks are to the inode ("file data", "extent tree block", ...), for the message
+     */
+    public void checkFileBlocks(long ino, long lblk, long pblk, long count, String what) throws CorruptionException {
+        if (pblk <= sb.firstDataBlock || count < 0 || pblk + count > sb.blocksCount || pblk + count < pblk) {
+            throw CorruptionException.of(Kind.BLOCK_OUT_OF_RANGE).inode(ino).logical(lblk).block(pblk)
+                    .build(what + ": " + count + " block(s) from " + pblk + ", file system has " + sb.blocksCount);
+        }
+        SystemZone z = zone;
+        if (z == null) {
+            return;
+        }
+        long bad = z.firstConflict(pblk, count, ino);
+        if (bad >= 0) {
+            throw CorruptionException.of(Kind.BLOCK_IN_SYSTEM_ZONE).inode(ino)
+                    .logical(lblk < 0 ? -1 : lblk + (bad - pblk)).block(bad)
+                    .build(what + " in " + z.describe(bad));
+        }
+    }
+
+    /** {@link #checkFileBlocks(long, long, long, long, String)} for file data. */
+    public void checkFileBlocks(long ino, long lblk, long pblk, long count) throws CorruptionException {
+        checkFileBlocks(ino, lblk, pblk, count, "file data");
     }
 
     /** Reads metadata block {@code pblk} through the cache (a copy); {@code inode} names the owner for errors. */

@@ -16,6 +16,7 @@ import java.util.TreeSet;
 
 import org.ext4j.blockdev.FileBlockDevice;
 import org.ext4j.blockdev.MemoryBlockDevice;
+import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.extents.BlockMap.Mapping;
 import org.ext4j.extents.BlockMap.State;
@@ -27,6 +28,7 @@ import org.ext4j.format.Le;
 import org.ext4j.volume.Volume;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -367,5 +369,66 @@ class ExtentTreeReaderTest {
         byte[] root = header(new byte[60], 0, 0, 4, 1);
         ExtentTreeReader r = new ExtentTreeReader(volume, INO, root, SEED);
         expectCorruption(Kind.BAD_EXTENT_HEADER, INO, -1, -1, () -> r.map(0, 1));
+    }
+
+    // ---- the system zone --------------------------------------------------------------------
+
+    /**
+     * A leaf whose second extent lies in the inode table: as {@code __ext4_ext_check}, the whole leaf
+     * is refused when it is read, so even the first (valid) extent does not map, and the error names
+     * the inode, the bad extent's logical block and the inode table block.
+     */
+    @Test
+    void leafWithAnExtentInTheInodeTableIsRefusedWhenRead() throws IOException {
+        Mem m = memory(Files.readAllBytes(image));
+        long itable = m.volume().group(0).inodeTable();
+        long leafBlock = m.free;
+        byte[] leafNode = header(new byte[m.blockSize], 0, 2, (m.blockSize - 12) / 12, 0);
+        leaf(leafNode, 0, 0, 0, 1, m.free + 5);
+        leaf(leafNode, 0, 1, 7, 3, itable + 1);
+        writeTreeBlock(m, leafBlock, leafNode, SEED);
+        byte[] root = header(new byte[60], 0, 1, 4, 1);
+        index(root, 0, 0, 0, leafBlock);
+        ExtentTreeReader r = new ExtentTreeReader(m.volume, INO, root, SEED);
+        r.checkRoot(); // the root's one index is fine
+        for (Executable read : List.<Executable>of(() -> r.map(0, 1), () -> r.map(8, 1), () -> r.allExtents(null))) {
+            CorruptionException e = expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, INO, itable + 1, -1, read);
+            assertEquals(7, e.logical());
+        }
+    }
+
+    /** An index in the root pointing at a block bitmap is refused when the root is checked (iget). */
+    @Test
+    void rootIndexIntoABitmapIsRefusedAtCheckRoot() throws IOException {
+        Mem m = memory(Files.readAllBytes(image));
+        long bitmap = m.volume().group(0).blockBitmap();
+        byte[] root = header(new byte[60], 0, 1, 4, 1);
+        index(root, 0, 0, 0, bitmap);
+        ExtentTreeReader r = new ExtentTreeReader(m.volume, INO, root, SEED);
+        expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, INO, bitmap, -1, r::checkRoot);
+    }
+
+    /**
+     * A tree block verified once is not verified again while its bytes stay the same; when they
+     * change (here behind the reader's back, with the cached buffer dropped), the same reader
+     * decodes and checks the new bytes.
+     */
+    @Test
+    void treeBlockWithNewBytesIsCheckedAgain() throws IOException {
+        Mem m = memory(Files.readAllBytes(image));
+        long leafBlock = m.free;
+        byte[] leafNode = header(new byte[m.blockSize], 0, 1, (m.blockSize - 12) / 12, 0);
+        leaf(leafNode, 0, 0, 0, 4, m.free + 5);
+        writeTreeBlock(m, leafBlock, leafNode, SEED);
+        byte[] root = header(new byte[60], 0, 1, 4, 1);
+        index(root, 0, 0, 0, leafBlock);
+        ExtentTreeReader r = new ExtentTreeReader(m.volume, INO, root, SEED);
+        assertEquals(new Mapping(1, 3, m.free + 6, State.WRITTEN), r.map(1, 10));
+        assertEquals(new Mapping(2, 2, m.free + 7, State.WRITTEN), r.map(2, 10)); // same bytes: kept node
+        long itable = m.volume().group(0).inodeTable();
+        leaf(leafNode, 0, 0, 0, 4, itable);
+        writeTreeBlock(m, leafBlock, leafNode, SEED);
+        m.volume().bufferCache().forget(leafBlock);
+        expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, INO, itable, -1, () -> r.map(2, 10));
     }
 }

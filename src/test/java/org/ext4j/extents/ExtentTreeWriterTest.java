@@ -341,7 +341,10 @@ class ExtentTreeWriterTest {
         }
     }
 
-    /** An index pointing outside the file system is reported as such before anything is read there. */
+    /**
+     * An index pointing outside the file system is reported as such before anything is read there:
+     * when the root is first decoded, as the kernel's {@code ext4_ext_check_inode} at iget.
+     */
     @Test
     void indexOutsideTheFileSystemIsReported(@TempDir Path tmp) throws Exception {
         try (ExtentTreeWriterFixture f = ExtentTreeWriterFixture.create(tmp, 1024, false, 16L << 20, 100, SMALL)) {
@@ -351,9 +354,71 @@ class ExtentTreeWriterTest {
             byte[] root = f.iBlock.clone();
             assertTrue(ExtentNodeWriter.depth(root, 0) > 0);
             ExtentNodeWriter.putIndex(root, 0, 0, ExtentNodeWriter.entryLogical(root, 0, 0), f.sb.blocksCount + 5);
-            ExtentTreeWriter w = new ExtentTreeWriter(f.volume, f.alloc, f.ino, root, 0, 0, SMALL);
-            CorruptionException e = assertThrows(CorruptionException.class, () -> w.map(0, 1));
+            CorruptionException e = assertThrows(CorruptionException.class,
+                    () -> new ExtentTreeWriter(f.volume, f.alloc, f.ino, root, 0, 0, SMALL).map(0, 1));
             assertEquals(CorruptionException.Kind.BLOCK_OUT_OF_RANGE, e.kind());
+            assertEquals(f.sb.blocksCount + 5, e.block());
+        }
+    }
+
+    /**
+     * A leaf whose extent was moved onto the inode table (checksum set again, as debugfs would): a
+     * writer meeting the leaf refuses it when it loads it ({@code __ext4_ext_check}), naming the
+     * extent's logical block and the inode table block, before removing or freeing anything.
+     */
+    @Test
+    void treeBlockMappingMetadataIsRefusedWhenLoaded(@TempDir Path tmp) throws Exception {
+        try (ExtentTreeWriterFixture f = ExtentTreeWriterFixture.create(tmp, 1024, true, 16L << 20, 100, SMALL)) {
+            for (long l = 0; l < 30; l += 2) {
+                f.allocateAndInsert(l, 1, false);
+            }
+            f.commit();
+            long blk = ExtentNodeWriter.indexChild(f.iBlock, 0, 0);
+            MetaBuffer b = f.volume.buffer(blk, f.ino);
+            while (ExtentNodeWriter.depth(b.data(), 0) > 0) {
+                blk = ExtentNodeWriter.indexChild(b.data(), 0, 0);
+                b = f.volume.buffer(blk, f.ino);
+            }
+            byte[] saved = b.data().clone();
+            int seed = f.volume.readInode(f.ino).checksumSeed(f.sb);
+            long itable = f.volume.group(0).inodeTable();
+            ExtentNode.Extent e0 = ExtentNodeWriter.extent(b.data(), 0, 0);
+            ExtentNodeWriter.putExtent(b.data(), 0, 0, e0.logical(), e0.length(), itable + 1, e0.unwritten());
+            ExtentNodeWriter.setTail(b.data(), seed);
+            long freeBefore = f.alloc.freeBlocks();
+            ExtentTreeWriter fresh = new ExtentTreeWriter(f.volume, f.alloc, f.ino, f.iBlock.clone(), seed, 0, SMALL);
+            try (Handle h = f.journal.start(50)) {
+                CorruptionException e = assertThrows(CorruptionException.class,
+                        () -> fresh.removeRange(h, e0.logical(), 1));
+                assertEquals(CorruptionException.Kind.BLOCK_IN_SYSTEM_ZONE, e.kind());
+                assertEquals(itable + 1, e.block());
+                assertEquals(e0.logical(), e.logical());
+                assertEquals(new ExtentTreeWriter.Change(false, 0, 0, 0, 0), fresh.takeChange());
+                assertThrows(CorruptionException.class, () -> fresh.map(e0.logical(), 1));
+            }
+            assertEquals(freeBefore, f.alloc.freeBlocks());
+            System.arraycopy(saved, 0, b.data(), 0, saved.length);
+        }
+    }
+
+    /**
+     * Blocks of the system zone handed to insert (a damaged bitmap made the allocator give them) are
+     * refused as corruption, with the tree unchanged: data must never be mapped onto metadata.
+     */
+    @Test
+    void insertOntoMetadataIsRefused(@TempDir Path tmp) throws Exception {
+        try (ExtentTreeWriterFixture f = ExtentTreeWriterFixture.create(tmp, 4096, false, 16L << 20, 100,
+                ExtentTreeWriter.Capacity.REAL)) {
+            f.allocateAndInsert(0, 4, false);
+            byte[] rootBefore = f.iBlock.clone();
+            long bitmap = f.volume.group(0).blockBitmap();
+            try (Handle h = f.journal.start(20)) {
+                CorruptionException e = assertThrows(CorruptionException.class,
+                        () -> f.writer.insert(h, 10, 2, bitmap - 1, false));
+                assertEquals(CorruptionException.Kind.BLOCK_IN_SYSTEM_ZONE, e.kind());
+                assertTrue(e.getMessage().contains("newly allocated block"), e.getMessage());
+            }
+            assertArrayEquals(rootBefore, f.iBlock);
         }
     }
 

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 
 import org.ext4j.blockdev.FileBlockDevice;
 import org.ext4j.blockdev.MemoryBlockDevice;
+import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.extents.BlockMap.Mapping;
 import org.ext4j.extents.BlockMap.State;
@@ -330,5 +331,45 @@ class IndirectBlockMapTest {
         expectCorruption(Kind.BLOCK_OUT_OF_RANGE, 99, end + 100, -1, () -> map.map(12, 1));
         Le.put32(iblock, 4, 1); // block 1 is the superblock of a 1 KiB file system
         expectCorruption(Kind.BLOCK_OUT_OF_RANGE, () -> new IndirectBlockMap(v, 99, iblock).map(1, 1));
+    }
+
+    /**
+     * The system zone ({@code ext4_check_blockref}): the twelve direct pointers are checked by
+     * {@link IndirectBlockMap#checkRoot} (iget), the IND pointer only when a read follows it, and a
+     * data pointer inside an indirect block into the descriptor table fails the read through that
+     * block, naming the logical block it maps; once the block is fixed the same map reads it.
+     */
+    @Test
+    void pointersIntoMetadata() throws IOException {
+        Path img = image(1024);
+        byte[] bytes = Files.readAllBytes(img);
+        MemoryBlockDevice dev = new MemoryBlockDevice(bytes, true);
+        Volume v = Volume.open(dev, Volume.readSuperblock(dev));
+        long itable = v.group(0).inodeTable();
+        long free = v.superblock().blocksCount - 20; // no file uses it
+        byte[] iblock = new byte[60];
+        Le.put32(iblock, 12 * 4, itable + 2); // IND pointer into the inode table
+        IndirectBlockMap map = new IndirectBlockMap(v, 99, iblock);
+        map.checkRoot(); // as the kernel's iget: the indirect pointers are not looked at yet
+        CorruptionException e = expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, 99, itable + 2, -1, () -> map.map(12, 1));
+        assertEquals(12, e.logical());
+        Le.put32(iblock, 5 * 4, itable);
+        expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, 99, itable, -1, () -> new IndirectBlockMap(v, 99, iblock).checkRoot());
+
+        byte[] ok = new byte[60];
+        Le.put32(ok, 12 * 4, free); // IND block at a free block, pointer 3 (logical 15) into the GDT
+        int off = (int) (free * 1024);
+        Arrays.fill(bytes, off, off + 1024, (byte) 0);
+        Le.put32(bytes, off, free + 1);
+        Le.put32(bytes, off + 3 * 4, 2);
+        IndirectBlockMap ind = new IndirectBlockMap(v, 99, ok);
+        ind.checkRoot();
+        CorruptionException gdt = expectCorruption(Kind.BLOCK_IN_SYSTEM_ZONE, 99, 2, -1, () -> ind.map(12, 1));
+        assertEquals(15, gdt.logical());
+        assertTrue(gdt.getMessage().contains("primary superblock and group descriptors"), gdt.getMessage());
+        Le.put32(bytes, off + 3 * 4, 0); // repaired: the same map checks the new bytes and reads
+        v.bufferCache().forget(free);
+        assertEquals(new Mapping(12, 1, free + 1, State.WRITTEN), ind.map(12, 1));
+        assertEquals(new Mapping(15, 1, -1, State.HOLE), ind.map(15, 1));
     }
 }
