@@ -241,10 +241,23 @@ public final class Tools {
             return dir;
         }
 
+        /**
+         * Unmounts; a mount another process still has open for a moment ("target is busy", such as
+         * a concurrent scan of the temporary directory) is tried again for a few seconds.
+         */
         @Override
         public void close() throws IOException {
             run("sync");
             Result r = run("umount", dir.toString());
+            for (int attempt = 0; r.exit() != 0 && r.stderr().contains("busy") && attempt < 20; attempt++) {
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                r = run("umount", dir.toString());
+            }
             if (r.exit() != 0) {
                 throw new IOException("umount failed: " + r.stderr());
             }
