@@ -84,7 +84,7 @@ public final class GroupAllocator {
     private GroupAllocator(Volume volume, IntUnaryOperator randomBelow) {
         this.volume = volume;
         this.sb = volume.superblock();
-        this.layout = new GroupLayout(sb, volume::group);
+        this.layout = new GroupLayout(sb, volume.systemZone());
         this.groups = new GroupInfo[(int) volume.groupCount()];
         this.groupCsum = sb.hasMetadataCsum() || sb.hasGdtCsum();
         this.metadataCsum = sb.hasMetadataCsum();
@@ -226,14 +226,28 @@ public final class GroupAllocator {
         return groupCsum && (d.flags() & GroupDescriptor.BG_INODE_UNINIT) != 0;
     }
 
-    /** Records group {@code g} as corrupt for block allocation (the lock holder calls this). */
+    /**
+     * Records group {@code g} as corrupt for block allocation (the lock holder calls this). Its free
+     * blocks leave the free count, as {@code ext4_mark_group_bitmap_corrupted} takes them out of
+     * {@code s_freeclusters_counter}: delayed allocation then runs out of space when it reserves, not
+     * at writeback.
+     */
     void markBlockBitmapCorrupt(long g, String why) {
-        groups[(int) g].blockBitmapCorrupt = true;
+        GroupInfo gi = groups[(int) g];
+        if (!gi.blockBitmapCorrupt) {
+            gi.blockBitmapCorrupt = true;
+            freeBlocks.addAndGet(-volume.group(g).freeBlocksCount());
+        }
         corrupt.merge(g, why, (a, b) -> a + "; " + b);
     }
 
+    /** As {@link #markBlockBitmapCorrupt}, for inode allocation and the free inode count. */
     void markInodeBitmapCorrupt(long g, String why) {
-        groups[(int) g].inodeBitmapCorrupt = true;
+        GroupInfo gi = groups[(int) g];
+        if (!gi.inodeBitmapCorrupt) {
+            gi.inodeBitmapCorrupt = true;
+            freeInodes.addAndGet(-volume.group(g).freeInodesCount());
+        }
         corrupt.merge(g, why, (a, b) -> a + "; " + b);
     }
 

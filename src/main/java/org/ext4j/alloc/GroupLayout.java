@@ -1,13 +1,10 @@
 package org.ext4j.alloc;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.function.LongFunction;
 
 import org.ext4j.format.Features;
-import org.ext4j.format.GroupDescriptor;
 import org.ext4j.format.Superblock;
+import org.ext4j.volume.SystemZone;
 
 /**
  * Where the fixed metadata of every block group lies, and what a group's block bitmap looks like
@@ -17,15 +14,16 @@ import org.ext4j.format.Superblock;
  * <li>{@link #baseMetaBlocks}: the superblock backup, group descriptor blocks and reserved GDT
  * blocks at the start of a group ({@code ext4_num_base_meta_blocks}, {@code ext4_bg_num_gdb} in
  * {@code fs/ext4/balloc.c}; sparse_super, sparse_super2 and meta_bg rules).</li>
- * <li>the <em>system zone</em>: every block that holds file system metadata, merged into sorted
- * extents ({@code fs/ext4/block_validity.c}). Data allocation must never hand out one of these;
- * the allocator checks each run it picks against the zone as {@code ext4_mb_mark_diskspace_used}
- * does, so a damaged bitmap cannot make it overwrite a bitmap or an inode table.</li>
+ * <li>the <em>system zone</em> ({@link SystemZone}, the volume's, built at open: superblocks and
+ * descriptor tables, bitmaps, inode tables, the journal's and the resize inode's blocks, the MMP
+ * block). Data allocation must never hand out one of these, whoever owns them; the allocator checks
+ * each run it picks against the zone as {@code ext4_mb_mark_diskspace_used} does, so a damaged
+ * bitmap cannot make it overwrite a bitmap, an inode table or the journal.</li>
  * <li>{@link #initBlockBitmap}: the bitmap of a {@code BLOCK_UNINIT} group
  * ({@code ext4_init_block_bitmap}). Beyond the kernel, which marks only the group's own bitmaps and
- * table, this marks every metadata block of the zone that falls inside the group: with flex_bg other
- * groups' tables can live there (mke2fs clears BLOCK_UNINIT on such groups, but an image from
- * another tool need not).</li>
+ * table, this marks every block of the zone that falls inside the group: with flex_bg other groups'
+ * tables can live there (mke2fs clears BLOCK_UNINIT on such groups, but an image from another tool
+ * need not).</li>
  * </ul>
  *
  * <p>Immutable; the metadata locations never move while a file system is open (no online resize).
@@ -33,48 +31,14 @@ import org.ext4j.format.Superblock;
  */
 public final class GroupLayout {
     private final Superblock sb;
-    private final long groupCount;
     private final long descriptorBlocks;
-    private final long[] zoneStart;
-    private final long[] zoneEnd;
+    private final SystemZone zone;
 
-    /** {@code descriptors} yields the descriptor of each group (only its locations are used). */
-    public GroupLayout(Superblock sb, LongFunction<GroupDescriptor> descriptors) {
+    /** The layout of {@code sb}'s groups, whose metadata blocks {@code zone} holds. */
+    public GroupLayout(Superblock sb, SystemZone zone) {
         this.sb = sb;
-        this.groupCount = sb.groupCount;
-        this.descriptorBlocks = (groupCount + sb.descriptorsPerBlock - 1) / sb.descriptorsPerBlock;
-        long itableBlocks = inodeTableBlocks(sb);
-        List<long[]> extents = new ArrayList<>();
-        for (long g = 0; g < groupCount; g++) {
-            long base = baseMetaBlocks(g);
-            if (base > 0) {
-                extents.add(new long[] {sb.groupFirstBlock(g), sb.groupFirstBlock(g) + base});
-            }
-            GroupDescriptor d = descriptors.apply(g);
-            extents.add(new long[] {d.blockBitmap(), d.blockBitmap() + 1});
-            extents.add(new long[] {d.inodeBitmap(), d.inodeBitmap() + 1});
-            extents.add(new long[] {d.inodeTable(), d.inodeTable() + itableBlocks});
-        }
-        extents.sort((a, b) -> Long.compare(a[0], b[0]));
-        long[] s = new long[extents.size()];
-        long[] e = new long[extents.size()];
-        int n = 0;
-        for (long[] x : extents) {
-            if (n > 0 && x[0] <= e[n - 1]) {
-                e[n - 1] = Math.max(e[n - 1], x[1]);
-            } else {
-                s[n] = x[0];
-                e[n] = x[1];
-                n++;
-            }
-        }
-        zoneStart = Arrays.copyOf(s, n);
-        zoneEnd = Arrays.copyOf(e, n);
-    }
-
-    /** Blocks of one group's inode table ({@code s_itb_per_group}). */
-    public static long inodeTableBlocks(Superblock sb) {
-        return (sb.inodesPerGroup * sb.inodeSize + sb.blockSize - 1) / sb.blockSize;
+        this.descriptorBlocks = (sb.groupCount + sb.descriptorsPerBlock - 1) / sb.descriptorsPerBlock;
+        this.zone = zone;
     }
 
     /**
@@ -117,10 +81,9 @@ public final class GroupLayout {
         BitSearch.setRange(bitmap, blocks, bitmap.length * 8);
     }
 
-    /** Whether any block of {@code [start, start+length)} is file system metadata. */
+    /** Whether any block of {@code [start, start+length)} is file system metadata, whoever owns it. */
     public boolean overlapsMetadata(long start, long length) {
-        int i = firstEndingAfter(start);
-        return i < zoneStart.length && zoneStart[i] < start + length;
+        return zone.overlaps(start, length, SystemZone.NO_OWNER);
     }
 
     /** Receives one extent {@code [start, end)}. */
@@ -131,28 +94,8 @@ public final class GroupLayout {
 
     /** Calls {@code v} for every metadata extent clipped to {@code [from, to)}, in block order. */
     public void forEachZoneExtent(long from, long to, ExtentVisitor v) {
-        for (int i = firstEndingAfter(from); i < zoneStart.length && zoneStart[i] < to; i++) {
-            v.accept(Math.max(zoneStart[i], from), Math.min(zoneEnd[i], to));
+        for (SystemZone.Range r : zone.rangesIn(from, to)) {
+            v.accept(Math.max(r.start(), from), Math.min(r.end(), to));
         }
-    }
-
-    /** Index of the first zone extent whose end lies after {@code block}. */
-    private int firstEndingAfter(long block) {
-        int lo = 0;
-        int hi = zoneEnd.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (zoneEnd[mid] <= block) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    /** Number of merged metadata extents (for tests and statistics). */
-    public int zoneExtents() {
-        return zoneStart.length;
     }
 }

@@ -32,7 +32,7 @@ class GroupLayoutTest {
         try (FileBlockDevice dev = FileBlockDevice.openReadOnly(img)) {
             Superblock sb = Volume.readSuperblock(dev);
             Volume v = Volume.open(dev, sb);
-            GroupLayout layout = new GroupLayout(sb, v::group);
+            GroupLayout layout = new GroupLayout(sb, v.systemZone());
             int uninit = 0;
             for (long g = 0; g < v.groupCount(); g++) {
                 GroupDescriptor d = v.group(g);

@@ -55,10 +55,16 @@ class ValidateThenChangeTest {
         return img;
     }
 
+    /** Runs {@code requests} in one {@code debugfs -w} session (a second session may refuse to open what the first left). */
     private static void debugfsWrite(Path img, String... requests) throws IOException {
-        for (String r : requests) {
-            Result res = Tools.run("debugfs", "-w", "-R", r, img.toString()).ok();
-            assertFalse(res.stderr().contains("Usage") || res.stderr().contains("not found"), r + ": " + res.stderr());
+        Path cmds = Files.createTempFile("ext4j-debugfs", ".cmd");
+        try {
+            Files.write(cmds, List.of(requests));
+            Result res = Tools.run("debugfs", "-w", "-f", cmds.toString(), img.toString()).ok();
+            assertFalse(res.stderr().contains("Usage") || res.stderr().contains("not found")
+                    || res.stderr().contains("not open"), String.join("; ", requests) + ": " + res.stderr());
+        } finally {
+            Files.deleteIfExists(cmds);
         }
     }
 
@@ -178,6 +184,46 @@ class ValidateThenChangeTest {
             var d = fs.groups().get((int) g);
             return blocks ? d.freeBlocksCount() : d.freeInodesCount();
         }
+    }
+
+    // ------------------------------------------------------------------ allocation never takes metadata
+
+    @Test
+    void theAllocatorNeverHandsOutJournalBlocksABitmapCallsFree() throws IOException {
+        Path img = image("journal-free.img", List.of());
+        List<Long> journal = Tools.run("debugfs", "-R", "blocks <8>", img.toString()).ok().stdout().strip().lines()
+                .flatMap(l -> Arrays.stream(l.strip().split("\\s+"))).map(Long::parseLong).toList();
+        Superblock sb;
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            sb = fs.superblock();
+        }
+        long first = journal.get(0);
+        long g = (first - sb.firstDataBlock) / sb.blocksPerGroup;
+        long count = journal.stream().filter(b -> (b - sb.firstDataBlock) / sb.blocksPerGroup == g).count();
+        // the bitmap and the counts agree that the journal's blocks in group g are free
+        long free = groupFree(img, g, true);
+        debugfsWrite(img, "freeb " + first + " " + count, "set_bg " + g + " free_blocks_count " + (free + count),
+                "set_bg " + g + " checksum calc");
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+            WriteSession s = fs.session();
+            // allocations aimed right at the journal, as a file growing next to it would ask
+            for (long want : new long[] {1, 8, count}) {
+                org.ext4j.alloc.BlockAllocator.Run run = s.change("ext4_test_alloc", () -> {
+                    try (org.ext4j.txn.Handle h = s.journal.start(org.ext4j.alloc.BlockAllocator.ALLOC_CREDITS)) {
+                        return s.allocator.blocks().allocate(h, first, 1, want);
+                    }
+                });
+                for (long b = run.start(); b < run.end(); b++) {
+                    assertFalse(journal.contains(b), "journal block " + b + " handed out for " + want + " block(s)");
+                    assertFalse(fs.volume().systemZone().contains(b), "metadata block " + b + " handed out");
+                }
+            }
+            assertTrue(s.allocator.corruptGroups().containsKey(g), "group " + g + " is reported: "
+                    + s.allocator.corruptGroups());
+            assertTrue(s.allocator.corruptGroups().get(g).contains("free"), s.allocator.corruptGroups().get(g));
+        }
+        String fsck = Tools.fsck(img).stdout();
+        assertFalse(fsck.contains("Multiply-claimed") || fsck.contains("multiply-claimed"), fsck);
     }
 
     // ------------------------------------------------------------------ damage after a change
