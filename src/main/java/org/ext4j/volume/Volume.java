@@ -9,6 +9,7 @@ import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.Ext4IoException;
+import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.format.GroupDescriptor;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.format.Superblock;
@@ -25,6 +26,8 @@ import org.ext4j.txn.Handle;
  */
 public final class Volume {
     private static final int CACHE_BYTES = 8 << 20;
+    /** Group descriptors one volume holds (one array); the kernel's limit is 2^32 less a block's worth. */
+    static final long MAX_GROUPS = Integer.MAX_VALUE / 2;
 
     private final BlockDevice device;
     private final Superblock sb;
@@ -42,7 +45,12 @@ public final class Volume {
         this.cache = new BufferCache(device, blockSize, CACHE_BYTES);
     }
 
-    /** Reads the primary superblock ({@code s_magic} checked, checksum verified when present). */
+    /**
+     * Reads the primary superblock and makes the checks the kernel makes before it looks at the
+     * feature flags ({@link Superblock#load}: magic, block and cluster size limits, checksum type
+     * and checksum, inode size, first inode, extra inode sizes). The geometry is checked by
+     * {@link #open}, after the caller has refused unknown incompatible features.
+     */
     public static Superblock readSuperblock(BlockDevice device) throws IOException {
         byte[] b = new byte[Superblock.SIZE];
         int n = device.read(Superblock.OFFSET, ByteBuffer.wrap(b));
@@ -50,41 +58,35 @@ public final class Volume {
             throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(Superblock.OFFSET)
                     .build("image of " + device.size() + " bytes is too small to hold a superblock");
         }
-        Superblock sb = Superblock.decode(b);
-        if (sb.hasMetadataCsum()) {
-            if (sb.checksumType != 1) {
-                throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0x175)
-                        .build("s_checksum_type " + sb.checksumType + " is not crc32c (1)");
-            }
-            long computed = sb.computeChecksum() & 0xFFFFFFFFL;
-            if (computed != sb.checksum) {
-                throw CorruptionException.of(Kind.CHECKSUM).block(Superblock.OFFSET / sb.blockSize)
-                        .offset(Superblock.OFFSET + Superblock.CHECKSUM_OFFSET)
-                        .checksum("superblock", sb.checksum, computed);
-            }
-        }
-        return sb;
+        return Superblock.load(b);
     }
 
     /**
-     * Opens a volume on a device whose superblock was already read and whose features were
-     * accepted: checks that the device holds the whole file system, then loads and verifies every
-     * group descriptor and the placement of its bitmaps and inode table.
+     * Opens a volume on a device whose superblock was read by {@link #readSuperblock} and whose
+     * features were accepted: checks the geometry ({@link Superblock#checkGeometry}), that the
+     * device holds the whole file system, then loads every group descriptor and checks it as
+     * {@code ext4_check_descriptors} does (see {@link #checkDescriptor}). Nothing is written.
      */
     public static Volume open(BlockDevice device, Superblock sb) throws IOException {
+        sb.checkGeometry();
         long deviceBlocks = device.size() / sb.blockSize;
         if (sb.blocksCount > deviceBlocks) {
-            throw CorruptionException.of(Kind.TRUNCATED_IMAGE)
-                    .build("s_blocks_count " + sb.blocksCount + " exceeds the device's " + deviceBlocks + " blocks");
+            // ext4_check_geometry: "block count exceeds size of device"
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(Superblock.OFFSET + 0x4)
+                    .build("ext4_check_geometry: s_blocks_count " + sb.blocksCount + " exceeds the device's "
+                            + deviceBlocks + " blocks");
         }
-        if (sb.groupCount > Integer.MAX_VALUE / 2) {
-            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).build("too many groups: " + sb.groupCount);
+        if (sb.groupCount > MAX_GROUPS) {
+            // the kernel takes up to 2^32 - descriptors per block; one Java array holds the descriptors here
+            throw new UnsupportedFeatureException(sb.groupCount + " groups",
+                    "ext4j holds at most " + MAX_GROUPS + " group descriptors");
         }
         GroupDescriptor[] groups = new GroupDescriptor[(int) sb.groupCount];
         Volume v = new Volume(device, sb, groups, deviceBlocks);
         int dpb = sb.descriptorsPerBlock;
         byte[] block = null;
         long loaded = -1;
+        long firstBlock = sb.firstDataBlock;
         for (int g = 0; g < groups.length; g++) {
             long db = v.descriptorBlock(g);
             if (db != loaded) {
@@ -92,12 +94,23 @@ public final class Volume {
                 loaded = db;
             }
             int off = (g % dpb) * sb.descriptorSize;
-            GroupDescriptor.verify(sb, block, off, sb.descriptorSize, g, db);
             GroupDescriptor d = GroupDescriptor.decode(block, off, sb.descriptorSize, g);
-            v.checkDescriptor(d, db);
+            v.checkDescriptor(d, db, firstBlock);
+            GroupDescriptor.verify(sb, block, off, sb.descriptorSize, g, db);
             groups[g] = d;
+            if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_FLEX_BG)) {
+                firstBlock += sb.blocksPerGroup;
+            }
         }
         return v;
+    }
+
+    /**
+     * The rules the kernel applies to a read-write mount only (a read-only mount succeeds):
+     * called before anything is written. See {@link Superblock#checkWritable}.
+     */
+    public void checkWritable() throws IOException {
+        sb.checkWritable();
     }
 
     /** Block holding the descriptor of group {@code g} ({@code descriptor_loc}, meta_bg aware). */
@@ -116,19 +129,49 @@ public final class Volume {
         return sb.groupFirstBlock(first) + hasSuper;
     }
 
-    /** {@code ext4_check_descriptors}: bitmaps and the inode table must lie inside the file system. */
-    private void checkDescriptor(GroupDescriptor d, long db) throws CorruptionException {
-        long itableBlocks = (sb.inodesPerGroup * sb.inodeSize + blockSize - 1) / blockSize;
-        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(db);
-        if (d.blockBitmap() < sb.firstDataBlock || d.blockBitmap() >= sb.blocksCount) {
-            throw err.build("group " + d.group() + " block bitmap " + d.blockBitmap() + " is outside the file system");
+    /**
+     * {@code ext4_check_descriptors} for one group: its block bitmap, inode bitmap and inode table
+     * must not be the superblock's block, must not lie in the primary descriptor table, and must
+     * lie inside their own group ({@code firstBlock} .. its last block), or anywhere in the file
+     * system with flex_bg and in the last group. The kernel refuses the two overlaps only on a
+     * read-write mount, but a read-only mount then fails in {@code ext4_setup_system_zone}, where
+     * they overlap group 0's superblock and descriptors: the outcome is the same refusal.
+     */
+    private void checkDescriptor(GroupDescriptor d, long db, long firstBlock) throws CorruptionException {
+        boolean flex = sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_FLEX_BG);
+        long lastBlock = d.group() == sb.groupCount - 1 || flex ? sb.blocksCount - 1 : firstBlock + sb.blocksPerGroup - 1;
+        long sbBlock = Superblock.OFFSET / blockSize; // the kernel's logical_sb_block
+        long lastDescBlock = sbBlock + primaryDescriptorBlocks();
+        long itableBlocks = sb.inodesPerGroup / (blockSize / sb.inodeSize); // s_itb_per_group
+        long[] starts = {d.blockBitmap(), d.inodeBitmap(), d.inodeTable()};
+        long[] lengths = {1, 1, itableBlocks};
+        String[] names = {"block bitmap", "inode bitmap", "inode table"};
+        int[] fields = {0x0, 0x4, 0x8};
+        int off = (int) (d.group() % sb.descriptorsPerBlock) * sb.descriptorSize;
+        for (int i = 0; i < 3; i++) {
+            long start = starts[i];
+            CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(db).offset(off + fields[i]);
+            String what = "ext4_check_descriptors: group " + d.group() + " " + names[i] + " at block " + start;
+            if (start == sbBlock) {
+                throw err.build(what + " overlaps the superblock");
+            }
+            if (start > sbBlock && start <= lastDescBlock) {
+                throw err.build(what + " overlaps the group descriptors (blocks " + (sbBlock + 1) + ".." + lastDescBlock + ")");
+            }
+            if (start < firstBlock || start + lengths[i] - 1 > lastBlock || start + lengths[i] - 1 < start) {
+                throw err.build(what + (lengths[i] > 1 ? " (" + lengths[i] + " blocks)" : "") + " is not in "
+                        + (flex ? "the file system" : "its group") + " (blocks " + firstBlock + ".." + lastBlock + ")");
+            }
         }
-        if (d.inodeBitmap() < sb.firstDataBlock || d.inodeBitmap() >= sb.blocksCount) {
-            throw err.build("group " + d.group() + " inode bitmap " + d.inodeBitmap() + " is outside the file system");
+    }
+
+    /** {@code ext4_bg_num_gdb(sb, 0)}: blocks of the descriptor table after group 0's superblock. */
+    private long primaryDescriptorBlocks() {
+        long tableBlocks = (sb.groupCount + sb.descriptorsPerBlock - 1) / sb.descriptorsPerBlock;
+        if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_META_BG)) {
+            return tableBlocks;
         }
-        if (d.inodeTable() < sb.firstDataBlock || d.inodeTable() + itableBlocks > sb.blocksCount) {
-            throw err.build("group " + d.group() + " inode table " + d.inodeTable() + " is outside the file system");
-        }
+        return sb.firstMetaBg > 0 ? sb.firstMetaBg : 1;
     }
 
     public Superblock superblock() {
