@@ -218,12 +218,12 @@ public final class Superblock {
     public static final int DX_HASH_LAST = 6;
 
     /**
-     * Decodes and validates a superblock completely: {@link #load} then {@link #checkGeometry}.
+     * Decodes and validates a superblock completely: {@link #load} then {@link #checkGeometry(long)} without a device.
      * For bytes that are not about to be opened as a volume (tests, the write path's own copy).
      */
     public static Superblock decode(byte[] b) throws CorruptionException {
         Superblock s = load(b);
-        s.checkGeometry();
+        s.checkGeometry(-1);
         return s;
     }
 
@@ -232,7 +232,7 @@ public final class Superblock {
      * flags ({@code ext4_load_super}, {@code ext4_init_metadata_csum}, {@code ext4_inode_info_init},
      * the Hurd part of {@code ext4_check_feature_compatibility}): magic, block and cluster size
      * limits, checksum type and checksum, inode size and first inode, extra inode sizes. The
-     * geometry follows in {@link #checkGeometry}, after the caller has refused unknown
+     * geometry follows in {@link #checkGeometry(long)}, after the caller has refused unknown
      * incompatible features, as {@code __ext4_fill_super} does. Each refusal names the kernel
      * function whose rule it is and the values that broke it; the table of every rule is in
      * {@code org.ext4j.volume.Volume}.
@@ -308,10 +308,11 @@ public final class Superblock {
      * ({@code ext4_block_group_meta_init}, {@code ext4_hash_info_init},
      * {@code ext4_handle_clustersize}, {@code ext4_check_geometry}, {@code ext4_group_desc_init},
      * {@code ext4_mb_init}): everything later computations divide by, shift by or size arrays
-     * with is sane once this returns. The check against the device's size is
-     * {@code Volume.open}'s, which knows the device.
+     * with is sane once this returns.
+     *
+     * @param deviceBlocks blocks the device holds, or -1 where there is no device to check against
      */
-    public void checkGeometry() throws CorruptionException {
+    public void checkGeometry(long deviceBlocks) throws CorruptionException {
         String rule = "ext4_block_group_meta_init";
         if (is64bit() && (descSize < 64 || descSize > 1024 || Integer.bitCount(descSize) != 1)) {
             throw bad(0xFE, rule, "s_desc_size " + descSize + " is not a power of two from 64 to 1024 (64bit)");
@@ -362,6 +363,10 @@ public final class Superblock {
         if (reservedGdtBlocks > blockSize / 4) {
             throw bad(0xCE, rule, "s_reserved_gdt_blocks " + reservedGdtBlocks + " is over block size / 4 ("
                     + blockSize / 4 + ")");
+        }
+        if (deviceBlocks >= 0 && blocksCount > deviceBlocks) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(OFFSET + 0x4).build(rule + ": s_blocks_count "
+                    + blocksCount + " exceeds the device's " + deviceBlocks + " blocks");
         }
         if (firstDataBlock >= blocksCount) {
             throw bad(0x14, rule, "s_first_data_block " + firstDataBlock + " is not below s_blocks_count " + blocksCount);

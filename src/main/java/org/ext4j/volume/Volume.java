@@ -63,19 +63,13 @@ public final class Volume {
 
     /**
      * Opens a volume on a device whose superblock was read by {@link #readSuperblock} and whose
-     * features were accepted: checks the geometry ({@link Superblock#checkGeometry}), that the
-     * device holds the whole file system, then loads every group descriptor and checks it as
+     * features were accepted: checks the geometry, the device's size included
+     * ({@link Superblock#checkGeometry(long)}), then loads every group descriptor and checks it as
      * {@code ext4_check_descriptors} does (see {@link #checkDescriptor}). Nothing is written.
      */
     public static Volume open(BlockDevice device, Superblock sb) throws IOException {
-        sb.checkGeometry();
         long deviceBlocks = device.size() / sb.blockSize;
-        if (sb.blocksCount > deviceBlocks) {
-            // ext4_check_geometry: "block count exceeds size of device"
-            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(Superblock.OFFSET + 0x4)
-                    .build("ext4_check_geometry: s_blocks_count " + sb.blocksCount + " exceeds the device's "
-                            + deviceBlocks + " blocks");
-        }
+        sb.checkGeometry(deviceBlocks);
         if (sb.groupCount > MAX_GROUPS) {
             // the kernel takes up to 2^32 - descriptors per block; one Java array holds the descriptors here
             throw new UnsupportedFeatureException(sb.groupCount + " groups",
