@@ -23,6 +23,76 @@ import org.ext4j.txn.Handle;
  * <p>Mirrors the parts of {@code fs/ext4/super.c} that load the descriptors ({@code descriptor_loc},
  * {@code ext4_check_descriptors}) and of {@code inode.c} that locate an inode ({@code __ext4_get_inode_loc}).
  * Thread-safe: the state is immutable after {@link #open}, and the metadata block cache is synchronised.
+ *
+ * <h2>What an open checks, rule by rule</h2>
+ * Every check the kernel's mount path ({@code __ext4_fill_super}, kernel 6.12 source, behaviour of
+ * the running 6.18 kernel) makes before it mounts, in its order, and where ext4j makes it. A
+ * refusal is a {@code CorruptionException} whose message starts with the kernel function holding
+ * the rule and names the field and its value ("ext4_handle_clustersize: s_clusters_per_group 16384
+ * differs from s_blocks_per_group 4096 without bigalloc"). SB = {@code Superblock.load}, GEO =
+ * {@code Superblock.checkGeometry}, DESC = {@link #checkDescriptor}, MC = {@code fs.MountChecks},
+ * RW = {@code Superblock.checkWritable} (read-write opens only). Tests: {@code SuperblockTest}
+ * (one mutation per rule), {@code MountRulesKernelTest} (the kernel's answer to each).
+ * <pre>
+ * kernel function               rule                                                  ext4j
+ * ext4_load_super               s_magic == 0xEF53                                     SB  BAD_MAGIC
+ *                               s_log_block_size &lt;= 6                                SB
+ *                               s_log_cluster_size &lt;= 20                              SB
+ *                               block size &lt;= page size (sb_set_blocksize)            no: ext4j reads 8-64 KiB blocks (*)
+ * ext4_init_metadata_csum       s_checksum_type crc32c with metadata_csum             SB
+ *                               superblock crc32c                                     SB  CHECKSUM
+ * ext4_inode_info_init          s_first_ino &gt;= 11 (rev 1)                             SB
+ *                               s_inode_size power of 2 in 128..block size (rev 1)    SB
+ *                               s_want_/s_min_extra_isize &lt;= inode size - 128          SB
+ * ext4_encoding_init            casefold encoding known                               casefold: exit 3 first
+ * ext4_check_feature_compat...  feature flags honoured on revision 0                  Superblock (decoded whatever the revision)
+ *                               Hurd with 64bit or ea_inode                           SB
+ *   ext4_feature_set_ok         unknown incompat feature                              fs.Ext4FileSystem.checkFeatures, exit 3
+ *                               (rw) unknown ro_compat feature                        fs.WriteSession.checkWritable, exit 3
+ *                               (rw) bigalloc without extents                         RW
+ *                               (rw) bigalloc with s_first_data_block != 0            RW
+ *                               encrypt with s_encryption_level != 0                  encrypt: exit 3 first
+ * ext4_block_group_meta_init    s_desc_size power of 2 in 64..1024 (64bit)            GEO
+ *                               s_blocks_per_group != 0                               GEO
+ *                               s_inodes_per_group in inodes per block..8*block size  GEO (6.12 also wants a multiple of 8; 6.18 does not)
+ * ext4_hash_info_init           s_def_hash_version &lt;= 6 and not siphash (6)           GEO
+ * ext4_handle_clustersize       bigalloc: cluster size &gt;= block size                  GEO
+ *                               no bigalloc: s_log_cluster_size == s_log_block_size   GEO
+ *                               no bigalloc: s_blocks_per_group &lt;= 8*block size       GEO
+ *                               s_clusters_per_group &lt;= 8*block size                  GEO (6.12: multiple of 8 too)
+ *                               s_blocks_per_group == s_clusters_per_group * ratio    GEO (issue 8 defect 5)
+ * ext4_check_geometry           s_reserved_gdt_blocks &lt;= block size / 4               GEO
+ *                               generic_check_addressable                             always true on 64-bit
+ *                               s_blocks_count &lt;= device blocks                       GEO TRUNCATED_IMAGE
+ *                               s_first_data_block &lt; s_blocks_count                   GEO
+ *                               not s_first_data_block 0 with 1 KiB blocks, ratio 1   GEO
+ *                               groups &lt;= 2^32 - descriptors per block               GEO (ext4j holds at most 2^30 - 1: exit 3)
+ *                               s_inodes_count == groups * s_inodes_per_group         GEO
+ * ext4_group_desc_init          meta_bg: s_first_meta_bg &lt;= descriptor blocks         GEO
+ *                               descriptor blocks readable                            open TRUNCATED_IMAGE
+ * ext4_check_descriptors        bitmaps, inode table not on the superblock's block    DESC (kernel: rw; ro fails in the system zone)
+ *                               ... not in the primary descriptor table               DESC (likewise)
+ *                               ... inside their group (no flex_bg), else the fs      DESC
+ *                               descriptor checksum (kernel: rw only)                 GroupDescriptor.verify, ro too (*)
+ * ext4_setup_system_zone        metadata overlapping other metadata                   the system zone; s_first_data_block other
+ *                                                                                     than 1 (1 KiB blocks) or 0: GEO
+ * ext4_load_journal             not both s_journal_inum and s_journal_dev             MC
+ *                               has_journal with neither (device 0:0 not found)       MC
+ *                               external journal device present                       no: ext4j never replays (*)
+ *                               needs_recovery on a read-only device                  no: a warning, read without replay (*)
+ * ext4_get_journal_inode        inode number valid, allocated, regular, unencrypted   MC  BAD_JOURNAL
+ * journal_check_superblock      magic, block size, block type, s_maxlen, s_first,     MC  BAD_JOURNAL, CHECKSUM
+ *                               features, length, checksum flags, type, checksum
+ * ext4_clear_journal_err        s_errno set: needs a write (refused on ro devices)    no (*)
+ * __ext4_fill_super, ext4_iget  root inode allocated, a directory, blocks and size    MC  BAD_INODE
+ * ext4_setup_super              s_rev_level &gt; 1: mounts read-only                     read; RW refuses writes, exit 3
+ * ext4_mb_init                  flex_bg: s_log_groups_per_flex &lt; 32                  GEO
+ * ext4_fill_flex_info           s_log_groups_per_flex 0 or &gt; 31: no flex groups      accepted
+ * ext4_init_orphan_info         orphan_file: inode, size, block magic and checksum    not yet
+ * ext4_multi_mount_protect,     read-write only, and they write                       not applicable (ext4j writes no MMP)
+ *   ext4_enable_quotas
+ * (*) a deliberate difference, asserted in MountRulesKernelTest or listed in docs/ARCHITECTURE.md
+ * </pre>
  */
 public final class Volume {
     private static final int CACHE_BYTES = 8 << 20;
