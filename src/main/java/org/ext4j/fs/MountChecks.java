@@ -16,7 +16,8 @@ import org.ext4j.volume.Volume;
 /**
  * The checks {@code __ext4_fill_super} makes after the group descriptors, on the inodes a mount
  * needs: the journal ({@code ext4_load_journal}, {@code ext4_get_journal_inode} and jbd2's
- * {@code journal_check_superblock}) and the root directory. ext4j neither replays nor writes
+ * {@code journal_check_superblock}), the root directory, and the orphan file
+ * ({@code ext4_init_orphan_info}). ext4j neither replays nor writes
  * the journal yet, but a file system whose journal the kernel cannot load is one the kernel
  * refuses to mount, read-only included, so ext4j refuses it too, naming the rule.
  *
@@ -50,6 +51,9 @@ final class MountChecks {
             checkJournal(volume, sb);
         }
         checkRoot(volume);
+        if (sb.hasCompat(Features.COMPAT_ORPHAN_FILE)) {
+            checkOrphanFile(volume, sb);
+        }
     }
 
     private static CorruptionException journalError(long ino, String what) {
@@ -159,7 +163,59 @@ final class MountChecks {
             long computed = Crc32c.update(~0, copy, 0, copy.length) & 0xFFFFFFFFL;
             if (stored != computed) {
                 throw CorruptionException.of(Kind.CHECKSUM).inode(ino).offset(JBD2_CHECKSUM_OFFSET)
-                        .checksum("journal superblock (journal_check_superblock)", stored, computed);
+                        .checksum("journal_check_superblock: journal superblock", stored, computed);
+            }
+        }
+    }
+
+    /** {@code EXT4_ORPHAN_BLOCK_MAGIC}, in the tail of every orphan file block. */
+    static final int ORPHAN_BLOCK_MAGIC = 0x0b10ca04;
+    /** {@code EXT4_MAX_ORPHAN_FILE_BLOCKS}. */
+    static final int MAX_ORPHAN_FILE_BLOCKS = 512;
+
+    /**
+     * {@code ext4_init_orphan_info}: with orphan_file, the orphan file's inode loads, holds at most
+     * 512 blocks, and each block ends in the orphan block magic and (with metadata_csum) a checksum
+     * seeded with the inode's seed and the block's physical number.
+     */
+    static void checkOrphanFile(Volume volume, Superblock sb) throws IOException {
+        long ino = sb.orphanFileInum;
+        String rule = "ext4_init_orphan_info: ";
+        if (ino < 1 || ino > sb.inodesCount) {
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0x280)
+                    .build(rule + "s_orphan_file_inum " + ino + " is not in 1.." + sb.inodesCount);
+        }
+        Inode orphan = Inode.load(volume, ino);
+        int bs = volume.blockSize();
+        if (orphan.size() > (long) MAX_ORPHAN_FILE_BLOCKS * bs) {
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ino)
+                    .build(rule + "orphan file of " + orphan.size() + " bytes is over " + MAX_ORPHAN_FILE_BLOCKS + " blocks");
+        }
+        if (orphan.isInline() || orphan.blockMap() == null) {
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ino).build(rule + "orphan file has no block map");
+        }
+        int seed = orphan.record().checksumSeed(sb);
+        byte[] block = new byte[bs];
+        for (long i = 0; i < orphan.size() / bs; i++) {
+            org.ext4j.extents.BlockMap.Mapping m = orphan.map(i, 1);
+            if (m.state() != org.ext4j.extents.BlockMap.State.WRITTEN) {
+                throw CorruptionException.of(Kind.BAD_INODE).inode(ino)
+                        .build(rule + "orphan file block " + i + " is not written (" + m.state() + ")");
+            }
+            orphan.read(i * bs, block, 0, bs);
+            int magic = org.ext4j.format.Le.i32(block, bs - 8);
+            if (magic != ORPHAN_BLOCK_MAGIC) {
+                throw CorruptionException.of(Kind.BAD_INODE).inode(ino).block(m.physical()).offset(bs - 8)
+                        .build(rule + String.format("orphan file block %d: bad magic 0x%08x", i, magic));
+            }
+            if (sb.hasMetadataCsum()) {
+                long stored = org.ext4j.format.Le.u32(block, bs - 4);
+                int crc = Crc32c.updateLe64(seed, m.physical());
+                long computed = Crc32c.update(crc, block, 0, bs - 8) & 0xFFFFFFFFL;
+                if (stored != computed) {
+                    throw CorruptionException.of(Kind.CHECKSUM).inode(ino).block(m.physical()).offset(bs - 4)
+                            .checksum(rule + "orphan file block " + i, stored, computed);
+                }
             }
         }
     }

@@ -88,7 +88,8 @@ import org.ext4j.txn.Handle;
  * ext4_setup_super              s_rev_level &gt; 1: mounts read-only                     read; RW refuses writes, exit 3
  * ext4_mb_init                  flex_bg: s_log_groups_per_flex &lt; 32                  GEO
  * ext4_fill_flex_info           s_log_groups_per_flex 0 or &gt; 31: no flex groups      accepted
- * ext4_init_orphan_info         orphan_file: inode, size, block magic and checksum    not yet
+ * ext4_init_orphan_info         orphan_file: inode, at most 512 blocks, each block's  MC  BAD_INODE, CHECKSUM
+ *                               magic and checksum
  * ext4_multi_mount_protect,     read-write only, and they write                       not applicable (ext4j writes no MMP)
  *   ext4_enable_quotas
  * (*) a deliberate difference, asserted in MountRulesKernelTest or listed in docs/ARCHITECTURE.md

@@ -78,6 +78,7 @@ class MountRulesKernelTest {
                         null, tree);
                 case "bigalloc-1k" -> GoldenImage.mkfs(dir, n, "64M", List.of("-b", "1024", "-O", "bigalloc", "-C", "16384"),
                         null, tree);
+                case "orphan_file" -> GoldenImage.mkfs(dir, n, "32M", List.of("-b", "1024", "-O", "orphan_file"), null, tree);
                 case "meta_bg" -> GoldenImage.mkfs(dir, n, "64M",
                         List.of("-b", "4096", "-g", "1024", "-O", "meta_bg,^resize_inode"), null, tree);
                 case "rev0" -> GoldenImage.mkfs(dir, n, "16M", List.of("-t", "ext2", "-r", "0", "-b", "1024"), null, null);
@@ -127,6 +128,18 @@ class MountRulesKernelTest {
                     : Kind.BAD_SUPERBLOCK;
         };
         return Arguments.of(config, name, m, rule, field, kind);
+    }
+
+    private static Arguments refusedAs(String config, String name, Mutation m, String rule, String field, Kind kind) {
+        return Arguments.of(config, name, m, rule, field, kind);
+    }
+
+    /** Byte {@code offset} of logical block 0 of inode {@code ino} set to {@code bytes} (1 KiB blocks). */
+    static Mutation inodeBlockBytes(long ino, int offset, byte[] bytes) {
+        return img -> {
+            long pblk = Long.parseLong(GoldenImage.debugfs(img, "bmap <" + ino + "> 0").trim());
+            GoldenImage.write(img, pblk * 1024 + offset, bytes);
+        };
     }
 
     /** Cases also run through the command line in a child JVM (exit status, one line on stderr). */
@@ -231,10 +244,15 @@ class MountRulesKernelTest {
                         "ext4_get_journal_inode", "not a plain regular file"),
                 refused("1k", "journal shorter than its superblock says", debugfs("sif <8> size 1024"),
                         "journal_check_superblock", "s_maxlen"),
-                refused("1k", "journal superblock magic", img -> {
-                    long jblock = Long.parseLong(GoldenImage.debugfs(img, "bmap <8> 0").trim());
-                    GoldenImage.write(img, jblock * 1024, new byte[] {0, 0, 0, 0});
-                }, "journal_check_superblock", "h_magic 0x00000000"),
+                refused("1k", "journal superblock magic", inodeBlockBytes(8, 0, new byte[4]),
+                        "journal_check_superblock", "h_magic 0x00000000"),
+                // ext4_init_orphan_info
+                refusedAs("orphan_file", "orphan file block magic", inodeBlockBytes(12, 1024 - 8, new byte[4]),
+                        "ext4_init_orphan_info", "orphan file block 0: bad magic", Kind.BAD_INODE),
+                refusedAs("orphan_file", "orphan file block checksum", inodeBlockBytes(12, 100, new byte[] {1}),
+                        "ext4_init_orphan_info", "orphan file block 0", Kind.CHECKSUM),
+                refusedAs("orphan_file", "orphan file over 512 blocks", debugfs("sif <12> size 4194304"),
+                        "ext4_init_orphan_info", "orphan file of 4194304 bytes", Kind.BAD_INODE),
                 // __ext4_fill_super: the root inode
                 refused("1k", "root inode unallocated", debugfs("sif <2> links_count 0"),
                         "__ext4_iget", "root inode is unallocated"),
@@ -279,6 +297,7 @@ class MountRulesKernelTest {
                 Arguments.of("bigalloc", "untouched", (Mutation) img -> { }),
                 Arguments.of("bigalloc-1k", "untouched", (Mutation) img -> { }),
                 Arguments.of("meta_bg", "untouched", (Mutation) img -> { }),
+                Arguments.of("orphan_file", "untouched", (Mutation) img -> { }),
                 Arguments.of("rev0", "untouched", (Mutation) img -> { }),
                 Arguments.of("meta_bg", "s_first_meta_bg = the descriptor blocks", sb32(0x104, 1)),
                 Arguments.of("4k", "s_rev_level 2 (mounted read-only: ext4_setup_super)", sb32(0x4C, 2)),
