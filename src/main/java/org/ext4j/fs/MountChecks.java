@@ -62,23 +62,9 @@ final class MountChecks {
 
     /** {@code ext4_load_journal} with an internal journal: its inode, then its superblock. */
     static void checkJournal(Volume volume, Superblock sb) throws IOException {
-        long ino = sb.journalInum;
-        if (ino != 0 && sb.journalDev != 0) {
-            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
-                    .build("ext4_load_journal: both a journal inode (" + ino + ") and a journal device (0x"
-                            + Long.toHexString(sb.journalDev) + ")");
-        }
-        if (ino == 0 && sb.journalDev == 0) {
-            // the kernel then looks for device 0:0 and fails ("failed to open journal device")
-            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
-                    .build("ext4_load_journal: has_journal with neither s_journal_inum nor s_journal_dev");
-        }
+        long ino = sb.journalInum; // its number, and the device field, were checked by Volume.open
         if (ino == 0) {
             return; // external journal: see the class comment
-        }
-        if (ino > sb.inodesCount) {
-            throw journalError(ino, "ext4_get_journal_inode: s_journal_inum " + ino + " is past s_inodes_count "
-                    + sb.inodesCount);
         }
         Inode journal = Inode.load(volume, ino);
         InodeRecord rec = journal.record();

@@ -31,8 +31,9 @@ import org.ext4j.txn.Handle;
  * the rule and names the field and its value ("ext4_handle_clustersize: s_clusters_per_group 16384
  * differs from s_blocks_per_group 4096 without bigalloc"). SB = {@code Superblock.load}, GEO =
  * {@code Superblock.checkGeometry}, DESC = {@link #checkDescriptor}, MC = {@code fs.MountChecks},
- * RW = {@code Superblock.checkWritable} (read-write opens only). Tests: {@code SuperblockTest}
- * (one mutation per rule), {@code MountRulesKernelTest} (the kernel's answer to each).
+ * JF = {@link #checkJournalFields}, RW = {@code Superblock.checkWritable} (read-write opens only).
+ * Tests: {@code SuperblockTest} (one mutation per rule), {@code MountRulesKernelTest} (the
+ * kernel's answer to each).
  * <pre>
  * kernel function               rule                                                  ext4j
  * ext4_load_super               s_magic == 0xEF53                                     SB  BAD_MAGIC
@@ -76,11 +77,12 @@ import org.ext4j.txn.Handle;
  *                               descriptor checksum (kernel: rw only)                 GroupDescriptor.verify, ro too (*)
  * ext4_setup_system_zone        metadata overlapping other metadata                   the system zone; s_first_data_block other
  *                                                                                     than 1 (1 KiB blocks) or 0: GEO
- * ext4_load_journal             not both s_journal_inum and s_journal_dev             MC
- *                               has_journal with neither (device 0:0 not found)       MC
+ * ext4_load_journal             not both s_journal_inum and s_journal_dev             JF (checkJournalFields, in open)
+ *                               has_journal with neither (device 0:0 not found)       JF
  *                               external journal device present                       no: ext4j never replays (*)
  *                               needs_recovery on a read-only device                  no: a warning, read without replay (*)
- * ext4_get_journal_inode        inode number valid, allocated, regular, unencrypted   MC  BAD_JOURNAL
+ * ext4_get_journal_inode        inode number valid                                    JF  BAD_JOURNAL
+ *                               allocated, regular, unencrypted                       MC  BAD_JOURNAL
  * journal_check_superblock      magic, block size, block type, s_maxlen, s_first,     MC  BAD_JOURNAL, CHECKSUM
  *                               features, length, checksum flags, type, checksum
  * ext4_clear_journal_err        s_errno set: needs a write (refused on ro devices)    no (*)
@@ -141,6 +143,7 @@ public final class Volume {
     public static Volume open(BlockDevice device, Superblock sb) throws IOException {
         long deviceBlocks = device.size() / sb.blockSize;
         sb.checkGeometry(deviceBlocks);
+        checkJournalFields(sb);
         if (sb.groupCount > MAX_GROUPS) {
             // the kernel takes up to 2^32 - descriptors per block; one Java array holds the descriptors here
             throw new UnsupportedFeatureException(sb.groupCount + " groups",
@@ -168,6 +171,34 @@ public final class Volume {
             }
         }
         return v;
+    }
+
+    /**
+     * The superblock's journal fields as {@code ext4_load_journal} and {@code ext4_get_journal_inode}
+     * take them: not both an inode and a device, not neither, and an inode number that exists. The
+     * journal inode itself and its superblock are checked by {@code fs.MountChecks}; these come
+     * first because everything that reads the journal inode (the system zone protects its blocks)
+     * needs a valid number.
+     */
+    static void checkJournalFields(Superblock sb) throws CorruptionException {
+        if (!sb.hasCompat(org.ext4j.format.Features.COMPAT_HAS_JOURNAL)) {
+            return;
+        }
+        long ino = sb.journalInum;
+        if (ino != 0 && sb.journalDev != 0) {
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
+                    .build("ext4_load_journal: both a journal inode (" + ino + ") and a journal device (0x"
+                            + Long.toHexString(sb.journalDev) + ")");
+        }
+        if (ino == 0 && sb.journalDev == 0) {
+            // the kernel then looks for device 0:0 and fails ("failed to open journal device")
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
+                    .build("ext4_load_journal: has_journal with neither s_journal_inum nor s_journal_dev");
+        }
+        if (ino > sb.inodesCount) {
+            throw CorruptionException.of(Kind.BAD_JOURNAL).inode(ino).build("ext4_get_journal_inode: s_journal_inum "
+                    + ino + " is past s_inodes_count " + sb.inodesCount);
+        }
     }
 
     /**
