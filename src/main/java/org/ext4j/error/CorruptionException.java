@@ -12,6 +12,7 @@ public final class CorruptionException extends Ext4Exception {
         BAD_MAGIC("bad superblock magic"),
         BAD_SUPERBLOCK("invalid superblock field"),
         BAD_GROUP_DESCRIPTOR("invalid group descriptor"),
+        BAD_JOURNAL("invalid journal"),
         BAD_INODE("invalid inode"),
         BAD_INODE_NUMBER("inode number out of range"),
         BLOCK_OUT_OF_RANGE("block number past the end of the file system"),

@@ -6,6 +6,7 @@ import java.util.UUID;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
+import org.ext4j.error.UnsupportedFeatureException;
 
 /**
  * The ext4 superblock ({@code struct ext4_super_block}), decoded from its 1024 bytes at absolute
@@ -83,6 +84,7 @@ public final class Superblock {
     public final long raidStripeWidth;
     public final int logGroupsPerFlex;
     public final int checksumType;
+    public final int encryptionLevel;
     public final long kbytesWritten;
     public final long errorCount;
     public final long firstErrorTime;
@@ -144,9 +146,11 @@ public final class Superblock {
         firstIno = revLevel == 0 ? GOOD_OLD_FIRST_INO : Le.u32(b, 0x54);
         inodeSize = revLevel == 0 ? GOOD_OLD_INODE_SIZE : Le.u16(b, 0x58);
         blockGroupNr = Le.u16(b, 0x5A);
-        featureCompat = revLevel == 0 ? 0 : Le.u32(b, 0x5C);
-        featureIncompat = revLevel == 0 ? 0 : Le.u32(b, 0x60);
-        featureRoCompat = revLevel == 0 ? 0 : Le.u32(b, 0x64);
+        // read whatever the revision: old kernels set features without raising s_rev_level, and the
+        // kernel (ext4_check_feature_compatibility) honours them on revision 0 too
+        featureCompat = Le.u32(b, 0x5C);
+        featureIncompat = Le.u32(b, 0x60);
+        featureRoCompat = Le.u32(b, 0x64);
         uuid = Arrays.copyOfRange(b, 0x68, 0x78);
         volumeName = cString(b, 0x78, 16);
         lastMounted = cString(b, 0x88, 64);
@@ -171,6 +175,7 @@ public final class Superblock {
         raidStripeWidth = Le.u32(b, 0x170);
         logGroupsPerFlex = Le.u8(b, 0x174);
         checksumType = Le.u8(b, 0x175);
+        encryptionLevel = Le.u8(b, 0x176);
         kbytesWritten = Le.u64(b, 0x178);
         errorCount = Le.u32(b, 0x194);
         firstErrorTime = Le.u32(b, 0x198) | ((long) Le.u8(b, 0x278) << 32);
@@ -204,7 +209,7 @@ public final class Superblock {
     }
 
     private static boolean has64(byte[] b) {
-        return (Le.u32(b, 0x60) & Features.INCOMPAT_64BIT) != 0 && Le.u32(b, 0x4C) >= 1;
+        return (Le.u32(b, 0x60) & Features.INCOMPAT_64BIT) != 0;
     }
 
     private static String cString(byte[] b, int off, int max) {
@@ -215,75 +220,213 @@ public final class Superblock {
         return new String(b, off, n, StandardCharsets.ISO_8859_1);
     }
 
+    /** {@code EXT4_OS_HURD}: the Hurd lays out some inode fields differently. */
+    public static final int OS_HURD = 1;
+    /** {@code DX_HASH_LAST}: the highest hash version; it ({@code DX_HASH_SIPHASH}) is no valid default. */
+    public static final int DX_HASH_LAST = 6;
+
     /**
-     * Decodes and validates a superblock. Checks the geometry every later computation relies on, so
-     * that no division, shift or array size derived from it can misbehave on a hostile image.
+     * Decodes and validates a superblock completely: {@link #load} then {@link #checkGeometry(long)} without a device.
+     * For bytes that are not about to be opened as a volume (tests, the write path's own copy).
      */
     public static Superblock decode(byte[] b) throws CorruptionException {
+        Superblock s = load(b);
+        s.checkGeometry(-1);
+        return s;
+    }
+
+    /**
+     * Decodes a superblock and makes the checks the kernel makes before it looks at the feature
+     * flags ({@code ext4_load_super}, {@code ext4_init_metadata_csum}, {@code ext4_inode_info_init},
+     * the Hurd part of {@code ext4_check_feature_compatibility}): magic, block and cluster size
+     * limits, checksum type and checksum, inode size and first inode, extra inode sizes. The
+     * geometry follows in {@link #checkGeometry(long)}, after the caller has refused unknown
+     * incompatible features, as {@code __ext4_fill_super} does. Each refusal names the kernel
+     * function whose rule it is and the values that broke it; the table of every rule is in
+     * {@code org.ext4j.volume.Volume}.
+     */
+    public static Superblock load(byte[] b) throws CorruptionException {
         if (b.length < SIZE) {
             throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(OFFSET).build("superblock is cut short");
         }
         Superblock s = new Superblock(b);
-        if (s.magic != MAGIC) {
-            throw CorruptionException.of(Kind.BAD_MAGIC).offset(OFFSET + 0x38)
-                    .build(String.format("s_magic is 0x%04x, not 0x%04x", s.magic, MAGIC));
-        }
-        s.validate();
+        s.checkLoad();
         return s;
     }
 
-    private CorruptionException bad(int off, String what) {
-        return CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(OFFSET + off).build(what);
+    private static CorruptionException bad(int off, String rule, String what) {
+        return CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(OFFSET + off).build(rule + ": " + what);
     }
 
-    private void validate() throws CorruptionException {
+    private void checkLoad() throws CorruptionException {
+        if (magic != MAGIC) {
+            throw CorruptionException.of(Kind.BAD_MAGIC).offset(OFFSET + 0x38)
+                    .build(String.format("s_magic is 0x%04x, not 0x%04x", magic, MAGIC));
+        }
+        String rule = "ext4_load_super";
         if (logBlockSize > 6) {
-            throw bad(0x18, "s_log_block_size " + logBlockSize + " gives a block size over 64 KiB");
+            throw bad(0x18, rule, "s_log_block_size " + Le.u32(raw, 0x18) + " is over 6 (blocks over 64 KiB)");
         }
-        if (hasRoCompat(Features.RO_COMPAT_BIGALLOC)
-                && (logClusterSize < logBlockSize || logClusterSize > logBlockSize + 16)) {
-            throw bad(0x1C, "s_log_cluster_size " + logClusterSize + " is out of range");
+        if (logClusterSize > 20) {
+            throw bad(0x1C, rule, "s_log_cluster_size " + Le.u32(raw, 0x1C) + " is over 20 (clusters over 1 GiB)");
         }
-        if (hasRoCompat(Features.RO_COMPAT_BIGALLOC)) {
-            // bitmaps count clusters: the per-group limit is on clusters, blocks follow from the ratio
-            if (clustersPerGroup == 0 || clustersPerGroup > 8L * blockSize) {
-                throw bad(0x24, "s_clusters_per_group " + clustersPerGroup + " is out of range (1.." + 8L * blockSize + ")");
+        rule = "ext4_init_metadata_csum";
+        if (hasMetadataCsum()) {
+            if (checksumType != 1) {
+                throw bad(0x175, rule, "s_checksum_type " + checksumType + " is not crc32c (1)");
             }
-            if (blocksPerGroup != clustersPerGroup << (logClusterSize - logBlockSize)) {
-                throw bad(0x20, "s_blocks_per_group " + blocksPerGroup + " is not s_clusters_per_group "
-                        + clustersPerGroup + " times the cluster ratio");
+            long computed = computeChecksum() & 0xFFFFFFFFL;
+            if (computed != checksum) {
+                throw CorruptionException.of(Kind.CHECKSUM).block(OFFSET / blockSize)
+                        .offset(OFFSET + CHECKSUM_OFFSET).checksum("superblock", checksum, computed);
             }
-        } else if (blocksPerGroup == 0 || blocksPerGroup > 8L * blockSize) {
-            throw bad(0x20, "s_blocks_per_group " + blocksPerGroup + " is out of range (1.." + 8L * blockSize + ")");
         }
-        if (inodesPerGroup == 0 || inodesPerGroup > 8L * blockSize) {
-            throw bad(0x28, "s_inodes_per_group " + inodesPerGroup + " is out of range (1.." + 8L * blockSize + ")");
+        rule = "ext4_inode_info_init";
+        if (revLevel != 0) {
+            if (firstIno < GOOD_OLD_FIRST_INO) {
+                throw bad(0x54, rule, "s_first_ino " + firstIno + " is below " + GOOD_OLD_FIRST_INO);
+            }
+            if (inodeSize < GOOD_OLD_INODE_SIZE || inodeSize > blockSize || Integer.bitCount(inodeSize) != 1) {
+                throw bad(0x58, rule, "s_inode_size " + inodeSize + " is not a power of two from 128 to the block size "
+                        + blockSize);
+            }
         }
-        if (revLevel > 1) {
-            throw bad(0x4C, "s_rev_level " + revLevel + " is unknown");
+        if (inodeSize > GOOD_OLD_INODE_SIZE && hasRoCompat(Features.RO_COMPAT_EXTRA_ISIZE)) {
+            int room = inodeSize - GOOD_OLD_INODE_SIZE;
+            if (wantExtraIsize > room) {
+                throw bad(0x15E, rule, "s_want_extra_isize " + wantExtraIsize + " is over the " + room
+                        + " bytes an inode of " + inodeSize + " has past 128");
+            }
+            if (minExtraIsize > room) {
+                throw bad(0x15C, rule, "s_min_extra_isize " + minExtraIsize + " is over the " + room
+                        + " bytes an inode of " + inodeSize + " has past 128");
+            }
         }
-        if (inodeSize < GOOD_OLD_INODE_SIZE || inodeSize > blockSize || Integer.bitCount(inodeSize) != 1) {
-            throw bad(0x58, "s_inode_size " + inodeSize + " is not a power of two between 128 and the block size");
+        rule = "ext4_check_feature_compatibility";
+        if (creatorOs == OS_HURD && hasIncompat(Features.INCOMPAT_64BIT)) {
+            throw bad(0x48, rule, "s_creator_os 1 (Hurd) with the 64bit feature");
         }
-        if (firstDataBlock > 1) {
-            throw bad(0x14, "s_first_data_block " + firstDataBlock + " is invalid");
+        if (creatorOs == OS_HURD && hasIncompat(Features.INCOMPAT_EA_INODE)) {
+            throw bad(0x48, rule, "s_creator_os 1 (Hurd) with the ea_inode feature");
         }
-        if (blocksCount <= firstDataBlock) {
-            throw bad(0x4, "s_blocks_count " + blocksCount + " leaves no room for a group");
+    }
+
+    /**
+     * The geometry checks of {@code __ext4_fill_super} after the feature check, in its order
+     * ({@code ext4_block_group_meta_init}, {@code ext4_hash_info_init},
+     * {@code ext4_handle_clustersize}, {@code ext4_check_geometry}, {@code ext4_group_desc_init},
+     * {@code ext4_mb_init}): everything later computations divide by, shift by or size arrays
+     * with is sane once this returns.
+     *
+     * @param deviceBlocks blocks the device holds, or -1 where there is no device to check against
+     */
+    public void checkGeometry(long deviceBlocks) throws CorruptionException {
+        String rule = "ext4_block_group_meta_init";
+        if (is64bit() && (descSize < 64 || descSize > 1024 || Integer.bitCount(descSize) != 1)) {
+            throw bad(0xFE, rule, "s_desc_size " + descSize + " is not a power of two from 64 to 1024 (64bit)");
         }
-        if (hasIncompat(Features.INCOMPAT_64BIT) && (descSize < 64 || descSize > 1024 || Integer.bitCount(descSize) != 1)) {
-            throw bad(0xFE, "s_desc_size " + descSize + " is not a power of two between 64 and 1024 (64bit)");
+        if (blocksPerGroup == 0) {
+            throw bad(0x20, rule, "s_blocks_per_group is 0");
+        }
+        long inodesPerBlock = blockSize / inodeSize;
+        if (inodesPerGroup < inodesPerBlock || inodesPerGroup > 8L * blockSize) {
+            // the 6.12 kernel also wants a multiple of 8; the kernels this project is checked against do not
+            throw bad(0x28, rule, "s_inodes_per_group " + inodesPerGroup + " is out of range (" + inodesPerBlock
+                    + ".." + 8L * blockSize + ")");
+        }
+        rule = "ext4_hash_info_init";
+        if (defHashVersion > DX_HASH_LAST) {
+            throw bad(0xFC, rule, "s_def_hash_version " + defHashVersion + " is unknown (the last is " + DX_HASH_LAST + ")");
+        }
+        if (defHashVersion == DX_HASH_LAST) {
+            throw bad(0xFC, rule, "s_def_hash_version 6 (siphash) is not a valid default hash");
+        }
+        rule = "ext4_handle_clustersize";
+        boolean bigalloc = hasRoCompat(Features.RO_COMPAT_BIGALLOC);
+        if (bigalloc && logClusterSize < logBlockSize) {
+            throw bad(0x1C, rule, "s_log_cluster_size " + logClusterSize + " makes clusters smaller than blocks"
+                    + " (s_log_block_size " + logBlockSize + ") with bigalloc");
+        }
+        if (!bigalloc && logClusterSize != logBlockSize) {
+            throw bad(0x1C, rule, "s_log_cluster_size " + logClusterSize + " differs from s_log_block_size "
+                    + logBlockSize + " without bigalloc");
+        }
+        if (!bigalloc && blocksPerGroup > 8L * blockSize) {
+            throw bad(0x20, rule, "s_blocks_per_group " + blocksPerGroup + " is over 8 * block size (" + 8L * blockSize + ")");
+        }
+        if (clustersPerGroup > 8L * blockSize) {
+            throw bad(0x24, rule, "s_clusters_per_group " + clustersPerGroup + " is over 8 * block size ("
+                    + 8L * blockSize + ")");
+        }
+        long ratio = 1L << (logClusterSize - logBlockSize);
+        if (blocksPerGroup != clustersPerGroup * ratio) {
+            if (!bigalloc) {
+                throw bad(0x24, rule, "s_clusters_per_group " + clustersPerGroup + " differs from s_blocks_per_group "
+                        + blocksPerGroup + " without bigalloc");
+            }
+            throw bad(0x20, rule, "s_blocks_per_group " + blocksPerGroup + " is not s_clusters_per_group "
+                    + clustersPerGroup + " times the cluster ratio " + ratio);
+        }
+        rule = "ext4_check_geometry";
+        if (reservedGdtBlocks > blockSize / 4) {
+            throw bad(0xCE, rule, "s_reserved_gdt_blocks " + reservedGdtBlocks + " is over block size / 4 ("
+                    + blockSize / 4 + ")");
+        }
+        if (deviceBlocks >= 0 && blocksCount > deviceBlocks) {
+            throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(OFFSET + 0x4).build(rule + ": s_blocks_count "
+                    + blocksCount + " exceeds the device's " + deviceBlocks + " blocks");
+        }
+        if (firstDataBlock >= blocksCount) {
+            throw bad(0x14, rule, "s_first_data_block " + firstDataBlock + " is not below s_blocks_count " + blocksCount);
+        }
+        if (firstDataBlock == 0 && blockSize == 1024 && ratio == 1) {
+            throw bad(0x14, rule, "s_first_data_block is 0 with 1 KiB blocks and clusters");
+        }
+        if (firstDataBlock > 1 || (firstDataBlock == 1 && blockSize != 1024)) {
+            // not a rule of ext4_check_geometry: the kernel then finds group 0's superblock and descriptor
+            // blocks (counted from s_first_data_block) overlapping its bitmaps in ext4_setup_system_zone
+            throw bad(0x14, "ext4_setup_system_zone", "s_first_data_block " + firstDataBlock + " with "
+                    + blockSize + "-byte blocks: group 0 must start at the superblock's block ("
+                    + (blockSize == 1024 ? 1 : 0) + ")");
+        }
+        if (groupCount > (1L << 32) - descriptorsPerBlock) {
+            throw bad(0x4, rule, "s_blocks_count " + blocksCount + " makes " + groupCount
+                    + " groups, more than 2^32 - " + descriptorsPerBlock);
         }
         if (inodesCount != groupCount * inodesPerGroup) {
-            // ext4_check_geometry: "inodes count not valid"
-            throw bad(0x0, "s_inodes_count " + inodesCount + " is not groups * inodes per group ("
-                    + groupCount * inodesPerGroup + ")");
+            throw bad(0x0, rule, "s_inodes_count " + inodesCount + " is not " + groupCount + " groups * s_inodes_per_group "
+                    + inodesPerGroup + " (" + groupCount * inodesPerGroup + ")");
         }
-        if (firstIno < GOOD_OLD_FIRST_INO || firstIno > inodesCount) {
-            throw bad(0x54, "s_first_ino " + firstIno + " is out of range");
+        rule = "ext4_group_desc_init";
+        long descriptorBlocks = (groupCount + descriptorsPerBlock - 1) / descriptorsPerBlock;
+        if (hasIncompat(Features.INCOMPAT_META_BG) && firstMetaBg > descriptorBlocks) {
+            throw bad(0x104, rule, "s_first_meta_bg " + firstMetaBg + " is past the " + descriptorBlocks
+                    + " descriptor blocks");
         }
-        if (hasIncompat(Features.INCOMPAT_META_BG) && firstMetaBg > (groupCount + descriptorsPerBlock - 1) / descriptorsPerBlock) {
-            throw bad(0x104, "s_first_meta_bg " + firstMetaBg + " is past the last descriptor block");
+        rule = "ext4_mb_init";
+        if (hasIncompat(Features.INCOMPAT_FLEX_BG) && logGroupsPerFlex >= 32) {
+            throw bad(0x174, rule, "s_log_groups_per_flex " + logGroupsPerFlex + " is 32 or more with flex_bg");
+        }
+    }
+
+    /**
+     * The rules the kernel applies only to a read-write mount: a read-only mount of such a file
+     * system succeeds (the kernel then refuses to write). Called before a write session starts.
+     *
+     * @throws CorruptionException for a geometry the kernel refuses to write ({@code ext4_feature_set_ok})
+     * @throws UnsupportedFeatureException for a revision the kernel only mounts read-only ({@code ext4_setup_super})
+     */
+    public void checkWritable() throws CorruptionException, UnsupportedFeatureException {
+        if (revLevel > 1) {
+            throw new UnsupportedFeatureException("s_rev_level " + revLevel,
+                    "revision level too high: the kernel mounts this file system read-only (ext4_setup_super)");
+        }
+        String rule = "ext4_feature_set_ok";
+        if (hasRoCompat(Features.RO_COMPAT_BIGALLOC) && !hasIncompat(Features.INCOMPAT_EXTENTS)) {
+            throw bad(0x64, rule, "bigalloc without the extent feature cannot be written");
+        }
+        if (hasRoCompat(Features.RO_COMPAT_BIGALLOC) && firstDataBlock != 0) {
+            throw bad(0x14, rule, "s_first_data_block " + firstDataBlock + " with bigalloc cannot be written");
         }
     }
 

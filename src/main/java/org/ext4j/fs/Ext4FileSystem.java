@@ -85,6 +85,7 @@ public final class Ext4FileSystem implements Closeable {
     public static Ext4FileSystem openReadWrite(BlockDevice device, WriteOptions options) throws IOException {
         try {
             Ext4FileSystem fs = open(device, OpenOptions.readOnlyDefaults());
+            fs.volume.checkWritable(); // what the kernel refuses to a read-write mount only
             fs.session = WriteSession.start(fs.volume, device, options);
             return fs;
         } catch (IOException | RuntimeException e) {
@@ -351,11 +352,9 @@ public final class Ext4FileSystem implements Closeable {
         checkFeatures(sb, warnings);
         warnings.forEach(options.warnings());
         Volume volume = Volume.open(device, sb);
+        MountChecks.check(volume);
         Ext4FileSystem fs = new Ext4FileSystem(device, volume, warnings);
-        Inode root = fs.inode(ROOT_INO);
-        if (!root.record().isDirectory()) {
-            throw CorruptionException.of(Kind.BAD_INODE).inode(ROOT_INO).build("root inode is not a directory");
-        }
+        fs.inode(ROOT_INO); // its map, as ext4_iget checks it
         return fs;
     }
 

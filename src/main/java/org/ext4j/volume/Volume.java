@@ -9,6 +9,7 @@ import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.Ext4IoException;
+import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.format.GroupDescriptor;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.format.Superblock;
@@ -25,9 +26,84 @@ import org.ext4j.txn.Handle;
  *
  * <p>{@link #open} also builds the {@link SystemZone} ({@code ext4_setup_system_zone}), and
  * {@link #checkFileBlocks} is {@code ext4_inode_block_valid}: what every decoded file mapping must pass.
+ *
+ * <h2>What an open checks, rule by rule</h2>
+ * Every check the kernel's mount path ({@code __ext4_fill_super}, kernel 6.12 source, behaviour of
+ * the running 6.18 kernel) makes before it mounts, in its order, and where ext4j makes it. A
+ * refusal is a {@code CorruptionException} whose message starts with the kernel function holding
+ * the rule and names the field and its value ("ext4_handle_clustersize: s_clusters_per_group 16384
+ * differs from s_blocks_per_group 4096 without bigalloc"). SB = {@code Superblock.load}, GEO =
+ * {@code Superblock.checkGeometry}, DESC = {@link #checkDescriptor}, MC = {@code fs.MountChecks},
+ * JF = {@link #checkJournalFields}, RW = {@code Superblock.checkWritable} (read-write opens only).
+ * Tests: {@code SuperblockTest} (one mutation per rule), {@code MountRulesKernelTest} (the
+ * kernel's answer to each).
+ * <pre>
+ * kernel function               rule                                                  ext4j
+ * ext4_load_super               s_magic == 0xEF53                                     SB  BAD_MAGIC
+ *                               s_log_block_size &lt;= 6                                SB
+ *                               s_log_cluster_size &lt;= 20                              SB
+ *                               block size &lt;= page size (sb_set_blocksize)            no: ext4j reads 8-64 KiB blocks (*)
+ * ext4_init_metadata_csum       s_checksum_type crc32c with metadata_csum             SB
+ *                               superblock crc32c                                     SB  CHECKSUM
+ * ext4_inode_info_init          s_first_ino &gt;= 11 (rev 1)                             SB
+ *                               s_inode_size power of 2 in 128..block size (rev 1)    SB
+ *                               s_want_/s_min_extra_isize &lt;= inode size - 128          SB
+ * ext4_encoding_init            casefold encoding known                               casefold: exit 3 first
+ * ext4_check_feature_compat...  feature flags honoured on revision 0                  Superblock (decoded whatever the revision)
+ *                               Hurd with 64bit or ea_inode                           SB
+ *   ext4_feature_set_ok         unknown incompat feature                              fs.Ext4FileSystem.checkFeatures, exit 3
+ *                               (rw) unknown ro_compat feature                        fs.WriteSession.checkWritable, exit 3
+ *                               (rw) bigalloc without extents                         RW
+ *                               (rw) bigalloc with s_first_data_block != 0            RW
+ *                               encrypt with s_encryption_level != 0                  encrypt: exit 3 first
+ * ext4_block_group_meta_init    s_desc_size power of 2 in 64..1024 (64bit)            GEO
+ *                               s_blocks_per_group != 0                               GEO
+ *                               s_inodes_per_group in inodes per block..8*block size  GEO (6.12 also wants a multiple of 8; 6.18 does not)
+ * ext4_hash_info_init           s_def_hash_version &lt;= 6 and not siphash (6)           GEO
+ * ext4_handle_clustersize       bigalloc: cluster size &gt;= block size                  GEO
+ *                               no bigalloc: s_log_cluster_size == s_log_block_size   GEO
+ *                               no bigalloc: s_blocks_per_group &lt;= 8*block size       GEO
+ *                               s_clusters_per_group &lt;= 8*block size                  GEO (6.12: multiple of 8 too)
+ *                               s_blocks_per_group == s_clusters_per_group * ratio    GEO (issue 8 defect 5)
+ * ext4_check_geometry           s_reserved_gdt_blocks &lt;= block size / 4               GEO
+ *                               generic_check_addressable                             always true on 64-bit
+ *                               s_blocks_count &lt;= device blocks                       GEO TRUNCATED_IMAGE
+ *                               s_first_data_block &lt; s_blocks_count                   GEO
+ *                               not s_first_data_block 0 with 1 KiB blocks, ratio 1   GEO
+ *                               groups &lt;= 2^32 - descriptors per block               GEO (ext4j holds at most 2^30 - 1: exit 3)
+ *                               s_inodes_count == groups * s_inodes_per_group         GEO
+ * ext4_group_desc_init          meta_bg: s_first_meta_bg &lt;= descriptor blocks         GEO
+ *                               descriptor blocks readable                            open TRUNCATED_IMAGE
+ * ext4_check_descriptors        bitmaps, inode table not on the superblock's block    DESC (kernel: rw; ro fails in the system zone)
+ *                               ... not in the primary descriptor table               DESC (likewise)
+ *                               ... inside their group (no flex_bg), else the fs      DESC
+ *                               descriptor checksum (kernel: rw only)                 GroupDescriptor.verify, ro too (*)
+ * ext4_setup_system_zone        metadata overlapping other metadata                   the system zone; s_first_data_block other
+ *                                                                                     than 1 (1 KiB blocks) or 0: GEO
+ * ext4_load_journal             not both s_journal_inum and s_journal_dev             JF (checkJournalFields, in open)
+ *                               has_journal with neither (device 0:0 not found)       JF
+ *                               external journal device present                       no: ext4j never replays (*)
+ *                               needs_recovery on a read-only device                  no: a warning, read without replay (*)
+ * ext4_get_journal_inode        inode number valid                                    JF  BAD_JOURNAL
+ *                               allocated, regular, unencrypted                       MC  BAD_JOURNAL
+ * journal_check_superblock      magic, block size, block type, s_maxlen, s_first,     MC  BAD_JOURNAL, CHECKSUM
+ *                               features, length, checksum flags, type, checksum
+ * ext4_clear_journal_err        s_errno set: needs a write (refused on ro devices)    no (*)
+ * __ext4_fill_super, ext4_iget  root inode allocated, a directory, blocks and size    MC  BAD_INODE
+ * ext4_setup_super              s_rev_level &gt; 1: mounts read-only                     read; RW refuses writes, exit 3
+ * ext4_mb_init                  flex_bg: s_log_groups_per_flex &lt; 32                  GEO
+ * ext4_fill_flex_info           s_log_groups_per_flex 0 or &gt; 31: no flex groups      accepted
+ * ext4_init_orphan_info         orphan_file: inode, at most 512 blocks, each block's  MC  BAD_INODE, CHECKSUM
+ *                               magic and checksum
+ * ext4_multi_mount_protect,     read-write only, and they write                       not applicable (ext4j writes no MMP)
+ *   ext4_enable_quotas
+ * (*) a deliberate difference, asserted in MountRulesKernelTest or listed in docs/ARCHITECTURE.md
+ * </pre>
  */
 public final class Volume {
     private static final int CACHE_BYTES = 8 << 20;
+    /** Group descriptors one volume holds (one array); the kernel's limit is 2^32 less a block's worth. */
+    static final long MAX_GROUPS = Integer.MAX_VALUE / 2;
 
     private final BlockDevice device;
     private final Superblock sb;
@@ -50,7 +126,12 @@ public final class Volume {
         this.cache = new BufferCache(device, blockSize, CACHE_BYTES);
     }
 
-    /** Reads the primary superblock ({@code s_magic} checked, checksum verified when present). */
+    /**
+     * Reads the primary superblock and makes the checks the kernel makes before it looks at the
+     * feature flags ({@link Superblock#load}: magic, block and cluster size limits, checksum type
+     * and checksum, inode size, first inode, extra inode sizes). The geometry is checked by
+     * {@link #open}, after the caller has refused unknown incompatible features.
+     */
     public static Superblock readSuperblock(BlockDevice device) throws IOException {
         byte[] b = new byte[Superblock.SIZE];
         int n = device.read(Superblock.OFFSET, ByteBuffer.wrap(b));
@@ -58,41 +139,30 @@ public final class Volume {
             throw CorruptionException.of(Kind.TRUNCATED_IMAGE).offset(Superblock.OFFSET)
                     .build("image of " + device.size() + " bytes is too small to hold a superblock");
         }
-        Superblock sb = Superblock.decode(b);
-        if (sb.hasMetadataCsum()) {
-            if (sb.checksumType != 1) {
-                throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0x175)
-                        .build("s_checksum_type " + sb.checksumType + " is not crc32c (1)");
-            }
-            long computed = sb.computeChecksum() & 0xFFFFFFFFL;
-            if (computed != sb.checksum) {
-                throw CorruptionException.of(Kind.CHECKSUM).block(Superblock.OFFSET / sb.blockSize)
-                        .offset(Superblock.OFFSET + Superblock.CHECKSUM_OFFSET)
-                        .checksum("superblock", sb.checksum, computed);
-            }
-        }
-        return sb;
+        return Superblock.load(b);
     }
 
     /**
-     * Opens a volume on a device whose superblock was already read and whose features were
-     * accepted: checks that the device holds the whole file system, then loads and verifies every
-     * group descriptor and the placement of its bitmaps and inode table.
+     * Opens a volume on a device whose superblock was read by {@link #readSuperblock} and whose
+     * features were accepted: checks the geometry, the device's size included
+     * ({@link Superblock#checkGeometry(long)}), then loads every group descriptor and checks it as
+     * {@code ext4_check_descriptors} does (see {@link #checkDescriptor}). Nothing is written.
      */
     public static Volume open(BlockDevice device, Superblock sb) throws IOException {
         long deviceBlocks = device.size() / sb.blockSize;
-        if (sb.blocksCount > deviceBlocks) {
-            throw CorruptionException.of(Kind.TRUNCATED_IMAGE)
-                    .build("s_blocks_count " + sb.blocksCount + " exceeds the device's " + deviceBlocks + " blocks");
-        }
-        if (sb.groupCount > Integer.MAX_VALUE / 2) {
-            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).build("too many groups: " + sb.groupCount);
+        sb.checkGeometry(deviceBlocks);
+        checkJournalFields(sb);
+        if (sb.groupCount > MAX_GROUPS) {
+            // the kernel takes up to 2^32 - descriptors per block; one Java array holds the descriptors here
+            throw new UnsupportedFeatureException(sb.groupCount + " groups",
+                    "ext4j holds at most " + MAX_GROUPS + " group descriptors");
         }
         GroupDescriptor[] groups = new GroupDescriptor[(int) sb.groupCount];
         Volume v = new Volume(device, sb, groups, deviceBlocks);
         int dpb = sb.descriptorsPerBlock;
         byte[] block = null;
         long loaded = -1;
+        long firstBlock = sb.firstDataBlock;
         for (int g = 0; g < groups.length; g++) {
             long db = v.descriptorBlock(g);
             if (db != loaded) {
@@ -100,13 +170,52 @@ public final class Volume {
                 loaded = db;
             }
             int off = (g % dpb) * sb.descriptorSize;
-            GroupDescriptor.verify(sb, block, off, sb.descriptorSize, g, db);
             GroupDescriptor d = GroupDescriptor.decode(block, off, sb.descriptorSize, g);
-            v.checkDescriptor(d, db);
+            v.checkDescriptor(d, db, firstBlock);
+            GroupDescriptor.verify(sb, block, off, sb.descriptorSize, g, db);
             groups[g] = d;
+            if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_FLEX_BG)) {
+                firstBlock += sb.blocksPerGroup;
+            }
         }
         v.zone = SystemZone.build(v);
         return v;
+    }
+
+    /**
+     * The superblock's journal fields as {@code ext4_load_journal} and {@code ext4_get_journal_inode}
+     * take them: not both an inode and a device, not neither, and an inode number that exists. The
+     * journal inode itself and its superblock are checked by {@code fs.MountChecks}; these come
+     * first because everything that reads the journal inode (the system zone protects its blocks)
+     * needs a valid number.
+     */
+    static void checkJournalFields(Superblock sb) throws CorruptionException {
+        if (!sb.hasCompat(org.ext4j.format.Features.COMPAT_HAS_JOURNAL)) {
+            return;
+        }
+        long ino = sb.journalInum;
+        if (ino != 0 && sb.journalDev != 0) {
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
+                    .build("ext4_load_journal: both a journal inode (" + ino + ") and a journal device (0x"
+                            + Long.toHexString(sb.journalDev) + ")");
+        }
+        if (ino == 0 && sb.journalDev == 0) {
+            // the kernel then looks for device 0:0 and fails ("failed to open journal device")
+            throw CorruptionException.of(Kind.BAD_SUPERBLOCK).offset(Superblock.OFFSET + 0xE0)
+                    .build("ext4_load_journal: has_journal with neither s_journal_inum nor s_journal_dev");
+        }
+        if (ino > sb.inodesCount) {
+            throw CorruptionException.of(Kind.BAD_JOURNAL).inode(ino).build("ext4_get_journal_inode: s_journal_inum "
+                    + ino + " is past s_inodes_count " + sb.inodesCount);
+        }
+    }
+
+    /**
+     * The rules the kernel applies to a read-write mount only (a read-only mount succeeds):
+     * called before anything is written. See {@link Superblock#checkWritable}.
+     */
+    public void checkWritable() throws IOException {
+        sb.checkWritable();
     }
 
     /** Block holding the descriptor of group {@code g} ({@code descriptor_loc}, meta_bg aware). */
@@ -125,19 +234,49 @@ public final class Volume {
         return sb.groupFirstBlock(first) + hasSuper;
     }
 
-    /** {@code ext4_check_descriptors}: bitmaps and the inode table must lie inside the file system. */
-    private void checkDescriptor(GroupDescriptor d, long db) throws CorruptionException {
-        long itableBlocks = (sb.inodesPerGroup * sb.inodeSize + blockSize - 1) / blockSize;
-        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(db);
-        if (d.blockBitmap() < sb.firstDataBlock || d.blockBitmap() >= sb.blocksCount) {
-            throw err.build("group " + d.group() + " block bitmap " + d.blockBitmap() + " is outside the file system");
+    /**
+     * {@code ext4_check_descriptors} for one group: its block bitmap, inode bitmap and inode table
+     * must not be the superblock's block, must not lie in the primary descriptor table, and must
+     * lie inside their own group ({@code firstBlock} .. its last block), or anywhere in the file
+     * system with flex_bg and in the last group. The kernel refuses the two overlaps only on a
+     * read-write mount, but a read-only mount then fails in {@code ext4_setup_system_zone}, where
+     * they overlap group 0's superblock and descriptors: the outcome is the same refusal.
+     */
+    private void checkDescriptor(GroupDescriptor d, long db, long firstBlock) throws CorruptionException {
+        boolean flex = sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_FLEX_BG);
+        long lastBlock = d.group() == sb.groupCount - 1 || flex ? sb.blocksCount - 1 : firstBlock + sb.blocksPerGroup - 1;
+        long sbBlock = Superblock.OFFSET / blockSize; // the kernel's logical_sb_block
+        long lastDescBlock = sbBlock + primaryDescriptorBlocks();
+        long itableBlocks = sb.inodesPerGroup / (blockSize / sb.inodeSize); // s_itb_per_group
+        long[] starts = {d.blockBitmap(), d.inodeBitmap(), d.inodeTable()};
+        long[] lengths = {1, 1, itableBlocks};
+        String[] names = {"block bitmap", "inode bitmap", "inode table"};
+        int[] fields = {0x0, 0x4, 0x8};
+        int off = (int) (d.group() % sb.descriptorsPerBlock) * sb.descriptorSize;
+        for (int i = 0; i < 3; i++) {
+            long start = starts[i];
+            CorruptionException.Builder err = CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).block(db).offset(off + fields[i]);
+            String what = "ext4_check_descriptors: group " + d.group() + " " + names[i] + " at block " + start;
+            if (start == sbBlock) {
+                throw err.build(what + " overlaps the superblock");
+            }
+            if (start > sbBlock && start <= lastDescBlock) {
+                throw err.build(what + " overlaps the group descriptors (blocks " + (sbBlock + 1) + ".." + lastDescBlock + ")");
+            }
+            if (start < firstBlock || start + lengths[i] - 1 > lastBlock || start + lengths[i] - 1 < start) {
+                throw err.build(what + (lengths[i] > 1 ? " (" + lengths[i] + " blocks)" : "") + " is not in "
+                        + (flex ? "the file system" : "its group") + " (blocks " + firstBlock + ".." + lastBlock + ")");
+            }
         }
-        if (d.inodeBitmap() < sb.firstDataBlock || d.inodeBitmap() >= sb.blocksCount) {
-            throw err.build("group " + d.group() + " inode bitmap " + d.inodeBitmap() + " is outside the file system");
+    }
+
+    /** {@code ext4_bg_num_gdb(sb, 0)}: blocks of the descriptor table after group 0's superblock. */
+    private long primaryDescriptorBlocks() {
+        long tableBlocks = (sb.groupCount + sb.descriptorsPerBlock - 1) / sb.descriptorsPerBlock;
+        if (!sb.hasIncompat(org.ext4j.format.Features.INCOMPAT_META_BG)) {
+            return tableBlocks;
         }
-        if (d.inodeTable() < sb.firstDataBlock || d.inodeTable() + itableBlocks > sb.blocksCount) {
-            throw err.build("group " + d.group() + " inode table " + d.inodeTable() + " is outside the file system");
-        }
+        return sb.firstMetaBg > 0 ? sb.firstMetaBg : 1;
     }
 
     public Superblock superblock() {

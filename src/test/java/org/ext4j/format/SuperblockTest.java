@@ -69,7 +69,7 @@ class SuperblockTest {
         "ssv def_resgid 1001",
         "ssv flags 4",
         "ssv default_mount_opts 0x60c",
-        "ssv creator_os 1",
+        "ssv creator_os 3", // FreeBSD: the Hurd (1) with 64bit is refused (ext4_check_feature_compatibility)
         "ssv mkfs_time 19690101000000",
         "ssv journal_uuid 11111111-2222-3333-4444-555555555555",
         "ssv journal_dev 0x0801",
@@ -408,9 +408,12 @@ class SuperblockTest {
     }
 
     // ---- mutations ---------------------------------------------------------------------------
+    // Each edit is followed by a new checksum (Superblock.setChecksum), as debugfs ssv does, so that
+    // only the rule under test can fail. Rules named after the kernel function that holds them; the
+    // kernel's own answer to each is checked on real images by volume.MountRulesKernelTest.
 
     private static byte[] base() throws IOException {
-        // 4 KiB blocks, 64bit, metadata_csum: the layout with every field in use
+        // 4 KiB blocks, 64bit, metadata_csum, flex_bg: the layout with every field in use
         return GoldenImage.read(image("features"), Superblock.OFFSET, Superblock.SIZE);
     }
 
@@ -418,65 +421,99 @@ class SuperblockTest {
         return Arguments.of(name, edit, kind, fieldOffset);
     }
 
+    private static Consumer<byte[]> bigalloc(int logCluster, long clustersPerGroup, long blocksPerGroup) {
+        return b -> {
+            Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
+            Le.put32(b, 0x1C, logCluster);
+            Le.put32(b, 0x24, clustersPerGroup);
+            Le.put32(b, 0x20, blocksPerGroup);
+        };
+    }
+
     static Stream<Arguments> corruptions() {
         return Stream.of(
+                // ext4_load_super
                 bad("s_magic 0xEF54", b -> Le.put16(b, 0x38, 0xEF54), Kind.BAD_MAGIC, 0x38),
                 bad("s_magic 0", b -> Le.put16(b, 0x38, 0), Kind.BAD_MAGIC, 0x38),
                 bad("s_magic byte-swapped", b -> Le.put16(b, 0x38, 0x53EF), Kind.BAD_MAGIC, 0x38),
                 bad("s_log_block_size 7 (128 KiB)", b -> Le.put32(b, 0x18, 7), Kind.BAD_SUPERBLOCK, 0x18),
                 bad("s_log_block_size 0xFFFFFFFF", b -> Le.put32(b, 0x18, 0xFFFFFFFFL), Kind.BAD_SUPERBLOCK, 0x18),
                 bad("s_log_block_size 31", b -> Le.put32(b, 0x18, 31), Kind.BAD_SUPERBLOCK, 0x18),
-                bad("s_blocks_per_group 0", b -> Le.put32(b, 0x20, 0), Kind.BAD_SUPERBLOCK, 0x20),
-                bad("s_blocks_per_group 8 * block size + 1", b -> Le.put32(b, 0x20, 8 * 4096 + 1),
-                        Kind.BAD_SUPERBLOCK, 0x20),
-                bad("s_inodes_per_group 0", b -> Le.put32(b, 0x28, 0), Kind.BAD_SUPERBLOCK, 0x28),
-                bad("s_inodes_per_group 8 * block size + 1", b -> Le.put32(b, 0x28, 8 * 4096 + 1),
-                        Kind.BAD_SUPERBLOCK, 0x28),
-                bad("s_rev_level 2", b -> Le.put32(b, 0x4C, 2), Kind.BAD_SUPERBLOCK, 0x4C),
+                bad("s_log_cluster_size 21", b -> Le.put32(b, 0x1C, 21), Kind.BAD_SUPERBLOCK, 0x1C),
+                bad("bigalloc with s_log_cluster_size 21", bigalloc(21, 8, 8L << 19), Kind.BAD_SUPERBLOCK, 0x1C),
+                // ext4_init_metadata_csum
+                bad("s_checksum_type 2", b -> b[0x175] = 2, Kind.BAD_SUPERBLOCK, 0x175),
+                // ext4_inode_info_init
                 bad("s_inode_size 0", b -> Le.put16(b, 0x58, 0), Kind.BAD_SUPERBLOCK, 0x58),
                 bad("s_inode_size 64", b -> Le.put16(b, 0x58, 64), Kind.BAD_SUPERBLOCK, 0x58),
                 bad("s_inode_size 127", b -> Le.put16(b, 0x58, 127), Kind.BAD_SUPERBLOCK, 0x58),
                 bad("s_inode_size 129", b -> Le.put16(b, 0x58, 129), Kind.BAD_SUPERBLOCK, 0x58),
                 bad("s_inode_size 384 (not a power of 2)", b -> Le.put16(b, 0x58, 384), Kind.BAD_SUPERBLOCK, 0x58),
                 bad("s_inode_size 8192 (over the block size)", b -> Le.put16(b, 0x58, 8192), Kind.BAD_SUPERBLOCK, 0x58),
-                bad("s_first_data_block 2", b -> Le.put32(b, 0x14, 2), Kind.BAD_SUPERBLOCK, 0x14),
-                bad("s_blocks_count 0", b -> {
-                    Le.put32(b, 0x4, 0);
-                    Le.put32(b, 0x150, 0);
-                }, Kind.BAD_SUPERBLOCK, 0x4),
+                bad("s_first_ino 10", b -> Le.put32(b, 0x54, 10), Kind.BAD_SUPERBLOCK, 0x54),
+                bad("s_first_ino 0", b -> Le.put32(b, 0x54, 0), Kind.BAD_SUPERBLOCK, 0x54),
+                bad("s_want_extra_isize past the inode", b -> Le.put16(b, 0x15E, 512 - 128 + 4), Kind.BAD_SUPERBLOCK, 0x15E),
+                bad("s_min_extra_isize past the inode", b -> Le.put16(b, 0x15C, 512 - 128 + 4), Kind.BAD_SUPERBLOCK, 0x15C),
+                // ext4_check_feature_compatibility
+                bad("s_creator_os Hurd with 64bit", b -> Le.put32(b, 0x48, Superblock.OS_HURD), Kind.BAD_SUPERBLOCK, 0x48),
+                bad("s_creator_os Hurd with ea_inode", b -> {
+                    Le.put32(b, 0x48, Superblock.OS_HURD);
+                    Le.put32(b, 0x60, (Le.u32(b, 0x60) & ~Features.INCOMPAT_64BIT) | Features.INCOMPAT_EA_INODE);
+                }, Kind.BAD_SUPERBLOCK, 0x48),
+                // ext4_block_group_meta_init
                 bad("s_desc_size 48", b -> Le.put16(b, 0xFE, 48), Kind.BAD_SUPERBLOCK, 0xFE),
                 bad("s_desc_size 96", b -> Le.put16(b, 0xFE, 96), Kind.BAD_SUPERBLOCK, 0xFE),
+                bad("s_desc_size 32 with 64bit", b -> Le.put16(b, 0xFE, 32), Kind.BAD_SUPERBLOCK, 0xFE),
                 bad("s_desc_size 16", b -> Le.put16(b, 0xFE, 16), Kind.BAD_SUPERBLOCK, 0xFE),
                 bad("s_desc_size 0", b -> Le.put16(b, 0xFE, 0), Kind.BAD_SUPERBLOCK, 0xFE),
                 bad("s_desc_size 2048", b -> Le.put16(b, 0xFE, 2048), Kind.BAD_SUPERBLOCK, 0xFE),
+                bad("s_blocks_per_group 0", b -> Le.put32(b, 0x20, 0), Kind.BAD_SUPERBLOCK, 0x20),
+                bad("s_inodes_per_group 0", b -> Le.put32(b, 0x28, 0), Kind.BAD_SUPERBLOCK, 0x28),
+                bad("s_inodes_per_group below the inodes of one block", b -> Le.put32(b, 0x28, 4096 / 512 - 1),
+                        Kind.BAD_SUPERBLOCK, 0x28),
+                bad("s_inodes_per_group 8 * block size + 1", b -> Le.put32(b, 0x28, 8 * 4096 + 1),
+                        Kind.BAD_SUPERBLOCK, 0x28),
+                // ext4_hash_info_init
+                bad("s_def_hash_version 7", b -> b[0xFC] = 7, Kind.BAD_SUPERBLOCK, 0xFC),
+                bad("s_def_hash_version 6 (siphash)", b -> b[0xFC] = 6, Kind.BAD_SUPERBLOCK, 0xFC),
+                // ext4_handle_clustersize
+                bad("s_log_cluster_size 3 without bigalloc", b -> Le.put32(b, 0x1C, 3), Kind.BAD_SUPERBLOCK, 0x1C),
+                bad("s_log_cluster_size 1 without bigalloc", b -> Le.put32(b, 0x1C, 1), Kind.BAD_SUPERBLOCK, 0x1C),
+                bad("s_blocks_per_group 8 * block size + 8", b -> {
+                    Le.put32(b, 0x20, 8 * 4096 + 8);
+                    Le.put32(b, 0x24, 8 * 4096 + 8);
+                }, Kind.BAD_SUPERBLOCK, 0x20),
+                bad("s_clusters_per_group 16384 without bigalloc (issue 8 defect 5)", b -> Le.put32(b, 0x24, 16384),
+                        Kind.BAD_SUPERBLOCK, 0x24),
+                bad("s_clusters_per_group 32776 without bigalloc", b -> Le.put32(b, 0x24, 32776),
+                        Kind.BAD_SUPERBLOCK, 0x24),
+                bad("bigalloc with clusters smaller than blocks", bigalloc(1, 32768, 32768), Kind.BAD_SUPERBLOCK, 0x1C),
+                bad("bigalloc with s_clusters_per_group 0", bigalloc(2 + 4, 0, 32768), Kind.BAD_SUPERBLOCK, 0x20),
+                bad("bigalloc with s_clusters_per_group over 8 * block size", bigalloc(2 + 4, 32776, 32776L * 16),
+                        Kind.BAD_SUPERBLOCK, 0x24),
+                bad("bigalloc with s_blocks_per_group not s_clusters_per_group times the ratio",
+                        bigalloc(2 + 4, 2048, 2048 * 16 + 16), Kind.BAD_SUPERBLOCK, 0x20),
+                // ext4_check_geometry
+                bad("s_reserved_gdt_blocks block size / 4 + 1", b -> Le.put16(b, 0xCE, 4096 / 4 + 1),
+                        Kind.BAD_SUPERBLOCK, 0xCE),
+                bad("s_blocks_count 0", b -> {
+                    Le.put32(b, 0x4, 0);
+                    Le.put32(b, 0x150, 0);
+                }, Kind.BAD_SUPERBLOCK, 0x14),
+                bad("s_first_data_block = s_blocks_count", b -> Le.put32(b, 0x14, Le.u32(b, 0x4)), Kind.BAD_SUPERBLOCK, 0x14),
+                bad("s_first_data_block 1 with 4 KiB blocks", b -> Le.put32(b, 0x14, 1), Kind.BAD_SUPERBLOCK, 0x14),
+                bad("s_first_data_block 2", b -> Le.put32(b, 0x14, 2), Kind.BAD_SUPERBLOCK, 0x14),
                 bad("s_inodes_count past groups * inodes per group", b -> Le.put32(b, 0x0, Le.u32(b, 0x28) + 1),
                         Kind.BAD_SUPERBLOCK, 0x0),
-                bad("s_first_ino 10", b -> Le.put32(b, 0x54, 10), Kind.BAD_SUPERBLOCK, 0x54),
-                bad("s_first_ino past s_inodes_count", b -> Le.put32(b, 0x54, Le.u32(b, 0x0) + 1),
-                        Kind.BAD_SUPERBLOCK, 0x54),
-                bad("bigalloc with s_log_cluster_size below the block size", b -> {
-                    Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
-                    Le.put32(b, 0x1C, 1);
-                }, Kind.BAD_SUPERBLOCK, 0x1C),
-                bad("bigalloc with s_log_cluster_size block size + 17", b -> {
-                    Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
-                    Le.put32(b, 0x1C, 2 + 17);
-                }, Kind.BAD_SUPERBLOCK, 0x1C),
-                bad("bigalloc with s_clusters_per_group 0", b -> {
-                    Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
-                    Le.put32(b, 0x1C, 2 + 4);
-                    Le.put32(b, 0x24, 0);
-                }, Kind.BAD_SUPERBLOCK, 0x24),
-                bad("bigalloc with s_blocks_per_group not s_clusters_per_group times the ratio", b -> {
-                    Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
-                    Le.put32(b, 0x1C, 2 + 4);
-                    Le.put32(b, 0x24, 2048);
-                    Le.put32(b, 0x20, 2048 * 16 + 16);
-                }, Kind.BAD_SUPERBLOCK, 0x20),
+                bad("s_inodes_count below groups * inodes per group", b -> Le.put32(b, 0x0, Le.u32(b, 0x28) - 1),
+                        Kind.BAD_SUPERBLOCK, 0x0),
+                // ext4_group_desc_init
                 bad("meta_bg with s_first_meta_bg past the descriptor blocks", b -> {
                     Le.put32(b, 0x60, Le.u32(b, 0x60) | Features.INCOMPAT_META_BG);
                     Le.put32(b, 0x104, 2);
-                }, Kind.BAD_SUPERBLOCK, 0x104));
+                }, Kind.BAD_SUPERBLOCK, 0x104),
+                // ext4_mb_init
+                bad("s_log_groups_per_flex 32 with flex_bg", b -> b[0x174] = 32, Kind.BAD_SUPERBLOCK, 0x174));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -485,33 +522,60 @@ class SuperblockTest {
         byte[] b = base();
         Superblock.decode(b); // the untouched bytes are fine
         edit.accept(b);
-        expectCorruption(kind, -1, -1, Superblock.OFFSET + fieldOffset, () -> Superblock.decode(b));
+        Superblock.setChecksum(b);
+        var ex = expectCorruption(kind, -1, -1, Superblock.OFFSET + fieldOffset, () -> Superblock.decode(b));
+        if (kind == Kind.BAD_SUPERBLOCK) {
+            assertTrue(ex.getMessage().matches(".*: (ext4|__ext4)_[a-z_]+: s_[a-z_]+ .*")
+                    || ex.getMessage().contains(": ext4_"), "names the kernel rule and the field: " + ex.getMessage());
+        }
     }
 
-    /** The edges the checks must still accept (kernel ext4_fill_super / e2fsprogs ext2fs_open limits). */
+    /** The edges the checks must still accept: what the kernel mounts (ro) at each rule's boundary. */
     static Stream<Arguments> acceptedBoundaries() {
         return Stream.of(
-                Arguments.of("s_log_block_size 6 (64 KiB)", (Consumer<byte[]>) b -> Le.put32(b, 0x18, 6)),
-                Arguments.of("s_inode_size 128", (Consumer<byte[]>) b -> Le.put16(b, 0x58, 128)),
+                Arguments.of("s_log_block_size 6 (64 KiB)", (Consumer<byte[]>) b -> {
+                    Le.put32(b, 0x18, 6);
+                    Le.put32(b, 0x1C, 6);
+                }),
+                Arguments.of("s_inode_size 128", (Consumer<byte[]>) b -> {
+                    Le.put16(b, 0x58, 128);
+                    Le.put32(b, 0x64, Le.u32(b, 0x64) & ~Features.RO_COMPAT_EXTRA_ISIZE);
+                }),
                 Arguments.of("s_inode_size = block size", (Consumer<byte[]>) b -> Le.put16(b, 0x58, 4096)),
+                Arguments.of("s_want_extra_isize = inode size - 128", (Consumer<byte[]>) b -> Le.put16(b, 0x15E, 384)),
+                Arguments.of("s_min_extra_isize = inode size - 128", (Consumer<byte[]>) b -> Le.put16(b, 0x15C, 384)),
+                Arguments.of("s_rev_level 2 (the kernel mounts it read-only)", (Consumer<byte[]>) b -> Le.put32(b, 0x4C, 2)),
+                Arguments.of("s_first_ino past s_inodes_count", (Consumer<byte[]>) b -> Le.put32(b, 0x54, Le.u32(b, 0x0) + 1)),
+                Arguments.of("s_first_ino = s_inodes_count", (Consumer<byte[]>) b -> Le.put32(b, 0x54, Le.u32(b, 0x0))),
                 Arguments.of("s_blocks_per_group = 8 * block size", (Consumer<byte[]>) b -> Le.put32(b, 0x20, 32768)),
                 Arguments.of("s_inodes_per_group = 8 * block size", (Consumer<byte[]>) b -> {
                     long groups = Le.u32(b, 0x0) / Le.u32(b, 0x28);
                     Le.put32(b, 0x28, 32768);
                     Le.put32(b, 0x0, groups * 32768); // kernel: s_inodes_count == groups * per group
                 }),
+                Arguments.of("s_inodes_per_group = inodes of one block, not a multiple of 8 apart",
+                        (Consumer<byte[]>) b -> {
+                            long groups = Le.u32(b, 0x0) / Le.u32(b, 0x28);
+                            Le.put32(b, 0x28, 4096 / 512);
+                            Le.put32(b, 0x0, groups * 8);
+                        }),
+                Arguments.of("s_def_hash_version 5 (half_md4 unsigned)", (Consumer<byte[]>) b -> b[0xFC] = 5),
+                Arguments.of("s_reserved_gdt_blocks = block size / 4", (Consumer<byte[]>) b -> Le.put16(b, 0xCE, 1024)),
                 Arguments.of("s_desc_size 64", (Consumer<byte[]>) b -> Le.put16(b, 0xFE, 64)),
                 Arguments.of("s_desc_size 1024", (Consumer<byte[]>) b -> Le.put16(b, 0xFE, 1024)),
                 Arguments.of("s_inodes_count = groups * inodes per group",
                         (Consumer<byte[]>) b -> Le.put32(b, 0x0, Le.u32(b, 0x28))),
-                Arguments.of("s_first_ino = s_inodes_count", (Consumer<byte[]>) b -> Le.put32(b, 0x54, Le.u32(b, 0x0))),
-                Arguments.of("s_first_data_block 1", (Consumer<byte[]>) b -> Le.put32(b, 0x14, 1)),
-                Arguments.of("bigalloc cluster = 2^16 blocks", (Consumer<byte[]>) b -> {
-                    Le.put32(b, 0x64, Le.u32(b, 0x64) | Features.RO_COMPAT_BIGALLOC);
-                    Le.put32(b, 0x1C, 2 + 16);
-                    Le.put32(b, 0x24, 1);
-                    Le.put32(b, 0x20, 1L << 16);
-                }));
+                Arguments.of("s_log_groups_per_flex 31", (Consumer<byte[]>) b -> b[0x174] = 31),
+                Arguments.of("s_log_groups_per_flex 40 without flex_bg", (Consumer<byte[]>) b -> {
+                    b[0x174] = 40;
+                    Le.put32(b, 0x60, Le.u32(b, 0x60) & ~Features.INCOMPAT_FLEX_BG);
+                }),
+                Arguments.of("s_creator_os Hurd without 64bit or ea_inode", (Consumer<byte[]>) b -> {
+                    Le.put32(b, 0x48, Superblock.OS_HURD);
+                    Le.put32(b, 0x60, Le.u32(b, 0x60) & ~Features.INCOMPAT_64BIT);
+                }),
+                Arguments.of("bigalloc cluster = 2^16 blocks", bigalloc(2 + 16, 8, 8L << 16)),
+                Arguments.of("bigalloc cluster of 1 GiB (s_log_cluster_size 20)", bigalloc(20, 8, 8L << 18)));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -519,6 +583,7 @@ class SuperblockTest {
     void boundaryIsAccepted(String name, Consumer<byte[]> edit) throws IOException {
         byte[] b = base();
         edit.accept(b);
+        Superblock.setChecksum(b);
         Superblock.decode(b);
     }
 
@@ -527,40 +592,76 @@ class SuperblockTest {
         expectCorruption(Kind.TRUNCATED_IMAGE, -1, -1, Superblock.OFFSET, () -> Superblock.decode(new byte[1023]));
     }
 
-    /** Any byte change before s_checksum changes the computed checksum (what Volume then reports). */
+    /**
+     * Any byte before s_checksum changed without a new checksum is refused as a checksum mismatch
+     * (ext4_init_metadata_csum), except where ext4_load_super refuses it first: the magic and the
+     * block and cluster size logarithms, checked before the checksum; and the checksum type itself.
+     */
     @Test
     void everyByteIsCoveredByTheChecksum() throws IOException {
         byte[] b = base();
-        Superblock sb = Superblock.decode(b);
+        Superblock.decode(b);
+        Set<Integer> checkedFirst = Set.of(0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x175);
         for (int off = 0; off < Superblock.CHECKSUM_OFFSET; off++) {
             byte[] m = b.clone();
             m[off] ^= 0x10;
-            Superblock changed;
-            try {
-                changed = Superblock.decode(m);
-            } catch (org.ext4j.error.CorruptionException e) {
-                continue; // a field the validation already refuses
+            int at = off;
+            var ex = org.junit.jupiter.api.Assertions.assertThrows(org.ext4j.error.CorruptionException.class,
+                    () -> Superblock.decode(m), "byte " + off);
+            Kind want = off == 0x38 || off == 0x39 ? Kind.BAD_MAGIC : Kind.CHECKSUM;
+            if (checkedFirst.contains(at) && ex.kind() == Kind.BAD_SUPERBLOCK) {
+                continue;
             }
-            assertTrue(changed.computeChecksum() != sb.computeChecksum(), "byte " + off);
-            assertEquals(sb.checksum, changed.checksum, "stored checksum is untouched at byte " + off);
+            if ((off == 0x65) && ex.kind() == Kind.CHECKSUM) {
+                continue; // ro_compat byte: metadata_csum itself stays set by this flip
+            }
+            assertEquals(want, ex.kind(), "byte " + off + ": " + ex.getMessage());
         }
     }
 
-    /** The kernel and e2fsprogs refuse a 64bit file system whose s_desc_size is below 64. */
+    /** Without metadata_csum there is no checksum: the geometry rules are all there is. */
     @Test
-    void descSize32With64bitIsRefused() throws IOException {
-        byte[] b = base();
-        Le.put16(b, 0xFE, 32);
-        expectCorruption(Kind.BAD_SUPERBLOCK, -1, -1, Superblock.OFFSET + 0xFE, () -> Superblock.decode(b));
+    void noChecksumToVerifyWithoutMetadataCsum() throws IOException {
+        byte[] b = GoldenImage.read(image("uninit_bg"), Superblock.OFFSET, Superblock.SIZE);
+        b[0x78] ^= 1; // s_volume_name
+        Superblock.decode(b);
     }
 
-    /** Kernel ext4_check_geometry and e2fsprogs ext2fs_open both demand s_inodes_count == groups * per group. */
+    /** Old kernels set feature flags without raising the revision: the kernel honours them on rev 0. */
     @Test
-    void inodesCountBelowGroupsTimesPerGroupIsRefused() throws IOException {
-        byte[] b = base();
-        Le.put32(b, 0x0, Le.u32(b, 0x28) - 1);
-        Le.put32(b, 0x54, 11);
-        expectCorruption(Kind.BAD_SUPERBLOCK, -1, -1, Superblock.OFFSET, () -> Superblock.decode(b));
+    void featureFlagsAreReadOnRevisionZero() throws IOException {
+        byte[] b = GoldenImage.read(image("rev0"), Superblock.OFFSET, Superblock.SIZE);
+        Le.put32(b, 0x64, Features.RO_COMPAT_SPARSE_SUPER);
+        Le.put32(b, 0x60, Features.INCOMPAT_FILETYPE);
+        Superblock sb = Superblock.decode(b);
+        assertEquals(0, sb.revLevel);
+        assertTrue(sb.hasRoCompat(Features.RO_COMPAT_SPARSE_SUPER));
+        assertTrue(sb.hasIncompat(Features.INCOMPAT_FILETYPE));
+        assertEquals(128, sb.inodeSize);
+        assertEquals(11, sb.firstIno);
+    }
+
+    /** Rules the kernel applies only to read-write mounts: decode accepts, checkWritable refuses. */
+    @Test
+    void readWriteOnlyRules() throws IOException {
+        byte[] rev2 = base();
+        Le.put32(rev2, 0x4C, 2);
+        Superblock.setChecksum(rev2);
+        var unsupported = org.junit.jupiter.api.Assertions.assertThrows(
+                org.ext4j.error.UnsupportedFeatureException.class, () -> Superblock.decode(rev2).checkWritable());
+        assertTrue(unsupported.getMessage().contains("ext4_setup_super"), unsupported.getMessage());
+
+        byte[] big = GoldenImage.read(image("bigalloc"), Superblock.OFFSET, Superblock.SIZE);
+        Superblock.decode(big).checkWritable();
+        Le.put32(big, 0x14, 1); // 1 KiB blocks, 16 KiB clusters: the kernel mounts this read-only only
+        Superblock.setChecksum(big);
+        Superblock sb = Superblock.decode(big);
+        expectCorruption(Kind.BAD_SUPERBLOCK, -1, -1, Superblock.OFFSET + 0x14, sb::checkWritable);
+
+        byte[] noExtents = GoldenImage.read(image("bigalloc"), Superblock.OFFSET, Superblock.SIZE);
+        Le.put32(noExtents, 0x60, Le.u32(noExtents, 0x60) & ~Features.INCOMPAT_EXTENTS);
+        Superblock.setChecksum(noExtents);
+        expectCorruption(Kind.BAD_SUPERBLOCK, -1, -1, Superblock.OFFSET + 0x64, Superblock.decode(noExtents)::checkWritable);
     }
 
     @Test
