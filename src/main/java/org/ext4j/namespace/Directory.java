@@ -49,7 +49,8 @@ import org.ext4j.volume.Volume;
  * ({@link DxNode#readRoot}, {@link DxNode#readNode}: checksum, hash version, flags, depth, limit,
  * count, hash order), and every block the index points at must not be an ancestor (a cycle), must
  * lie inside i_size and be mapped (the kernel fails the read of a block past i_size or in a hole),
- * and (when listing, which sees the whole index) must be pointed at only once (e2fsck).
+ * and (when listing, which sees the whole index) must be pointed at only once (e2fsck's "referenced
+ * twice": the kernel lists that leaf twice and loses the one no longer pointed at).
  * </ul>
  *
  * <p><b>Listing an indexed directory</b> first reads every index block (the root and interior
@@ -205,7 +206,9 @@ public final class Directory {
             checkChild(child, path, level);
             if (seen != null) {
                 if (seen.get((int) child)) {
-                    throw CorruptionException.of(Kind.BAD_HTREE).inode(ino)
+                    // not a fallback: the lookups, which see one path, would still use the index
+                    // and miss the names of the leaf no longer pointed at (so does the kernel)
+                    throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino)
                             .build("the htree points at directory block " + child + " more than once");
                 }
                 seen.set((int) child);
