@@ -186,13 +186,15 @@ public final class DirectoryWriter {
      * @throws EntryExistsException when the name is there already
      * @throws NoSpaceException when no block can be allocated, or the htree is full
      * @throws IllegalArgumentException for a name that is empty, longer than 255 bytes, holds '/' or
-     *         NUL, or is "." or ".."; an inode number or type out of range
+     *         NUL, or is "." or ".."; an inode number or type out of range, or the directory itself
+     *         (a record naming its own directory is corruption to every reader)
      */
     public void addEntry(Handle h, long dirIno, byte[] name, long childIno, int type) throws IOException {
         checkName(name);
         checkInode(childIno);
         checkType(type);
         Dir d = open(dirIno);
+        checkNotSelf(dirIno, childIno);
         boolean ok = false;
         try {
             if (d.indexed()) {
@@ -232,6 +234,7 @@ public final class DirectoryWriter {
      * was. Credits: {@link #REMOVE_CREDITS}.
      *
      * @throws NotFoundException when there is no such name
+     * @throws IllegalArgumentException when {@code newIno} is the directory itself
      */
     public DirEntry replaceEntry(Handle h, long dirIno, byte[] name, long newIno, int type) throws IOException {
         checkName(name);
@@ -242,6 +245,7 @@ public final class DirectoryWriter {
         if (loc == null) {
             throw new NotFoundException("no entry " + printable(name) + " in directory " + dirIno);
         }
+        checkNotSelf(dirIno, newIno);
         h.getWriteAccess(loc.buf);
         loc.buf.lock().lock();
         try {
@@ -355,6 +359,12 @@ public final class DirectoryWriter {
     private void checkInode(long ino) {
         if (ino < 1 || ino > sb.inodesCount) {
             throw new IllegalArgumentException("inode " + ino + " is not in 1.." + sb.inodesCount);
+        }
+    }
+
+    private static void checkNotSelf(long dirIno, long childIno) {
+        if (dirIno == childIno) {
+            throw new IllegalArgumentException("directory " + dirIno + " cannot hold an entry naming itself");
         }
     }
 
