@@ -24,6 +24,18 @@ public final class CorruptionException extends Ext4Exception {
         EXTENT_TREE_TOO_DEEP("extent tree too deep"),
         BAD_INDIRECT_MAP("bad indirect block map"),
         BAD_DIR_ENTRY("bad directory entry"),
+        /**
+         * A directory the kernel refuses to read: an i_size that is no whole number of blocks, a hole
+         * where a block must be ("." and ".." live in block 0; an htree points only at mapped blocks
+         * inside i_size), a leaf block where an index block must be, "." or ".." missing, misplaced
+         * or repeated, an entry naming the directory itself.
+         */
+        BAD_DIRECTORY("bad directory"),
+        /**
+         * A malformed htree index (hash version, flags, depth, limits, counts, hash order, cycles)
+         * whose checksum, if any, is good: readers fall back to a linear scan of the leaves, as the
+         * kernel does on {@code ERR_BAD_DX_DIR}. A checksum failure is {@link #CHECKSUM} and stops.
+         */
         BAD_HTREE("bad htree index"),
         BAD_INLINE_DATA("bad inline data"),
         BAD_XATTR("bad extended attribute"),

@@ -63,37 +63,41 @@ public record DirEntry(long inode, int recLen, byte[] name, int fileType, int of
     }
 
     /**
-     * Walks the entries in {@code b[start .. end)}, validating each. {@code hasFileType} selects the
-     * 8-bit name_len + file_type layout; without it name_len is 16 bits. {@code maxInode} bounds
-     * inode numbers. Unused entries (inode 0) are passed too; callers skip them.
+     * Walks the entries in {@code b[start .. end)}, validating each as {@code __ext4_check_dir_entry}
+     * does: rec_len at least 12, a multiple of 4 and large enough for the name; the record inside
+     * the block and leaving either nothing or room for another record after it; the inode number at
+     * most {@code maxInode}. {@code hasFileType} selects the 8-bit name_len + file_type layout;
+     * without it name_len is 16 bits. Unused entries (inode 0) are passed too; callers skip them.
+     * Nothing is allocated per entry but the name and the record handed to {@code v}.
      */
     public static void walk(byte[] b, int start, int end, int blockSize, boolean hasFileType, long maxInode,
             long dirInode, long block, Visitor v) throws CorruptionException {
         int off = start;
         while (off < end) {
-            CorruptionException.Builder err = CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirInode).block(block)
-                    .offset(off);
             if (off + HEADER_SIZE > end) {
-                throw err.build("entry header runs past the end of the block");
+                throw bad(dirInode, block, off, "entry header runs past the end of the block");
             }
             long ino = Le.u32(b, off);
             int recLen = recLenFromDisk(Le.u16(b, off + 4), blockSize);
             int nameLen = hasFileType ? Le.u8(b, off + 6) : Le.u16(b, off + 6) & 0xFF;
             int type = hasFileType ? Le.u8(b, off + 7) : FT_UNKNOWN;
+            String problem = null;
             if (recLen < recLenFor(1)) {
-                throw err.build("rec_len " + recLen + " is smaller than the minimum 12");
+                problem = "rec_len " + recLen + " is smaller than the minimum 12";
+            } else if ((recLen & 3) != 0) {
+                problem = "rec_len " + recLen + " is not a multiple of 4";
+            } else if (recLen < recLenFor(nameLen)) {
+                problem = "rec_len " + recLen + " is too small for name_len " + nameLen;
+            } else if (off + recLen > end) {
+                problem = "rec_len " + recLen + " runs past the end of the block";
+            } else if (off + recLen != end && off + recLen > end - recLenFor(1)) {
+                problem = "rec_len " + recLen + " leaves " + (end - off - recLen)
+                        + " bytes before the end of the block, too few for a record";
+            } else if (ino > maxInode) {
+                problem = "inode " + ino + " is past s_inodes_count " + maxInode;
             }
-            if ((recLen & 3) != 0) {
-                throw err.build("rec_len " + recLen + " is not a multiple of 4");
-            }
-            if (recLen < recLenFor(nameLen)) {
-                throw err.build("rec_len " + recLen + " is too small for name_len " + nameLen);
-            }
-            if (off + recLen > end) {
-                throw err.build("rec_len " + recLen + " runs past the end of the block");
-            }
-            if (ino > maxInode) {
-                throw err.build("inode " + ino + " is past s_inodes_count " + maxInode);
+            if (problem != null) {
+                throw bad(dirInode, block, off, problem);
             }
             byte[] name = Arrays.copyOfRange(b, off + HEADER_SIZE, off + HEADER_SIZE + nameLen);
             if (!v.visit(new DirEntry(ino, recLen, name, type, off))) {
@@ -101,6 +105,10 @@ public record DirEntry(long inode, int recLen, byte[] name, int fileType, int of
             }
             off += recLen;
         }
+    }
+
+    private static CorruptionException bad(long dirInode, long block, int off, String problem) {
+        return CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirInode).block(block).offset(off).build(problem);
     }
 
     /**

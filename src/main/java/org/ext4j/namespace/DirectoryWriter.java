@@ -68,9 +68,17 @@ import org.ext4j.volume.Volume;
  *
  * <p><b>Checksums</b>: every leaf changed gets its {@code ext4_dir_entry_tail} checksum set (crc32c
  * of the block up to the tail, seeded with the directory inode's seed); every index block its
- * {@code dx_tail}. A leaf without a tail on a metadata_csum file system (left by turning the
- * feature on without {@code e2fsck -D}) is never chosen for a new record; a removal there leaves
- * it tail-less, as the kernel does (with a warning).
+ * {@code dx_tail}.
+ *
+ * <p><b>Reading</b>: every block an operation reads is checked as {@link Directory} checks it when
+ * listing, before anything is changed: i_size a positive multiple of the block size, block 0 no
+ * hole and starting with "." and "..", no other "." or ".." and no record naming the directory
+ * itself, every leaf's checksum tail present and matching (a leaf without one, as turning
+ * metadata_csum on without {@code e2fsck -D} leaves, fails the kernel's read too), every index
+ * block on the probe's way checked as {@code dx_probe} checks it ({@link DxNode#readRoot},
+ * {@link DxNode#readNode}), and every block the index points at neither an index block above it
+ * nor past i_size nor a hole. A block is appended only where none is mapped
+ * ({@code ext4_append}: "logical block already allocated").
  *
  * <p><b>The directory inode</b>: each operation reads it, and writes it back (i_size, i_blocks,
  * i_block, the index flag, mtime and ctime from the injected clock, checksum) inside the caller's
@@ -81,8 +89,9 @@ import org.ext4j.volume.Volume;
  * <p><b>Refused</b>: inline-data directories ({@link UnsupportedFeatureException} "inline_data":
  * their read side exists, their write side does not), encrypted and casefolded directories, and
  * appending blocks to a block-mapped (non-extent) directory. A malformed htree index makes the
- * add fail with {@link CorruptionException} of kind BAD_HTREE (the kernel falls back to a linear
- * scan without metadata_csum); a removal then still finds the name by a linear scan.
+ * add fail with {@link CorruptionException} of kind BAD_HTREE (the kernel refuses it with
+ * metadata_csum, and without it drops the index and adds linearly); a removal then still finds the
+ * name by a linear scan.
  *
  * <p><b>Concurrency</b>: one operation at a time per directory: the caller holds the directory's
  * lock (the kernel's {@code i_rwsem}, exclusive). Buffers are changed under their own lock, with
@@ -177,13 +186,15 @@ public final class DirectoryWriter {
      * @throws EntryExistsException when the name is there already
      * @throws NoSpaceException when no block can be allocated, or the htree is full
      * @throws IllegalArgumentException for a name that is empty, longer than 255 bytes, holds '/' or
-     *         NUL, or is "." or ".."; an inode number or type out of range
+     *         NUL, or is "." or ".."; an inode number or type out of range, or the directory itself
+     *         (a record naming its own directory is corruption to every reader)
      */
     public void addEntry(Handle h, long dirIno, byte[] name, long childIno, int type) throws IOException {
         checkName(name);
         checkInode(childIno);
         checkType(type);
         Dir d = open(dirIno);
+        checkNotSelf(dirIno, childIno);
         boolean ok = false;
         try {
             if (d.indexed()) {
@@ -223,6 +234,7 @@ public final class DirectoryWriter {
      * was. Credits: {@link #REMOVE_CREDITS}.
      *
      * @throws NotFoundException when there is no such name
+     * @throws IllegalArgumentException when {@code newIno} is the directory itself
      */
     public DirEntry replaceEntry(Handle h, long dirIno, byte[] name, long newIno, int type) throws IOException {
         checkName(name);
@@ -233,6 +245,7 @@ public final class DirectoryWriter {
         if (loc == null) {
             throw new NotFoundException("no entry " + printable(name) + " in directory " + dirIno);
         }
+        checkNotSelf(dirIno, newIno);
         h.getWriteAccess(loc.buf);
         loc.buf.lock().lock();
         try {
@@ -257,6 +270,7 @@ public final class DirectoryWriter {
         checkInode(parentIno);
         Dir d = open(dirIno);
         MetaBuffer buf = d.dirBlock(0);
+        checkBlockZero(d, buf);
         int off = dotDotOffset(d, buf);
         long old;
         h.getWriteAccess(buf);
@@ -348,6 +362,12 @@ public final class DirectoryWriter {
         }
     }
 
+    private static void checkNotSelf(long dirIno, long childIno) {
+        if (dirIno == childIno) {
+            throw new IllegalArgumentException("directory " + dirIno + " cannot hold an entry naming itself");
+        }
+    }
+
     private static void checkType(int type) {
         if (type < DirEntry.FT_UNKNOWN || type > DirEntry.FT_SYMLINK) {
             throw new IllegalArgumentException("directory entry type " + type + " is not in 0..7");
@@ -375,7 +395,7 @@ public final class DirectoryWriter {
             this.raw = rec.raw();
             this.seed = rec.checksumSeed(sb);
             this.iBlock = rec.iBlock();
-            this.size = rec.size;
+            this.size = Directory.size(sb, rec);
             this.blocks512 = rec.blocks512(sb);
             this.flags = rec.flags;
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
@@ -397,16 +417,19 @@ public final class DirectoryWriter {
             return size / bs;
         }
 
-        /** The buffer of logical block {@code lblk} of an htree, which must exist (else BAD_HTREE). */
+        /**
+         * The buffer of directory block {@code lblk}, which must exist: inside i_size, mapped and
+         * written (block 0, and every block an htree points at; the kernel's read fails otherwise).
+         */
         MetaBuffer dirBlock(long lblk) throws IOException {
             if (lblk >= blocks()) {
-                throw CorruptionException.of(Kind.BAD_HTREE).inode(ino)
-                        .build("htree points at logical block " + lblk + ", past the directory's end");
+                throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino)
+                        .build("directory block " + lblk + " is past i_size (" + blocks() + " blocks)");
             }
             Mapping m = map.map(lblk, 1);
             if (m.state() != BlockMap.State.WRITTEN) {
-                throw CorruptionException.of(Kind.BAD_HTREE).inode(ino).block(lblk)
-                        .build("directory block " + lblk + " is not mapped");
+                throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino).build("directory block " + lblk + " is "
+                        + (m.state() == BlockMap.State.HOLE ? "a hole" : "unwritten"));
             }
             return volume.buffer(m.physical(), ino);
         }
@@ -421,6 +444,10 @@ public final class DirectoryWriter {
                         "growing a block-mapped (non-extent) directory is not implemented");
             }
             long lblk = blocks();
+            if (map.map(lblk, 1).state() != BlockMap.State.HOLE) {
+                throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino).build("directory block " + lblk
+                        + ", at i_size, is already mapped: i_size is short of the directory's blocks");
+            }
             // without large_dir a directory's i_size is 32 bits; an htree addresses 28-bit blocks
             long limit = sb.hasIncompat(Features.INCOMPAT_LARGEDIR) ? 0x0FFFFFFFL : Math.min(0x0FFFFFFFL, 0xFFFFFFFFL / bs);
             if (lblk + 1 > limit) {
@@ -473,13 +500,12 @@ public final class DirectoryWriter {
         if (rec.hasFlag(InodeRecord.FL_CASEFOLD)) {
             throw new UnsupportedFeatureException("casefold", "changing casefolded directories is not implemented");
         }
+        Directory.blocks(sb, rec); // i_size, and the index flag with metadata_csum
         if (rec.hasFlag(InodeRecord.FL_INDEX) && !dirIndex) {
-            throw CorruptionException.of(Kind.BAD_HTREE).inode(dirIno)
+            // the kernel reads such a directory as a linear one; adding to it linearly would leave
+            // a stale index for e2fsck to find, so it is refused
+            throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(dirIno)
                     .build("indexed directory on a file system without dir_index");
-        }
-        if (rec.size < bs) {
-            throw CorruptionException.of(Kind.BAD_INODE).inode(dirIno)
-                    .build("directory of " + rec.size + " bytes holds no block (not even \".\")");
         }
         BlockMap indirect = rec.hasFlag(InodeRecord.FL_EXTENTS) ? null : Inode.load(volume, dirIno).blockMap();
         return new Dir(rec, indirect);
@@ -503,29 +529,62 @@ public final class DirectoryWriter {
         }
     }
 
-    /** A leaf's records, validated (tail checksum verified when there is one). */
-    private List<DirEntry> records(byte[] b, Dir d, long pblk) throws CorruptionException {
+    /**
+     * The records of directory block {@code lblk} (a leaf, or a linear directory's block) at
+     * {@code pblk}, checked as {@link Directory} checks them: with metadata_csum the tail must be
+     * there and match; "." and ".." first in block 0 and nowhere else; no record naming the
+     * directory itself.
+     */
+    private List<DirEntry> records(byte[] b, Dir d, long lblk, long pblk) throws CorruptionException {
         int end = bs;
-        if (csum && DirEntry.hasTail(b, bs)) {
+        if (csum) {
+            if (!DirEntry.hasTail(b, bs)) {
+                throw CorruptionException.of(Kind.CHECKSUM).inode(d.ino).block(pblk).offset(bs - DirEntry.TAIL_SIZE)
+                        .build("directory block " + lblk + " has no checksum tail");
+            }
             DirEntry.verifyTail(b, bs, d.seed, d.ino, pblk);
             end = bs - DirEntry.TAIL_SIZE;
         }
         List<DirEntry> out = new ArrayList<>();
         DirEntry.walk(b, 0, end, bs, fileType, sb.inodesCount, d.ino, pblk, e -> {
+            Directory.checkRecord(d.ino, lblk, pblk, out.size(), e);
             out.add(e);
             return true;
         });
+        Directory.checkBlockEnd(d.ino, lblk, pblk, out.size());
         return out;
     }
 
     /**
-     * {@code ext4_find_dest_de}: the offset of the first record with room for {@code need} bytes,
-     * or -1. A leaf that should have a tail and lacks one offers no room.
+     * Block 0 before "..", which it holds, is changed: a linear directory's as any leaf; an
+     * indexed one's dx root with its checksum (a malformed index does not matter to "..", and the
+     * kernel's read of block 0 for rename does not look at it).
      */
-    private static int findSlot(List<DirEntry> records, int need, boolean usable) {
-        if (!usable) {
-            return -1;
+    private void checkBlockZero(Dir d, MetaBuffer buf) throws CorruptionException {
+        byte[] b = buf.snapshot();
+        if (!d.indexed()) {
+            records(b, d, 0, buf.block());
+            return;
         }
+        if (csum) {
+            try {
+                DxNode.readRoot(b, bs, true, d.seed, maxLevels, d.ino, buf.block());
+            } catch (CorruptionException e) {
+                if (e.kind() != Kind.BAD_HTREE) {
+                    throw e;
+                }
+            }
+        }
+        int[] n = {0};
+        DirEntry.walk(b, 0, bs, bs, fileType, sb.inodesCount, d.ino, buf.block(), e -> {
+            Directory.checkRecord(d.ino, 0, buf.block(), n[0]++, e);
+            return n[0] < 2;
+        });
+        Directory.checkBlockEnd(d.ino, 0, buf.block(), n[0]);
+    }
+
+    /** {@code ext4_find_dest_de}: the offset of the first record with room for {@code need} bytes, or -1. */
+    private static int findSlot(List<DirEntry> records, int need) {
         for (DirEntry e : records) {
             int used = e.inode() != 0 ? DirEntry.recLenFor(e.name().length) : 0;
             if (e.recLen() - used >= need) {
@@ -605,6 +664,9 @@ public final class DirectoryWriter {
         for (long lblk = 0; lblk < blocks;) {
             Mapping m = d.map.map(lblk, blocks - lblk);
             if (m.state() != BlockMap.State.WRITTEN) {
+                if (lblk == 0) {
+                    d.dirBlock(0); // throws: block 0 holds "." and ".."
+                }
                 lblk += m.length(); // holes and unwritten blocks hold no entries
                 continue;
             }
@@ -612,14 +674,14 @@ public final class DirectoryWriter {
                 long pblk = m.physical() + i;
                 MetaBuffer buf = volume.buffer(pblk, d.ino);
                 byte[] b = buf.snapshot();
-                List<DirEntry> recs = records(b, d, pblk);
+                List<DirEntry> recs = records(b, d, lblk + i, pblk);
                 for (DirEntry e : recs) {
                     if (e.inode() != 0 && e.nameEquals(name)) {
                         throw new EntryExistsException(printable(name) + " exists in directory " + d.ino);
                     }
                 }
                 if (slot == null) {
-                    int off = findSlot(recs, need, !csum || DirEntry.hasTail(b, bs));
+                    int off = findSlot(recs, need);
                     if (off >= 0) {
                         slot = new Location(lblk + i, buf, off, null);
                     }
@@ -693,57 +755,63 @@ public final class DirectoryWriter {
         return DxHash.hash(name, off, len, version, sb.hashSeed).major() & 0xFFFFFFFFL;
     }
 
-    /** {@code dx_probe}: validates each index block on the way down (limits, order, dx_tail). */
+    /**
+     * {@code dx_probe}: checks each index block on the way down as {@link DxNode#readRoot} and
+     * {@link DxNode#readNode} do, and each pointer followed ({@link #checkChild}).
+     */
     private Probe probe(Dir d, byte[] name) throws IOException {
-        CorruptionException.Builder err = CorruptionException.of(Kind.BAD_HTREE).inode(d.ino);
-        MetaBuffer rootBuf = d.dirBlock(0);
-        byte[] root = rootBuf.snapshot();
+        MetaBuffer buf = d.dirBlock(0);
+        byte[] root = buf.snapshot();
+        DxNode node = DxNode.readRoot(root, bs, csum, d.seed, maxLevels, d.ino, buf.block());
         DxNode.RootInfo info = DxNode.rootInfo(root);
-        if (Le.u32(root, DxNode.ROOT_INFO_OFFSET) != 0 || info.infoLength() != DxNodeWriter.ROOT_INFO_LENGTH) {
-            throw err.build("dx_root_info is malformed");
-        }
-        if (info.indirectLevels() >= maxLevels) {
-            throw err.build("dx indirect_levels " + info.indirectLevels() + " exceeds " + (maxLevels - 1));
-        }
         int version = hashVersion(info.hashVersion(), d.ino);
         long hash = hashOf(name, 0, name.length, version);
         List<Frame> frames = new ArrayList<>();
-        byte[] block = root;
-        MetaBuffer buf = rootBuf;
         long lblk = 0;
         int entriesOffset = DxNode.ROOT_ENTRIES_OFFSET;
-        for (int level = 0; level <= info.indirectLevels(); level++) {
-            DxNode node = DxNode.decode(block, entriesOffset, bs, csum, d.ino, lblk);
-            if (csum) {
-                node.verifyTail(block, d.seed, d.ino, lblk);
-            }
+        for (int level = 0;; level++) {
             int at = node.find(hash);
             frames.add(new Frame(lblk, buf, entriesOffset, at));
-            if (level < info.indirectLevels()) {
-                lblk = node.block(at);
-                if (lblk == 0) {
-                    throw err.build("an index entry points at the root");
-                }
-                buf = d.dirBlock(lblk);
-                block = buf.snapshot();
-                entriesOffset = DxNode.NODE_ENTRIES_OFFSET;
+            checkChild(d, frames, node.block(at));
+            if (level == info.indirectLevels()) {
+                return new Probe(version, hash, frames);
             }
+            lblk = node.block(at);
+            buf = d.dirBlock(lblk);
+            node = DxNode.readNode(buf.snapshot(), bs, csum, d.seed, d.ino, lblk, buf.block());
+            entriesOffset = DxNode.NODE_ENTRIES_OFFSET;
         }
-        return new Probe(version, hash, frames);
     }
 
-    /** The leaf the deepest frame points at, validated. */
-    private Location leafOf(Dir d, Frame f) throws IOException {
-        long lblk = DxNodeWriter.block(f.buf.snapshot(), f.entriesOffset, f.at);
-        if (lblk == 0) {
-            throw CorruptionException.of(Kind.BAD_HTREE).inode(d.ino).build("an index entry points at the root");
+    /**
+     * A block an index entry below {@code path} points at: none of the index blocks of the path (the
+     * kernel's "tree cycle"), and inside i_size.
+     */
+    private void checkChild(Dir d, List<Frame> path, long child) throws CorruptionException {
+        for (Frame f : path) {
+            if (f.lblk == child) {
+                throw CorruptionException.of(Kind.BAD_HTREE).inode(d.ino).build("htree cycle: directory block "
+                        + path.get(path.size() - 1).lblk + " points back at directory block " + child);
+            }
         }
+        if (child >= d.blocks()) {
+            throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(d.ino).build("the htree points at directory block "
+                    + child + ", past i_size (" + d.blocks() + " blocks)");
+        }
+    }
+
+    /** The leaf the probe's deepest frame points at. */
+    private Location leafOf(Dir d, Probe p) throws IOException {
+        Frame f = p.leafParent();
+        long lblk = DxNodeWriter.block(f.buf.snapshot(), f.entriesOffset, f.at);
+        checkChild(d, p.frames, lblk);
         return new Location(lblk, d.dirBlock(lblk), 0, null);
     }
 
     /**
      * {@code ext4_htree_next_block}: moves the frames to the next leaf when its index hash continues
-     * {@code hash} (equal but for the collision bit), crossing index nodes; false otherwise.
+     * {@code hash} (equal but for the collision bit), crossing index nodes, each checked; false
+     * otherwise.
      */
     private boolean nextLeaf(Dir d, Probe p) throws IOException {
         List<Frame> frames = p.frames;
@@ -763,12 +831,9 @@ public final class DirectoryWriter {
         for (int j = k + 1; j < frames.size(); j++) {
             Frame up = frames.get(j - 1);
             long lblk = DxNodeWriter.block(up.buf.snapshot(), up.entriesOffset, up.at);
+            checkChild(d, frames.subList(0, j), lblk);
             MetaBuffer buf = d.dirBlock(lblk);
-            byte[] b = buf.snapshot();
-            DxNode node = DxNode.decode(b, DxNode.NODE_ENTRIES_OFFSET, bs, csum, d.ino, lblk);
-            if (csum) {
-                node.verifyTail(b, d.seed, d.ino, lblk);
-            }
+            DxNode.readNode(buf.snapshot(), bs, csum, d.seed, d.ino, lblk, buf.block());
             frames.set(j, new Frame(lblk, buf, DxNode.NODE_ENTRIES_OFFSET, 0));
         }
         return true;
@@ -776,7 +841,7 @@ public final class DirectoryWriter {
 
     /** Searches one leaf for a live record of {@code name}. */
     private Location searchLeaf(Dir d, long lblk, MetaBuffer buf, byte[] name) throws IOException {
-        for (DirEntry e : records(buf.snapshot(), d, buf.block())) {
+        for (DirEntry e : records(buf.snapshot(), d, lblk, buf.block())) {
             if (e.inode() != 0 && e.nameEquals(name)) {
                 return new Location(lblk, buf, e.offset(), e);
             }
@@ -788,7 +853,7 @@ public final class DirectoryWriter {
     private Location dxFind(Dir d, byte[] name) throws IOException {
         Probe p = probe(d, name);
         do {
-            Location leaf = leafOf(d, p.leafParent());
+            Location leaf = leafOf(d, p);
             Location hit = searchLeaf(d, leaf.lblk, leaf.buf, name);
             if (hit != null) {
                 return hit;
@@ -815,6 +880,9 @@ public final class DirectoryWriter {
         for (long lblk = 0; lblk < blocks;) {
             Mapping m = d.map.map(lblk, blocks - lblk);
             if (m.state() != BlockMap.State.WRITTEN) {
+                if (lblk == 0) {
+                    d.dirBlock(0); // throws: block 0 holds "." and ".."
+                }
                 lblk += m.length();
                 continue;
             }
@@ -868,9 +936,9 @@ public final class DirectoryWriter {
         for (int round = 0; round <= 2 * maxLevels + 2; round++) {
             Probe p = probe(d, name);
             Frame parent = p.leafParent();
-            Location leaf = leafOf(d, parent);
+            Location leaf = leafOf(d, p);
             byte[] lb = leaf.buf.snapshot();
-            int off = findSlot(records(lb, d, leaf.buf.block()), need, !csum || DirEntry.hasTail(lb, bs));
+            int off = findSlot(records(lb, d, leaf.lblk, leaf.buf.block()), need);
             if (off >= 0) {
                 insertAt(h, d, leaf.buf, off, name, child, type);
                 return;
@@ -892,13 +960,12 @@ public final class DirectoryWriter {
                 }
                 continue;
             }
-            MetaBuffer target = split(h, d, leaf, parent, p.version, p.hash);
-            byte[] tb = target.snapshot();
-            off = findSlot(records(tb, d, target.block()), need, true);
+            Location target = split(h, d, leaf, parent, p.version, p.hash);
+            off = findSlot(records(target.buf.snapshot(), d, target.lblk, target.buf.block()), need);
             if (off < 0) {
                 throw new IllegalStateException("a split leaf has no room for " + need + " bytes");
             }
-            insertAt(h, d, target, off, name, child, type);
+            insertAt(h, d, target.buf, off, name, child, type);
             return;
         }
         throw new IllegalStateException("htree insert of " + printable(name) + " did not settle");
@@ -971,10 +1038,10 @@ public final class DirectoryWriter {
      * both, inserts the new block into the parent after the leaf's entry, and returns the block
      * whose hash range holds {@code hash}.
      */
-    private MetaBuffer split(Handle h, Dir d, Location leaf, Frame parent, int version, long hash) throws IOException {
+    private Location split(Handle h, Dir d, Location leaf, Frame parent, int version, long hash) throws IOException {
         byte[] old = leaf.buf.snapshot();
         List<MapEntry> map = new ArrayList<>();
-        for (DirEntry e : records(old, d, leaf.buf.block())) {
+        for (DirEntry e : records(old, d, leaf.lblk, leaf.buf.block())) {
             if (e.inode() != 0 && e.name().length != 0) {
                 map.add(new MapEntry(hashOf(e.name(), 0, e.name().length, version), e.offset(), e.recLen(),
                         e.name().length));
@@ -1026,7 +1093,7 @@ public final class DirectoryWriter {
         h.markDirty(a.buf);
         editIndex(h, d, parent.buf, parent.entriesOffset,
                 b -> DxNodeWriter.insert(b, parent.entriesOffset, parent.at, hash2 + continued, a.lblk));
-        return hash >= hash2 ? a.buf : leaf.buf;
+        return hash >= hash2 ? new Location(a.lblk, a.buf, 0, null) : leaf;
     }
 
     /**
@@ -1059,9 +1126,8 @@ public final class DirectoryWriter {
     private boolean makeIndexed(Handle h, Dir d, byte[] name, long child, int type) throws IOException {
         MetaBuffer rootBuf = d.dirBlock(0);
         byte[] b0 = rootBuf.snapshot();
-        List<DirEntry> recs = records(b0, d, rootBuf.block());
-        if (recs.size() < 3 || !recs.get(0).isDot() || recs.get(0).recLen() != DirEntry.recLenFor(1)
-                || !recs.get(1).isDotDot() || (csum && !DirEntry.hasTail(b0, bs))) {
+        List<DirEntry> recs = records(b0, d, 0, rootBuf.block()); // "." and ".." first, the tail checked
+        if (recs.size() < 3 || recs.get(0).recLen() != DirEntry.recLenFor(1)) {
             return false;
         }
         int start = recs.get(1).offset() + recs.get(1).recLen();
@@ -1095,13 +1161,13 @@ public final class DirectoryWriter {
         d.changed = true;
         long hash = hashOf(name, 0, name.length, version);
         Frame root = new Frame(0, rootBuf, DxNode.ROOT_ENTRIES_OFFSET, 0);
-        MetaBuffer target = split(h, d, new Location(a.lblk, a.buf, 0, null), root, version, hash);
-        byte[] tb = target.snapshot();
-        int off = findSlot(records(tb, d, target.block()), DirEntry.recLenFor(name.length), true);
+        Location target = split(h, d, new Location(a.lblk, a.buf, 0, null), root, version, hash);
+        int off = findSlot(records(target.buf.snapshot(), d, target.lblk, target.buf.block()),
+                DirEntry.recLenFor(name.length));
         if (off < 0) {
             throw new IllegalStateException("a split leaf has no room for " + printable(name));
         }
-        insertAt(h, d, target, off, name, child, type);
+        insertAt(h, d, target.buf, off, name, child, type);
         return true;
     }
 }

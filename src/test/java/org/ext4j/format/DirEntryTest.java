@@ -233,15 +233,31 @@ class DirEntryTest {
         r.walk();
     }
 
+    /**
+     * {@code __ext4_check_dir_entry} ("directory entry too close to block end"): a record that leaves
+     * fewer than 12 bytes after it, but not none, is refused at its own offset.
+     */
     @Test
-    void headerCutByTheEnd() {
+    void recordLeavingTooFewBytesBeforeTheEnd() {
         byte[] b = new byte[1024];
-        Le.put16(b, 4, 1020); // one entry of 1020 leaves 4 bytes: too few for a header
+        Le.put16(b, 4, 1020); // one entry of 1020 leaves 4 bytes: too few for a record
         Le.put32(b, 0, 2);
         b[6] = 1;
         b[8] = '.';
-        var ex = expectCorruption(Kind.BAD_DIR_ENTRY, 5, 77, 1020,
+        var ex = expectCorruption(Kind.BAD_DIR_ENTRY, 5, 77, 0,
                 () -> DirEntry.walk(b, 0, 1024, 1024, true, 100, 5, 77, e -> true));
+        assertTrue(ex.getMessage().contains("too few for a record"), ex.getMessage());
+        Le.put16(b, 4, 1012); // 12 bytes left: room for one more record, which then must be valid
+        ex = expectCorruption(Kind.BAD_DIR_ENTRY, 5, 77, 1012,
+                () -> DirEntry.walk(b, 0, 1024, 1024, true, 100, 5, 77, e -> true));
+        assertTrue(ex.getMessage().contains("smaller than the minimum"), ex.getMessage());
+    }
+
+    @Test
+    void headerCutByTheEnd() {
+        byte[] b = new byte[1024];
+        var ex = expectCorruption(Kind.BAD_DIR_ENTRY, 5, 77, 1020,
+                () -> DirEntry.walk(b, 1020, 1024, 1024, true, 100, 5, 77, e -> true));
         assertTrue(ex.getMessage().contains("header"), ex.getMessage());
     }
 
