@@ -65,10 +65,22 @@ final class BaseImage {
     private static final Map<Boolean, List<String>> TREE_NOTES = new HashMap<>();
     private static Path runDir;
 
+    /** The build directory (next to test-classes, wherever -Dext4j.buildDir put it): reports and replays go there. */
+    static Path buildDir() {
+        try {
+            return Path.of(BaseImage.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return Path.of("target");
+        }
+    }
+
     /** A scratch directory for this JVM, deleted when it exits. */
     static synchronized Path runDir() throws IOException {
         if (runDir == null) {
-            runDir = Files.createTempDirectory("ext4j-fuzz");
+            // tmpfs where there is one: get extracts thousands of files per image, cheaper there
+            Path shm = Path.of("/dev/shm");
+            runDir = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "ext4j-fuzz")
+                    : Files.createTempDirectory("ext4j-fuzz");
             Path d = runDir;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(d)));
         }

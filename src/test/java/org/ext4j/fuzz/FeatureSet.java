@@ -27,8 +27,9 @@ record FeatureSet(String name, List<String> options, int blockSize, boolean eaIn
         s.add(four("no-flex_bg", "-O", "^flex_bg"));
         s.add(four("meta_bg", "-O", "meta_bg,^resize_inode"));
         s.add(four("inline_data", "-O", "inline_data"));
-        // bigalloc: 16-block clusters; -g would set clusters per group, one group is what mkfs makes
-        s.add(new FeatureSet("bigalloc", List.of("-b", "4096", "-O", "bigalloc"), 4096, false));
+        // bigalloc: 4-block clusters (the default 16 leaves no room for the tree's directories in 16 MiB);
+        // -g would set clusters per group, one group is what mkfs makes
+        s.add(new FeatureSet("bigalloc", List.of("-b", "4096", "-O", "bigalloc", "-C", "16384"), 4096, false));
         s.add(four("no-journal", "-O", "^has_journal"));
         s.add(four("ext2", "-t", "ext2"));
         s.add(four("ext3", "-t", "ext3"));

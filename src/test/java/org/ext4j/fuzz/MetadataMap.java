@@ -95,7 +95,12 @@ final class MetadataMap {
     }
 
     private void add(Kind k, long pos, int length, long block, long owner, long lblk) {
-        regions.get(k).add(new Region(k, pos, length, block, owner, lblk));
+        // the resize inode's and the journal's maps are read by neither ext4j nor a noload mount: their
+        // blocks stay in the pool of metadata blocks but are no target (the journal superblock is)
+        boolean unread = (owner == 7 || owner == 8) && (k == Kind.INDIRECT_BLOCK || k == Kind.EXTENT_BLOCK);
+        if (!unread) {
+            regions.get(k).add(new Region(k, pos, length, block, owner, lblk));
+        }
         if (k != Kind.SUPERBLOCK && k != Kind.DESCRIPTOR && k != Kind.INODE) {
             metadataBlocks.add(block);
         }

@@ -34,36 +34,48 @@ class RandomDamageCampaignTest {
         long seconds = Long.getLong("ext4j.fuzz.seconds", 0);
         long campaignSeed = Long.getLong("ext4j.fuzz.campaignSeed", System.currentTimeMillis());
         int writes = Integer.getInteger("ext4j.fuzz.writes", -1);
-        long limit = Long.getLong("ext4j.fuzz.timeLimitMillis", 5000);
+
         String only = System.getProperty("ext4j.fuzz.features", "");
         List<FeatureSet> sets = FeatureSet.all().stream()
                 .filter(f -> only.isEmpty() || List.of(only.split(",")).contains(f.name())).toList();
         System.out.printf("fuzz campaign: seed %d, up to %d images%s over %s%n", campaignSeed, images,
                 seconds > 0 ? " or " + seconds + " s" : "", sets);
         Report report = new Report("random damage campaign");
-        FuzzRunner runner = new FuzzRunner(new FuzzRunner.Config(limit, -1, 8, writes, RandomDamageTest.kernelAvailable(),
+        FuzzRunner runner = new FuzzRunner(new FuzzRunner.Config(RandomDamageTest.TIME_LIMIT_MS, RandomDamageTest.HANG_LIMIT_MS, -1, 8, writes, RandomDamageTest.kernelAvailable(),
                 false), report, BaseImage.runDir());
         Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler(runner::recordUncaught);
         Random rnd = new Random(campaignSeed);
         long deadline = seconds > 0 ? System.nanoTime() + seconds * 1_000_000_000L : Long.MAX_VALUE;
+        int threads = Integer.getInteger("ext4j.fuzz.threads", 2);
         try {
-            for (int i = 0; i < images && System.nanoTime() < deadline; i++) {
-                FeatureSet set = sets.get(i % sets.size());
-                long seed = rnd.nextLong() & Long.MAX_VALUE;
-                runner.run(BaseImage.of(set), seed);
-                if ((i + 1) % 100 == 0) {
-                    System.out.printf("fuzz campaign: %d images, %d violations%n", i + 1, report.violations().size());
+            // rounds of one image per feature set and thread, until the count or the time is used up
+            for (int done = 0; done < images && System.nanoTime() < deadline; ) {
+                for (FeatureSet set : sets) {
+                    int n = Math.min(threads, images - done);
+                    List<Long> seeds = new java.util.ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        seeds.add(rnd.nextLong() & Long.MAX_VALUE);
+                    }
+                    runner.runAll(BaseImage.of(set), seeds, threads, 20);
+                    int before = done;
+                    done += n;
+                    if (done / 100 != before / 100) {
+                        System.out.printf("fuzz campaign: %d images, %d violations%n", done, report.violations().size());
+                    }
+                    if (done >= images || System.nanoTime() >= deadline) {
+                        break;
+                    }
                 }
                 if (CliRun.abandoned() > 20) {
-                    System.out.println("fuzz campaign: more than 20 commands ran past the time limit; stopping");
+                    System.out.println("fuzz campaign: more than 20 commands hung; stopping");
                     break;
                 }
             }
         } finally {
             Thread.setDefaultUncaughtExceptionHandler(previous);
             System.out.println(report.summary());
-            Path f = report.write(Path.of("target", "fuzz-reports"));
+            Path f = report.write(BaseImage.buildDir().resolve("fuzz-reports"));
             System.out.println("fuzz report: " + f.toAbsolutePath());
         }
         assertTrue(report.violations().isEmpty(), report.violations().size() + " rule violations; see the report above");

@@ -31,9 +31,11 @@ import org.junit.jupiter.api.TestFactory;
  * The longer campaign is {@link RandomDamageCampaignTest}.
  */
 class RandomDamageTest {
-    static final int SEEDS_PER_SET = Integer.getInteger("ext4j.fuzz.perSet", 14);
+    static final int SEEDS_PER_SET = Integer.getInteger("ext4j.fuzz.perSet", 12);
     static final int WRITES_PER_IMAGE = Integer.getInteger("ext4j.fuzz.writes", 2);
+    static final int THREADS = Integer.getInteger("ext4j.fuzz.threads", 2);
     static final long TIME_LIMIT_MS = Long.getLong("ext4j.fuzz.timeLimitMillis", 5000);
+    static final long HANG_LIMIT_MS = Long.getLong("ext4j.fuzz.hangLimitMillis", 60_000);
 
     private static Report report;
     private static FuzzRunner runner;
@@ -45,7 +47,7 @@ class RandomDamageTest {
         boolean kernel = kernelAvailable();
         boolean replay = System.getProperty("ext4j.fuzz.seed") != null;
         report = new Report(replay ? "random damage replay" : "random damage (mvn test)");
-        runner = new FuzzRunner(new FuzzRunner.Config(TIME_LIMIT_MS, replay ? -1 : 12, 4, replay ? -1 : WRITES_PER_IMAGE, kernel, replay),
+        runner = new FuzzRunner(new FuzzRunner.Config(TIME_LIMIT_MS, HANG_LIMIT_MS, replay ? -1 : 8, 3, replay ? -1 : WRITES_PER_IMAGE, kernel, replay),
                 report, BaseImage.runDir());
         previous = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler(runner::recordUncaught);
@@ -65,7 +67,7 @@ class RandomDamageTest {
         Thread.setDefaultUncaughtExceptionHandler(previous);
         if (report != null && report.images() > 0) {
             System.out.println(report.summary());
-            Path f = report.write(Path.of("target", "fuzz-reports"));
+            Path f = report.write(BaseImage.buildDir().resolve("fuzz-reports"));
             System.out.println("fuzz report: " + f.toAbsolutePath());
         }
     }
@@ -92,7 +94,7 @@ class RandomDamageTest {
 
     private static void replay(FeatureSet set, long seed) throws IOException {
         BaseImage base = BaseImage.of(set);
-        Path keep = Path.of("target", "fuzz-replay");
+        Path keep = BaseImage.buildDir().resolve("fuzz-replay");
         Files.createDirectories(keep);
         Damager.Damage d = Damager.damage(base, seed);
         Files.write(keep.resolve(set + "-" + seed + ".img"), d.image());
@@ -103,13 +105,9 @@ class RandomDamageTest {
 
     private static void judge(FeatureSet set, List<Long> seeds) throws IOException {
         BaseImage base = BaseImage.of(set);
-        List<Violation> found = new ArrayList<>();
-        for (long s : seeds) {
-            found.addAll(runner.run(base, s));
-            if (CliRun.abandoned() > 5) {
-                fail("more than five commands ran past the time limit; their threads still run: stopping here. "
-                        + found);
-            }
+        List<Violation> found = runner.runAll(base, seeds, seeds.size() == 1 ? 1 : THREADS, 5);
+        if (CliRun.abandoned() > 5) {
+            fail("more than five commands hung; their threads still run: stopped early. " + found);
         }
         if (!found.isEmpty()) {
             StringBuilder s = new StringBuilder(set + ": " + found.size() + " rule violation(s) in " + seeds.size()

@@ -131,7 +131,7 @@ final class Report {
     /** A message with numbers, quoted names and hex removed: what makes two findings the same kind. */
     static String normalise(String s) {
         String t = s.replaceAll("'[^']*'", "'…'").replaceAll("\"[^\"]*\"", "\"…\"");
-        t = t.replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("\\d+", "N");
+        t = t.replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("\\b\\d+\\b", "N");
         t = t.replaceAll("/[^ :,]*", "/…");
         return t.length() > 200 ? t.substring(0, 200) + "…" : t;
     }
