@@ -58,8 +58,13 @@ final class Damager {
     private Damager(BaseImage base, long seed) {
         this.base = base;
         this.map = base.map;
-        this.rnd = new Random(seed);
+        this.rnd = new Random(mix(seed, base.set.name()));
         this.img = base.bytes.clone();
+    }
+
+    /** The random stream of (feature set, seed): the same seed damages different places in different sets. */
+    static long mix(long seed, String set) {
+        return seed * 0x9E3779B97F4A7C15L ^ set.hashCode();
     }
 
     static Damage damage(BaseImage base, long seed) {
