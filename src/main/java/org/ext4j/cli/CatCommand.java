@@ -1,9 +1,10 @@
 package org.ext4j.cli;
 
-import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -13,6 +14,7 @@ import org.ext4j.inode.Inode;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code ext4j cat IMAGE PATH}: a file's bytes to standard output, in 1 MiB reads. */
@@ -27,13 +29,18 @@ public final class CatCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @ParentCommand
+    Main main;
+
     @Override
     public Integer call() throws Exception {
         try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr())) {
             Inode inode = fileToCat(fs, path);
-            // not closed: closing it would close file descriptor 1 for the rest of the JVM
-            FileOutputStream out = new FileOutputStream(FileDescriptor.out);
-            inode.transferTo(out.getChannel());
+            // not closed: closing it would close file descriptor 1 for the rest of the JVM; a file
+            // channel lets the device send the bytes without copying them through the heap
+            OutputStream out = main.stdout();
+            WritableByteChannel channel = out instanceof FileOutputStream f ? f.getChannel() : Channels.newChannel(out);
+            inode.transferTo(channel);
             out.flush();
         }
         return 0;

@@ -1,8 +1,6 @@
 package org.ext4j.cli;
 
 import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +25,7 @@ import org.ext4j.fs.FileStat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -58,12 +57,15 @@ final class LsCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @ParentCommand
+    Main main;
+
     private Ext4FileSystem fs;
     private OutputStream out;
 
     @Override
     public Integer call() throws Exception {
-        out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+        out = new BufferedOutputStream(main.stdout(), 1 << 16);
         try (Ext4FileSystem opened = ImageOpener.open(image, spec.commandLine().getErr())) {
             fs = opened;
             long ino = fs.lookupFollow(path);

@@ -1,6 +1,11 @@
 package org.ext4j.cli;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.Ext4Exception;
@@ -55,6 +60,28 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Raw standard output of this run: null for file descriptor 1. */
+    private final OutputStream stdout;
+
+    public Main() {
+        this(null);
+    }
+
+    private Main(OutputStream stdout) {
+        this.stdout = stdout;
+    }
+
+    /**
+     * Where the verbs that print raw bytes ({@code ls}, {@code cat}) write: file descriptor 1, so that
+     * names and file contents reach a pipe byte for byte (a {@code PrintWriter} would re-encode them),
+     * or the stream given to {@link #run(OutputStream, OutputStream, String...)}. Never closed by the
+     * verbs: closing file descriptor 1 would close it for the rest of the JVM.
+     */
+    OutputStream stdout() {
+        return stdout != null ? stdout : new FileOutputStream(FileDescriptor.out);
+    }
+
+
     /** No verb given: name them all, from the registered subcommands so that the list cannot go stale. */
     @Override
     public void run() {
@@ -72,16 +99,31 @@ public final class Main implements Runnable {
         return cl.execute(args);
     }
 
-    /** Runs the CLI with its output and errors captured (tests run hundreds of command lines in-process). */
-    static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = commandLine();
-        cl.setOut(out);
-        cl.setErr(err);
-        return cl.execute(args);
+    /**
+     * Runs the CLI in this JVM with standard output and error going to the given streams (raw bytes of
+     * {@code ls} and {@code cat}, text of everything else, UTF-8), and returns the exit status. What a
+     * harness uses to run thousands of commands without a JVM each; the streams are flushed, not closed.
+     */
+    public static int run(OutputStream out, OutputStream err, String... args) {
+        CommandLine cl = commandLine(new Main(out));
+        PrintWriter outWriter = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        PrintWriter errWriter = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
+        cl.setOut(outWriter);
+        cl.setErr(errWriter);
+        try {
+            return cl.execute(args);
+        } finally {
+            outWriter.flush();
+            errWriter.flush();
+        }
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        return commandLine(new Main());
+    }
+
+    private static CommandLine commandLine(Main main) {
+        CommandLine cl = new CommandLine(main);
         for (CommandLine verb : cl.getSubcommands().values()) {
             // --help on every verb; not the standard mixin, whose -h is info's --header-only
             CommandLine.Model.CommandSpec s = verb.getCommandSpec();

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -33,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every verb with bad arguments (issue 8): one row per case, run in-process through
- * {@link Main#run(PrintWriter, PrintWriter, String...)} (the same command line objects and exit
+ * {@link Main#run(java.io.OutputStream, java.io.OutputStream, String...)} (the same command line objects and exit
  * mapping as {@code main}; a handful of rows also run in a child JVM below). Each row asserts the
  * exit status (2 for a malformed command line, 1 for a request the file system refuses, as
  * {@link Main} documents), one line on stderr naming the bad argument and no stack trace, nothing
@@ -355,11 +353,10 @@ class BadArgumentsTest {
         for (Path p : images) {
             before.add(sha256(p));
         }
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(new PrintWriter(out), new PrintWriter(err),
-                row.args().stream().map(BadArgumentsTest::expand).toArray(String[]::new));
-        String stderr = err.toString();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int status = Main.run(out, err, row.args().stream().map(BadArgumentsTest::expand).toArray(String[]::new));
+        String stderr = err.toString(java.nio.charset.StandardCharsets.UTF_8);
         try {
             assertEquals(row.exit(), status, "exit status; stderr: " + stderr);
             assertFalse(stderr.contains("\tat "), "no stack trace: " + stderr);
@@ -436,9 +433,9 @@ class BadArgumentsTest {
     void hugeReadLengthStreams() throws IOException {
         Path img = tmp.resolve("huge-read.img");
         Files.write(img, pristine);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(new PrintWriter(out), new PrintWriter(err), "io", img.toString(), "/hello.txt",
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int status = Main.run(out, err, "io", img.toString(), "/hello.txt",
                 "-c", "pread 0 100g", "-c", "pread -v 0 7e", "-c", "pread 1t 100g");
         assertEquals(0, status, err.toString());
         assertEquals(List.of("read 12/107374182400 bytes at offset 0",
