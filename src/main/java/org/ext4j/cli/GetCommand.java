@@ -177,7 +177,13 @@ final class GetCommand implements Callable<Integer> {
                     throw CorruptionException.of(Kind.BAD_SYMLINK).inode(ino).build("symlink target contains a NUL byte");
                 }
             }
-            Files.createSymbolicLink(to, Path.of(hostName(target)));
+            String t = hostName(target);
+            if (Path.of(t).toString().equals(t)) {
+                Files.createSymbolicLink(to, Path.of(t));
+            } else {
+                // java.nio normalises "a//b" and a trailing '/' away; the target must stay byte for byte
+                run(List.of("ln", "-s", "--", t, to.toString()));
+            }
         } else if (st.isFifo() || st.isCharDevice() || st.isBlockDevice()) {
             if (!root) {
                 warnOnce("special", "not root: device nodes and fifos are skipped");
