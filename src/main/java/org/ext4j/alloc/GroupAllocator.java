@@ -56,6 +56,9 @@ public final class GroupAllocator {
     private final int flexSize;
     private final AtomicLong freeBlocks = new AtomicLong();
     private final AtomicLong freeInodes = new AtomicLong();
+    /** Free blocks and inodes of corrupt groups, out of the counts above but still free on disk. */
+    private final AtomicLong corruptFreeBlocks = new AtomicLong();
+    private final AtomicLong corruptFreeInodes = new AtomicLong();
     private final AtomicLong directories = new AtomicLong();
     private final Map<Long, String> corrupt = new ConcurrentSkipListMap<>();
     private final BitmapBlockAllocator blocks;
@@ -163,8 +166,10 @@ public final class GroupAllocator {
      * which e2fsck tolerates on a mounted file system and which this makes right on an unmounted one.
      */
     public void syncCounters(Handle h) throws IOException {
-        long fb = Math.max(0, freeBlocks.get());
-        long fi = Math.max(0, freeInodes.get());
+        // what the descriptors count: the free space of corrupt groups is out of allocation's reach,
+        // not gone from the disk
+        long fb = Math.max(0, freeBlocks.get() + corruptFreeBlocks.get());
+        long fi = Math.max(0, freeInodes.get() + corruptFreeInodes.get());
         boolean is64 = sb.is64bit();
         volume.updateSuperblock(h, raw -> {
             Le.put32(raw, 0x0C, fb); // s_free_blocks_count_lo
@@ -236,7 +241,9 @@ public final class GroupAllocator {
         GroupInfo gi = groups[(int) g];
         if (!gi.blockBitmapCorrupt) {
             gi.blockBitmapCorrupt = true;
-            freeBlocks.addAndGet(-volume.group(g).freeBlocksCount());
+            long free = volume.group(g).freeBlocksCount();
+            freeBlocks.addAndGet(-free);
+            corruptFreeBlocks.addAndGet(free);
         }
         corrupt.merge(g, why, (a, b) -> a + "; " + b);
     }
@@ -246,7 +253,9 @@ public final class GroupAllocator {
         GroupInfo gi = groups[(int) g];
         if (!gi.inodeBitmapCorrupt) {
             gi.inodeBitmapCorrupt = true;
-            freeInodes.addAndGet(-volume.group(g).freeInodesCount());
+            long free = volume.group(g).freeInodesCount();
+            freeInodes.addAndGet(-free);
+            corruptFreeInodes.addAndGet(free);
         }
         corrupt.merge(g, why, (a, b) -> a + "; " + b);
     }

@@ -101,7 +101,7 @@ final class LsCommand implements Callable<Integer> {
             if (dots && !all) {
                 continue;
             }
-            FileStat st = longFormat || recursive ? fs.stat(e.inode()) : null;
+            FileStat st = longFormat || recursive ? fs.stat(fs.child(ino, e)) : null;
             entry(e.name(), st);
             if (recursive && !dots && st.isDirectory()) {
                 subdirs.add(e);

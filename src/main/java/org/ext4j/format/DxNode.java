@@ -15,8 +15,10 @@ import org.ext4j.error.CorruptionException.Kind;
  * leaf where an index block must be; with metadata_csum, a tail that cannot be located or whose
  * checksum does not match) is {@link Kind#BAD_DIRECTORY} or {@link Kind#CHECKSUM}: the directory
  * cannot be read. What makes {@code dx_probe} return {@code ERR_BAD_DX_DIR} (hash version, flags,
- * depth, limit, count) and what e2fsck calls a bad index (hashes out of order) is
- * {@link Kind#BAD_HTREE}: the index is unusable, the leaves are still read by a linear scan.
+ * depth, limit, count) is {@link Kind#BAD_HTREE}: met on the probe's path, the index is unusable and
+ * the leaves are still read by a linear scan, as the kernel falls back. What e2fsck calls a bad index
+ * and the kernel does not check (hashes out of order) is {@link Kind#BAD_DIRECTORY}: the kernel's
+ * answers from such an index are unreliable, so the damage is reported.
  */
 public final class DxNode {
     public static final int ROOT_INFO_OFFSET = 0x18;
@@ -126,9 +128,10 @@ public final class DxNode {
 
     /**
      * Decodes the entries at {@code entriesOffset} of an index block. {@code csum} says whether the
-     * file system reserves a tail: then limit must leave room for it. Refused as {@link Kind#BAD_HTREE}:
-     * a limit other than the block's ({@code dx_root_limit}, {@code dx_node_limit}), a count of 0 or
-     * past the limit, hashes out of order (compared without the collision bit, as e2fsck does).
+     * file system reserves a tail: then limit must leave room for it. Refused as {@link Kind#BAD_HTREE}
+     * (what {@code dx_probe} gives up on): a limit other than the block's ({@code dx_root_limit},
+     * {@code dx_node_limit}), a count of 0 or past the limit; as {@link Kind#BAD_DIRECTORY}: hashes out of
+     * order (compared without the collision bit, as e2fsck does), which the kernel does not check.
      */
     public static DxNode decode(byte[] b, int entriesOffset, int blockSize, boolean csum, long inode, long block)
             throws CorruptionException {
@@ -156,7 +159,10 @@ public final class DxNode {
             hashes[i] = i == 0 ? 0 : Le.u32(b, p);
             blocks[i] = Le.u32(b, p + 4) & BLOCK_MASK;
             if (i > 1 && (hashes[i] & ~1L) < (hashes[i - 1] & ~1L)) {
-                throw err.offset(p).build(where + ": dx hashes are not sorted at entry " + i);
+                // not the kernel's ERR_BAD_DX_DIR: dx_probe does not look, and its binary search then
+                // goes astray, so the damage is reported rather than read around
+                throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(inode).block(block).offset(p)
+                        .build(where + ": dx hashes are not sorted at entry " + i);
             }
         }
         return new DxNode(entriesOffset, limit, count, hashes, blocks);

@@ -263,6 +263,10 @@ public final class Ext4File implements Closeable {
             if (newSize == old) {
                 return;
             }
+            if (newSize < old) {
+                // validate, then change: the blocks to free are checked before a byte is zeroed
+                mapper.checkRemovable((newSize + bs - 1) / bs, (1L << 32) - (newSize + bs - 1) / bs);
+            }
             // zero the rest of the block that holds the lower of the two ends, up to the other end:
             // it is read from disk first if written, and no stale byte past an end survives
             long zeroFrom = Math.min(old, newSize);
@@ -353,6 +357,8 @@ public final class Ext4File implements Closeable {
                 long limit = punch ? Math.min(end, fileSize) : end;
                 long firstWhole = (pos + bs - 1) / bs;
                 long endWhole = limit / bs;
+                // validate, then change: the blocks to free are checked before the edges are zeroed
+                mapper.checkRemovable(firstWhole, endWhole - firstWhole);
                 // partial blocks at the edges become zeros through the page cache
                 zeroBytes(pos, Math.min(limit, firstWhole * bs), fileSize);
                 if (endWhole >= firstWhole) {

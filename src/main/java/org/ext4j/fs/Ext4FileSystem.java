@@ -405,10 +405,20 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     /**
-     * Loads the inode a directory entry names, refusing one that is not in use: a name pointing at a
-     * freed inode is damage, as the kernel's {@code ext4_iget} reports ("deleted inode referenced").
+     * Loads the inode a directory entry names, refusing one that is not in use or is reserved: a name
+     * pointing at a freed inode or at a reserved one other than the root is damage, as the kernel's
+     * {@code __ext4_iget} reports ("deleted inode referenced", "illegal inode #").
      */
     public Inode child(long dirIno, DirEntry e) throws IOException {
+        Superblock sb = superblock();
+        if (e.inode() < sb.firstIno && e.inode() != ROOT_INO || e.inode() > sb.inodesCount) {
+            // __ext4_iget of a name: "illegal inode #", a reserved inode (the journal, the resize
+            // inode...) is never reached through a directory
+            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(e.inode())
+                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
+                            + "\", but inode " + e.inode() + " is reserved (below s_first_ino " + sb.firstIno
+                            + ") or past " + sb.inodesCount);
+        }
         Inode inode = inode(e.inode());
         InodeRecord r = inode.record();
         if (r.mode == 0 || r.linksCount == 0) {

@@ -199,6 +199,23 @@ public final class BlockMapper {
     }
 
     /**
+     * Makes every check {@link #removeBlocks} of {@code [lblk, lblk+len)} will make before it frees
+     * anything, changing nothing ({@link ExtentTreeWriter#checkRemovable}): truncate and punch call it
+     * before their first change, zeroing of partial blocks included.
+     */
+    public void checkRemovable(long lblk, long len) throws IOException {
+        if (len <= 0) {
+            return;
+        }
+        mappingLock.writeLock().lock(); // the tree writer's state is the mapping lock's
+        try {
+            tree.checkRemovable(lblk, len);
+        } finally {
+            mappingLock.writeLock().unlock();
+        }
+    }
+
+    /**
      * Unmaps {@code [lblk, lblk+len)} ({@code ext4_punch_hole}'s extent removal): the status tree
      * forgets the range (counter moves), delayed blocks give back their reservations, the on-disk
      * tree frees the blocks in credit-bounded handles, and the range is cached as a hole.
@@ -209,7 +226,6 @@ public final class BlockMapper {
         }
         mappingLock.writeLock().lock();
         try {
-            tree.checkRemovable(lblk, len); // validate, then change: nothing is freed if anything would fail
             long delayed = es.remove(lblk, len).delayedBefore();
             if (delayed > 0) {
                 reservations.release(delayed);

@@ -154,7 +154,8 @@ public final class Directory {
         Checker c = new Checker(v);
         if (dir.isInline()) {
             forEachInline(c);
-        } else if (indexed && indexUsable()) {
+        } else if (indexed && probeUsable()) {
+            walkIndex(null); // the whole index, before anything is yielded: damage anywhere is reported
             walkIndex(c);
         } else {
             forEachLinear(c);
@@ -162,13 +163,26 @@ public final class Directory {
     }
 
     /**
-     * Checks the whole index before anything is yielded: false when it is malformed (then the
-     * directory is read linearly, {@code ERR_BAD_DX_DIR}); damage the kernel does not fall back on
-     * is thrown.
+     * {@code ext4_dx_readdir}'s first step, {@code dx_probe} for hash 0: the root and the leftmost
+     * path down to the leaves. False when the kernel's probe gives up ({@code ERR_BAD_DX_DIR}:
+     * {@link Kind#BAD_HTREE}); the kernel then lists the directory linearly, and so does this.
+     * Damage anywhere else in the index is not read around: the kernel's listing walks it without
+     * these checks and loses or repeats names, so ext4j reports it instead.
      */
-    private boolean indexUsable() throws IOException {
+    private boolean probeUsable() throws IOException {
         try {
-            walkIndex(null);
+            long pblk = physical(0, "the htree root");
+            byte[] b = volume.readBlock(pblk, ino);
+            DxNode node = DxNode.readRoot(b, bs, csum, seed, maxLevels, ino, pblk);
+            int levels = DxNode.rootInfo(b).indirectLevels();
+            long[] path = new long[levels + 1];
+            for (int level = 0; level < levels; level++) {
+                long child = node.block(0);
+                checkChild(child, path, level);
+                path[level + 1] = child;
+                node = indexNode(child);
+            }
+            checkChild(node.block(0), path, levels);
             return true;
         } catch (CorruptionException e) {
             if (e.kind() != Kind.BAD_HTREE) {
@@ -189,6 +203,7 @@ public final class Directory {
         DxNode root = DxNode.readRoot(b, bs, csum, seed, maxLevels, ino, pblk);
         int levels = DxNode.rootInfo(b).indirectLevels();
         if (c != null) {
+            c.version = hashVersion(b);
             c.block(0, pblk);
             DirEntry.walk(b, 0, bs, bs, fileType, sb.inodesCount, ino, pblk, c);
             c.endBlock();
@@ -218,7 +233,10 @@ public final class Directory {
                 walkEntries(indexNode(child), level + 1, levels, path, seen, c);
             } else if (c != null) {
                 long pblk = physical(child, "an htree leaf");
+                // e2fsck's min/max hash rule: each name hashes into the range its index entry gives the leaf
+                c.hashRange(i == 0 ? 0 : node.hash(i) & ~1L, i + 1 < node.count() ? node.hash(i + 1) & ~1L : 0xFFFFFFFEL);
                 walkLeaf(volume.readBlock(pblk, ino), child, pblk, c);
+                c.hashRange(-1, -1);
             }
             if (c != null && c.stopped) {
                 return;
@@ -363,16 +381,11 @@ public final class Directory {
             return lookupDot(name);
         }
         if (indexed) {
-            try {
-                dxLookup(name, c);
+            if (dxLookup(name, c)) {
                 return found[0];
-            } catch (CorruptionException e) {
-                if (e.kind() != Kind.BAD_HTREE) {
-                    throw e;
-                }
-                // a malformed index: the leaves are still valid directory blocks (ERR_BAD_DX_DIR)
-                c = new Checker(c.out);
             }
+            // dx_probe gave up (ERR_BAD_DX_DIR): the leaves are still valid directory blocks
+            c = new Checker(c.out);
         }
         forEachLinear(c);
         return found[0];
@@ -409,31 +422,62 @@ public final class Directory {
      * hash, then that leaf and each following one whose index hash continues it
      * ({@code ext4_htree_next_block}, across index nodes). Every index block read is checked.
      */
-    private void dxLookup(byte[] name, Checker c) throws IOException {
+    private boolean dxLookup(byte[] name, Checker c) throws IOException {
         long pblk0 = physical(0, "the htree root");
         byte[] rb = volume.readBlock(pblk0, ino);
-        DxNode root = DxNode.readRoot(rb, bs, csum, seed, maxLevels, ino, pblk0);
-        DxNode.RootInfo info = DxNode.rootInfo(rb);
-        int levels = info.indirectLevels();
-        int version = info.hashVersion();
+        DxNode root;
+        int levels;
+        long hash;
+        DxNode[] nodes;
+        int[] at;
+        long[] path;
+        try { // dx_probe: what it gives up on (BAD_HTREE) makes the lookup scan linearly
+            root = DxNode.readRoot(rb, bs, csum, seed, maxLevels, ino, pblk0);
+            levels = DxNode.rootInfo(rb).indirectLevels();
+            hash = DxHash.hash(name, 0, name.length, hashVersion(rb), sb.hashSeed).major() & 0xFFFFFFFFL;
+            nodes = new DxNode[levels + 1];
+            at = new int[levels + 1];
+            path = new long[levels + 1];
+            nodes[0] = root;
+            for (int level = 0;; level++) {
+                at[level] = nodes[level].find(hash);
+                long child = nodes[level].block(at[level]);
+                checkChild(child, path, level);
+                if (level == levels) {
+                    break;
+                }
+                path[level + 1] = child;
+                nodes[level + 1] = indexNode(child);
+            }
+        } catch (CorruptionException e) {
+            if (e.kind() != Kind.BAD_HTREE) {
+                throw e;
+            }
+            return false;
+        }
+        try {
+            searchLeaves(hash, levels, nodes, at, path, c);
+        } catch (CorruptionException e) {
+            // past the probe the kernel reads index blocks without dx_probe's checks
+            // (ext4_htree_next_block): damage there is reported, not read around
+            throw e.kind() != Kind.BAD_HTREE ? e : CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino)
+                    .block(e.block()).offset(e.offset()).build(e.getMessage());
+        }
+        return true;
+    }
+
+    /** The root's hash version, made unsigned by the superblock flag. */
+    private int hashVersion(byte[] root) {
+        int version = DxNode.rootInfo(root).hashVersion();
         if (version <= DxHash.TEA && (sb.flags & Superblock.FLAGS_UNSIGNED_HASH) != 0) {
             version += 3;
         }
-        long hash = DxHash.hash(name, 0, name.length, version, sb.hashSeed).major() & 0xFFFFFFFFL;
-        DxNode[] nodes = new DxNode[levels + 1];
-        int[] at = new int[levels + 1];
-        long[] path = new long[levels + 1];
-        nodes[0] = root;
-        for (int level = 0;; level++) {
-            at[level] = nodes[level].find(hash);
-            long child = nodes[level].block(at[level]);
-            checkChild(child, path, level);
-            if (level == levels) {
-                break;
-            }
-            path[level + 1] = child;
-            nodes[level + 1] = indexNode(child);
-        }
+        return version;
+    }
+
+    /** The leaf the probe found, then each following one whose index hash continues {@code hash}. */
+    private void searchLeaves(long hash, int levels, DxNode[] nodes, int[] at, long[] path, Checker c)
+            throws IOException {
         while (true) {
             long leaf = nodes[levels].block(at[levels]);
             long pblk = physical(leaf, "an htree leaf");
@@ -475,6 +519,11 @@ public final class Directory {
         private long lblk;
         private long pblk;
         private int record;
+        /** The hash range of the htree leaf being walked, or -1: names must hash into it. */
+        private long minHash = -1;
+        private long maxHash = -1;
+        /** The index's hash version (unsigned where the superblock says so), for {@link #hashRange}. */
+        int version;
 
         Checker(DirEntry.Visitor out) {
             this.out = out;
@@ -494,9 +543,23 @@ public final class Directory {
             }
         }
 
+        /** Names of the next leaf must hash into {@code [min, max]} (min -1: no check). */
+        void hashRange(long min, long max) {
+            minHash = min;
+            maxHash = max;
+        }
+
         @Override
         public boolean visit(DirEntry e) throws CorruptionException {
             checkRecord(ino, lblk, pblk, record++, e);
+            if (minHash >= 0 && e.inode() != 0) {
+                long h = DxHash.hash(e.name(), 0, e.name().length, version, sb.hashSeed).major() & 0xFFFFFFFEL;
+                if (h < minHash || h > maxHash) {
+                    throw bad(ino, lblk, pblk, e.offset(), String.format("\"%s\" hashes to 0x%08x, outside the"
+                            + " leaf's range 0x%08x..0x%08x in the htree (e2fsck's bad min/max hash)",
+                            e.nameString(), h, minHash, maxHash));
+                }
+            }
             if (e.inode() != 0 && !out.visit(e)) {
                 stopped = true;
                 return false;

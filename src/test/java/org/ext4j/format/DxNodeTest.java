@@ -268,11 +268,12 @@ class DxNodeTest {
         assertEquals(126, n.decode().count());
     }
 
+    /** Hashes out of order: not dx_probe's ERR_BAD_DX_DIR, but damage the kernel does not check, reported. */
     @Test
     void unsortedHashes() throws Exception {
         Node1k n = interiorOf1k();
         Le.put32(n.bytes, 8 + 5 * 8, 0xFFFFFFF0L); // entry 5 now sorts after entry 6
-        expectCorruption(Kind.BAD_HTREE, n.dir.inode, n.pblk, 8 + 6 * 8, n::decode);
+        expectCorruption(Kind.BAD_DIRECTORY, n.dir.inode, n.pblk, 8 + 6 * 8, n::decode);
     }
 
     @Test

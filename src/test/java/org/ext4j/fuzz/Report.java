@@ -131,6 +131,9 @@ final class Report {
     /** A message with numbers, quoted names and hex removed: what makes two findings the same kind. */
     static String normalise(String s) {
         String t = s.replaceAll("'[^']*'", "'…'").replaceAll("\"[^\"]*\"", "\"…\"");
+        // e2fsck's times ("mod time Sun Dec  6 09:13:59 2026"): a directory a write touched is no new problem
+        t = t.replaceAll("(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\\d+ [\\d:]+ \\d+",
+                "TIME");
         t = t.replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("\\b\\d+\\b", "N");
         t = t.replaceAll("/[^ :,]*", "/…");
         return t.length() > 200 ? t.substring(0, 200) + "…" : t;

@@ -25,6 +25,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import org.ext4j.error.CorruptionException;
 import org.ext4j.format.DirEntry;
 import org.ext4j.format.DxNode;
 import org.ext4j.format.DxNodeWriter;
@@ -617,6 +618,62 @@ class DirectoryDamageTest {
         assertTrue(listed.size() - 2 < BIG_NAMES, "the kernel loses names: it lists " + (listed.size() - 2));
     }
 
+    // ------------------------------------------------------------------ names and inodes the kernel cannot reach
+
+    /**
+     * A name in an htree leaf changed in place (its checksum recomputed): it now hashes outside the
+     * range its leaf's index entry gives, so the kernel's lookup of it probes another leaf (not found)
+     * and its listing, which resumes by hash, may drop it. ext4j's listing reports the name as e2fsck
+     * does ("bad min/max hash"), instead of returning one the kernel cannot. Found by the
+     * random-damage harness.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"csum-4k", "nocsum-1k"})
+    void aNameHashingOutsideItsLeafIsReported(String config) throws IOException {
+        Path img = copy(config);
+        DirDamage d = DirDamage.of(img, "/big");
+        byte[] root = d.read(0);
+        long leaf = DxNodeWriter.block(root, DxNode.ROOT_ENTRIES_OFFSET, 1); // a leaf with a lower bound
+        int off = -1;
+        String victim = null;
+        for (String name : bigNames(false)) {
+            off = d.recordOffset(leaf, name);
+            if (off >= 0) {
+                victim = name;
+                break;
+            }
+        }
+        assertTrue(off >= 0, "fixture: a name in leaf " + leaf);
+        // "name-N" -> "zame-N": same length; its hash lands elsewhere (checked below through the kernel)
+        int at = off;
+        d.editLeaf(leaf, b -> b[at + DirEntry.HEADER_SIZE] = 'z');
+        String renamed = "z" + victim.substring(1);
+        refused(img, List.of("hashes to", "outside the leaf's range", "inode " + d.ino), "ls", img.toString(), "/big");
+        e2fsckReports(img, "hash");
+        kernelFails(img, "No such file or directory", "stat", "@/big/" + renamed);
+    }
+
+    /**
+     * A directory entry pointing at a reserved inode (here the journal, inode 8): the kernel's
+     * {@code __ext4_iget} refuses it ("illegal inode #", EUCLEAN), so the journal's blocks are never
+     * handed out as the file's bytes; ext4j refuses it the same way on every path that follows a name.
+     * Found by the random-damage harness.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"csum-4k", "nocsum-1k"})
+    void aNameOfAReservedInodeIsRefused(String config) throws IOException {
+        Path img = copy(config);
+        DirDamage d = DirDamage.of(img, "/");
+        int off = d.recordOffset(0, "file");
+        assertTrue(off >= 0, "fixture: /file in the root's first block");
+        d.editLeaf(0, b -> Le.put32(b, off, 8));
+        List<String> what = List.of("names \"file\"", "inode 8 is reserved");
+        refused(img, what, "cat", img.toString(), "/file");
+        refused(img, what, "stat", img.toString(), "/file");
+        refused(img, what, "ls", "-l", img.toString(), "/");
+        kernelFails(img, "Structure needs cleaning", "cat", "@/file");
+    }
+
     // ------------------------------------------------------------------ the index: the kernel falls back
 
     static Stream<Arguments> malformedIndex() {
@@ -636,15 +693,19 @@ class DirectoryDamageTest {
     }
 
     /**
-     * A malformed index whose checksum (recomputed) is good: the kernel's {@code dx_probe} returns
-     * {@code ERR_BAD_DX_DIR} (count, limit, hash version, flags, depth, a cycle) and its readers fall
-     * back to a linear scan; hashes out of order, which the kernel does not check, e2fsck reports. ext4j checks the whole index before listing, and falls back the
-     * same way on listing and lookup: every name listed and found, exit 0. (The kernel's listing
-     * may then lose names: its readdir resumes a hash position as a byte offset.)
+     * A malformed index whose checksum (recomputed) is good. Where the kernel's {@code dx_probe}
+     * returns {@code ERR_BAD_DX_DIR} on its path (count, limit, hash version, flags, depth, a cycle),
+     * the kernel's readers fall back to a linear scan and so does ext4j: for listing that is the
+     * probe for hash 0 (the root and the leftmost path), for a lookup the path of the name's hash;
+     * there every name is listed and found, exit 0. Damage the probe does not meet (a node off the
+     * leftmost path, an entry pointing back at the root) the kernel's listing walks without checks,
+     * losing names (counted below), so ext4j's listing reports it; lookups whose own probe meets it
+     * fall back and find their name. Hashes out of order, which the kernel does not check at all (its
+     * binary search goes astray), are reported by every reader that meets them; e2fsck reports them too.
      */
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("malformedIndex")
-    void malformedIndexFallsBackToALinearScan(String config, String damage) throws IOException {
+    void malformedIndexIsReadAsTheKernelReadsItOrReported(String config, String damage) throws IOException {
         Path img = copy(config);
         Index x = Index.of(img);
         DirDamage d = x.d;
@@ -652,39 +713,68 @@ class DirectoryDamageTest {
         int n = DxNode.NODE_ENTRIES_OFFSET;
         boolean deep = config.endsWith("2level");
         assertTrue(deep || DxNodeWriter.count(x.root, r) >= 3, "fixture: /big's root has 3 entries or more");
-        boolean kernelFallsBack = true;
+        boolean listingFallsBack = true; // the probe for hash 0 meets the damage
+        boolean unsorted = false;
         switch (damage) {
             case "root count 0" -> d.editIndex(0, b -> DxNodeWriter.setCount(b, r, 0));
             case "root limit" -> d.editIndex(0, b -> DxNodeWriter.setLimit(b, r, DxNodeWriter.limit(b, r) - 1));
             case "hash version 7" -> d.editIndex(0, b -> b[DxNode.ROOT_INFO_OFFSET + 4] = 7);
             case "hash flags 1" -> d.editIndex(0, b -> b[DxNode.ROOT_INFO_OFFSET + 7] = 1);
             case "indirect levels 2" -> d.editIndex(0, b -> b[DxNode.ROOT_INFO_OFFSET + 6] = 2);
-            case "pointer to the root" -> d.editIndex(0, b -> DxNodeWriter.setBlock(b, r, 2, 0));
+            case "pointer to the root" -> {
+                listingFallsBack = false;
+                d.editIndex(0, b -> DxNodeWriter.setBlock(b, r, 2, 0));
+            }
             case "hashes out of order" -> {
-                kernelFallsBack = false;
+                unsorted = true;
                 d.editIndex(0, b -> DxNodeWriter.setHash(b, r, 1, DxNodeWriter.hash(b, r, 2) + 2));
             }
-            case "node count 0" -> d.editIndex(x.node, b -> DxNodeWriter.setCount(b, n, 0));
-            case "node limit" -> d.editIndex(x.node, b -> DxNodeWriter.setLimit(b, n, DxNodeWriter.limit(b, n) - 1));
-            case "node points at itself" -> d.editIndex(x.node, b -> DxNodeWriter.setBlock(b, n, 1, x.node));
+            case "node count 0" -> {
+                listingFallsBack = false;
+                d.editIndex(x.node, b -> DxNodeWriter.setCount(b, n, 0));
+            }
+            case "node limit" -> {
+                listingFallsBack = false;
+                d.editIndex(x.node, b -> DxNodeWriter.setLimit(b, n, DxNodeWriter.limit(b, n) - 1));
+            }
+            case "node points at itself" -> {
+                listingFallsBack = false;
+                d.editIndex(x.node, b -> DxNodeWriter.setBlock(b, n, 1, x.node));
+            }
             default -> {
-                kernelFallsBack = false;
+                unsorted = true;
                 d.editIndex(x.node, b -> DxNodeWriter.setHash(b, n, 1, DxNodeWriter.hash(b, n, 2) + 2));
             }
         }
         Set<String> want = new TreeSet<>(bigNames(deep));
-        assertEquals(want, ext4jLists(img, "/big"));
+        if (listingFallsBack && !unsorted) {
+            assertEquals(want, ext4jLists(img, "/big"));
+        } else {
+            refused(img, List.of(unsorted ? "not sorted" : "htree", "inode " + d.ino), "ls", img.toString(), "/big");
+        }
         Map<String, Long> found = new TreeMap<>();
+        int reported = 0;
         try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
             Directory big = new Directory(fs.volume(), fs.inode(d.ino));
             for (String name : want) {
-                DirEntry e = big.lookup(name.getBytes(StandardCharsets.UTF_8));
-                assertNotNull(e, "ext4j finds " + name);
+                DirEntry e;
+                try {
+                    e = big.lookup(name.getBytes(StandardCharsets.UTF_8));
+                } catch (CorruptionException c) {
+                    assertTrue(unsorted, name + ": only unsorted hashes are reported on lookup: " + c.getMessage());
+                    assertTrue(c.getMessage().contains("not sorted"), c.getMessage());
+                    reported++;
+                    continue;
+                }
+                assertNotNull(e, "ext4j finds " + name + " or reports the damage, never misses it");
                 found.put(name, e.inode());
             }
-            assertEquals(2, big.lookup(new byte[] {'.', '.'}).inode());
-            assertEquals(null, big.lookup("no-such-name".getBytes(StandardCharsets.UTF_8)));
+            if (!unsorted) {
+                assertEquals(2, big.lookup(new byte[] {'.', '.'}).inode());
+                assertEquals(null, big.lookup("no-such-name".getBytes(StandardCharsets.UTF_8)));
+            }
         }
+        assertTrue(!unsorted || reported > 0, "unsorted hashes are met by some lookups");
         try (Tools.Mount m = Tools.Mount.of(img, true)) {
             Tools.Result k = Tools.run("ls", "-a", m.dir().resolve("big").toString());
             assertEquals(0, k.exit(), "the kernel lists /big: " + k.stderr());
@@ -692,7 +782,10 @@ class DirectoryDamageTest {
             listed.removeAll(List.of(".", ".."));
             assertTrue(want.containsAll(listed), "the kernel lists no name /big does not hold");
             System.out.printf("%s, %s: the kernel lists %d of %d names%n", config, damage, listed.size(), want.size());
-            if (kernelFallsBack) {
+            if (listingFallsBack && !unsorted) {
+                assertEquals(want, listed, "the kernel's listing fell back as ext4j's did");
+            }
+            if (!unsorted) {
                 int i = 0;
                 for (Map.Entry<String, Long> e : found.entrySet()) {
                     if (i++ % 20 == 0) {
