@@ -186,16 +186,7 @@ public final class Main implements Runnable {
      * in a path) are shown as {@code \xNN}, so scripts can rely on one line per failure.
      */
     static String oneLine(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7F) {
-                b.append(String.format("\\x%02x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
+        return org.ext4j.fs.PathNames.printable(s);
     }
 
     /** One readable line for any failure; the JDK's file exceptions say only the path by themselves. */

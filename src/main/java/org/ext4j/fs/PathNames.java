@@ -79,28 +79,31 @@ public final class PathNames {
 
     /** The last component with trailing slashes dropped; empty for a path of slashes only. */
     static byte[] lastName(byte[] path) {
-        int end = path.length;
-        while (end > 0 && path[end - 1] == '/') {
-            end--;
-        }
-        int s = end;
-        while (s > 0 && path[s - 1] != '/') {
-            s--;
-        }
-        return java.util.Arrays.copyOfRange(path, s, end);
+        int end = lastNameEnd(path);
+        return java.util.Arrays.copyOfRange(path, lastNameStart(path, end), end);
     }
 
     /** Everything before the last component ("" when it is the first, relative one). */
     static byte[] parent(byte[] path) {
+        return java.util.Arrays.copyOf(path, lastNameStart(path, lastNameEnd(path)));
+    }
+
+    /** Where the last component ends: before any trailing slashes. */
+    private static int lastNameEnd(byte[] path) {
         int end = path.length;
         while (end > 0 && path[end - 1] == '/') {
             end--;
         }
+        return end;
+    }
+
+    /** Where the last component, ending at {@code end}, starts. */
+    private static int lastNameStart(byte[] path, int end) {
         int s = end;
         while (s > 0 && path[s - 1] != '/') {
             s--;
         }
-        return java.util.Arrays.copyOf(path, s);
+        return s;
     }
 
     static boolean isDotOrDotDot(byte[] name) {
@@ -109,8 +112,15 @@ public final class PathNames {
 
     /** The path with control bytes shown as \xNN, for a message on one line. */
     static String printable(byte[] path) {
-        StringBuilder b = new StringBuilder();
-        String s = new String(path, StandardCharsets.UTF_8);
+        return printable(new String(path, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code s} on one line whatever it holds: control characters (a newline or a NUL in a path) are
+     * shown as {@code \xNN}, so that a message naming a hostile path stays one line.
+     */
+    public static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c < 0x20 || c == 0x7F) {

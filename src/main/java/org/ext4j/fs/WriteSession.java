@@ -352,7 +352,8 @@ final class WriteSession {
     /**
      * Writes every open file back, syncs counters and marks the file system clean; writes nothing
      * when nothing was changed. After an error ({@link #fail}) nothing more is written: open files
-     * are dropped with their unwritten data, and the superblock keeps the error.
+     * are dropped with their unwritten data, the superblock keeps the error, and close throws
+     * {@link FileSystemErrorException} (the error may have struck the background flusher).
      */
     void close() throws IOException {
         stopping = true;
@@ -368,7 +369,8 @@ final class WriteSession {
             for (Ext4File f : List.copyOf(openFiles.values())) {
                 f.abandon();
             }
-            return;
+            // said again: the failure may have struck background writeback, where no caller saw it
+            throw new FileSystemErrorException(journal.abortCause());
         }
         IOException first = flusherError;
         for (Ext4File f : List.copyOf(openFiles.values())) {

@@ -300,7 +300,8 @@ class ValidateThenChangeTest {
             assertThrows(FileSystemErrorException.class, () -> fs.unlink("/hello.txt"));
             assertEquals("hello, ext4\n", new String(fs.readAll("/hello.txt"))); // reads go on
         } finally {
-            fs.close();
+            FileSystemErrorException atClose = assertThrows(FileSystemErrorException.class, fs::close);
+            assertTrue(atClose.getMessage().contains("injected"), atClose.getMessage());
         }
         // only the primary superblock changed: the bitmap change of the aborted create never landed
         byte[] after = bytes;
@@ -333,7 +334,8 @@ class ValidateThenChangeTest {
     @Test
     void theAbortedOperationsChangesAreThrownAwayButEarlierOnesStay() throws IOException {
         Path img = image("boundary.img", List.of());
-        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+        Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults());
+        try {
             fs.unlink("/dir/inner.txt"); // completed operations: written out when the next one starts
             fs.createFile("/made", 0644).close();
             WriteSession s = fs.session();
@@ -347,6 +349,8 @@ class ValidateThenChangeTest {
                     }));
             assertTrue(e.getMessage().contains("after the first change"), e.getMessage());
             assertThrows(FileSystemErrorException.class, () -> fs.createFile("/later", 0644));
+        } finally {
+            assertThrows(FileSystemErrorException.class, fs::close);
         }
         String root = Tools.run("debugfs", "-R", "ls -l /", img.toString()).ok().stdout();
         String dir = Tools.run("debugfs", "-R", "ls -l /dir", img.toString()).ok().stdout();
