@@ -56,14 +56,17 @@ public final class InodeRecord {
     public final long projid;
     public final long version;
 
-    private InodeRecord(long number, byte[] b, int extraIsize) {
+    private InodeRecord(long number, byte[] b, int extraIsize, boolean largeDir) {
         this.number = number;
         this.raw = b;
         this.extraIsize = extraIsize;
         mode = Le.u16(b, 0x0);
         uid = Le.u16(b, 0x2) | (long) Le.u16(b, 0x78) << 16;
         gid = Le.u16(b, 0x18) | (long) Le.u16(b, 0x7A) << 16;
-        size = Le.join(Le.u32(b, 0x4), Le.u32(b, 0x6C));
+        // ext4_isize: i_size_high counts for regular files, and for directories with large_dir only
+        // (it was i_dir_acl); the kernel ignores it elsewhere, and so does ext4j
+        boolean high = (mode & 0xF000) == S_IFREG || largeDir && (mode & 0xF000) == S_IFDIR;
+        size = high ? Le.join(Le.u32(b, 0x4), Le.u32(b, 0x6C)) : Le.u32(b, 0x4);
         atime = Timestamp.of(Le.u32(b, 0x8), fits(0x8C, 4) ? Le.u32(b, 0x8C) : 0);
         ctime = Timestamp.of(Le.u32(b, 0xC), fits(0x84, 4) ? Le.u32(b, 0x84) : 0);
         mtime = Timestamp.of(Le.u32(b, 0x10), fits(0x88, 4) ? Le.u32(b, 0x88) : 0);
@@ -97,7 +100,7 @@ public final class InodeRecord {
                         .build("i_extra_isize " + extra + " does not fit a " + b.length + "-byte inode");
             }
         }
-        InodeRecord r = new InodeRecord(number, b, extra);
+        InodeRecord r = new InodeRecord(number, b, extra, sb.hasIncompat(Features.INCOMPAT_LARGEDIR));
         if (sb.hasMetadataCsum()) {
             long stored = Le.u16(b, CHECKSUM_LO) | (r.fits(CHECKSUM_HI, 2) ? (long) Le.u16(b, CHECKSUM_HI) << 16 : 0);
             long computed = r.computeChecksum(sb) & (r.fits(CHECKSUM_HI, 2) ? 0xFFFFFFFFL : 0xFFFFL);
@@ -115,7 +118,7 @@ public final class InodeRecord {
         if (extra > b.length - Superblock.GOOD_OLD_INODE_SIZE || (extra & 3) != 0) {
             throw CorruptionException.of(Kind.BAD_INODE).inode(number).build("i_extra_isize " + extra + " does not fit");
         }
-        return new InodeRecord(number, b, extra);
+        return new InodeRecord(number, b, extra, sb.hasIncompat(Features.INCOMPAT_LARGEDIR));
     }
 
     private boolean isAllZero() {

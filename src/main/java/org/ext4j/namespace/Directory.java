@@ -115,7 +115,7 @@ public final class Directory {
      */
     static long blocks(Superblock sb, InodeRecord rec) throws CorruptionException {
         int bs = sb.blockSize;
-        long size = size(sb, rec);
+        long size = rec.size; // as ext4_isize reads it (InodeRecord)
         if (size == 0 || size % bs != 0) {
             throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(rec.number)
                     .build("directory i_size " + size + " is not a positive multiple of the block size " + bs);
@@ -125,14 +125,6 @@ public final class Directory {
                     .build("indexed directory on a file system without dir_index (with metadata_csum)");
         }
         return size / bs;
-    }
-
-    /**
-     * A directory's i_size as the kernel reads it ({@code ext4_isize}): i_size_high is part of it
-     * only for regular files and, with large_dir, directories.
-     */
-    static long size(Superblock sb, InodeRecord rec) {
-        return sb.hasIncompat(Features.INCOMPAT_LARGEDIR) ? rec.size : rec.size & 0xFFFFFFFFL;
     }
 
     public Inode inode() {

@@ -395,7 +395,7 @@ public final class DirectoryWriter {
             this.raw = rec.raw();
             this.seed = rec.checksumSeed(sb);
             this.iBlock = rec.iBlock();
-            this.size = Directory.size(sb, rec);
+            this.size = rec.size;
             this.blocks512 = rec.blocks512(sb);
             this.flags = rec.flags;
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
