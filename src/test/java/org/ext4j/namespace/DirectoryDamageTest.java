@@ -27,9 +27,11 @@ import java.util.stream.Stream;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.format.DirEntry;
+import org.ext4j.format.DxHash;
 import org.ext4j.format.DxNode;
 import org.ext4j.format.DxNodeWriter;
 import org.ext4j.format.Le;
+import org.ext4j.format.Superblock;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.testing.DirDamage;
 import org.ext4j.testing.Tools;
@@ -633,21 +635,40 @@ class DirectoryDamageTest {
         Path img = copy(config);
         DirDamage d = DirDamage.of(img, "/big");
         byte[] root = d.read(0);
-        long leaf = DxNodeWriter.block(root, DxNode.ROOT_ENTRIES_OFFSET, 1); // a leaf with a lower bound
+        int r = DxNode.ROOT_ENTRIES_OFFSET;
+        long leaf = DxNodeWriter.block(root, r, 1); // a leaf with a lower bound
+        long min = DxNodeWriter.hash(root, r, 1) & ~1L;
+        long max = DxNodeWriter.count(root, r) > 2 ? DxNodeWriter.hash(root, r, 2) & ~1L : 0xFFFFFFFEL;
+        Superblock sb;
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            sb = fs.superblock();
+        }
+        int version = DxNode.rootInfo(root).hashVersion();
+        if (version <= DxHash.TEA && (sb.flags & Superblock.FLAGS_UNSIGNED_HASH) != 0) {
+            version += 3;
+        }
+        // "name-N" -> "?ame-N" (same length), for the first name of the leaf and first letter whose
+        // hash lands outside the leaf's range: mkfs draws a new hash seed each run, so it is computed
         int off = -1;
-        String victim = null;
+        String renamed = null;
         for (String name : bigNames(false)) {
-            off = d.recordOffset(leaf, name);
-            if (off >= 0) {
-                victim = name;
+            int o = d.recordOffset(leaf, name);
+            for (char c = 'a'; o >= 0 && renamed == null && c <= 'z'; c++) {
+                byte[] n = (c + name.substring(1)).getBytes(StandardCharsets.ISO_8859_1);
+                long h = DxHash.hash(n, 0, n.length, version, sb.hashSeed).major() & 0xFFFFFFFEL;
+                if (h < min || h > max) {
+                    off = o;
+                    renamed = c + name.substring(1);
+                }
+            }
+            if (renamed != null) {
                 break;
             }
         }
-        assertTrue(off >= 0, "fixture: a name in leaf " + leaf);
-        // "name-N" -> "zame-N": same length; its hash lands elsewhere (checked below through the kernel)
+        assertTrue(renamed != null, "fixture: a name in leaf " + leaf + " that can be renamed out of its range");
         int at = off;
-        d.editLeaf(leaf, b -> b[at + DirEntry.HEADER_SIZE] = 'z');
-        String renamed = "z" + victim.substring(1);
+        char first = renamed.charAt(0);
+        d.editLeaf(leaf, b -> b[at + DirEntry.HEADER_SIZE] = (byte) first);
         refused(img, List.of("hashes to", "outside the leaf's range", "inode " + d.ino), "ls", img.toString(), "/big");
         e2fsckReports(img, "hash");
         kernelFails(img, "No such file or directory", "stat", "@/big/" + renamed);
