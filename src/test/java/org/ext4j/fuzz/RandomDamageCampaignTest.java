@@ -50,6 +50,7 @@ class RandomDamageCampaignTest {
         int threads = Integer.getInteger("ext4j.fuzz.threads", 2);
         try {
             // rounds of one image per feature set and thread, until the count or the time is used up
+            int shown = 0;
             for (int done = 0; done < images && System.nanoTime() < deadline; ) {
                 for (FeatureSet set : sets) {
                     int n = Math.min(threads, images - done);
@@ -58,6 +59,11 @@ class RandomDamageCampaignTest {
                         seeds.add(rnd.nextLong() & Long.MAX_VALUE);
                     }
                     runner.runAll(BaseImage.of(set), seeds, threads, 20);
+                    List<Report.Violation> found = report.violations();
+                    for (Report.Violation v : found.subList(shown, found.size())) {
+                        System.out.println("fuzz campaign: " + v); // as found: a long run can be triaged while it goes
+                    }
+                    shown = found.size();
                     int before = done;
                     done += n;
                     if (done / 100 != before / 100) {
