@@ -272,13 +272,21 @@ final class GetCommand implements Callable<Integer> {
             byte[] buf = copyBuffer;
             long pos = 0;
             long written = 0;
+            // inline data: its bytes, then a hole to i_size (the kernel zero-fills the pages past them)
+            long inlineEnd = inode.isInline() ? Math.min(size, inode.inlineData().length) : -1;
             while (pos < size) {
-                long lblk = pos / bs;
-                long blocksLeft = (size - pos + bs - 1) / bs;
-                BlockMap.Mapping m = inode.isInline() ? new BlockMap.Mapping(0, blocksLeft, 0, BlockMap.State.WRITTEN)
-                        : inode.map(lblk, blocksLeft);
-                long runEnd = Math.min(size, (lblk + m.length()) * bs);
-                if (m.state() == BlockMap.State.WRITTEN) {
+                long runEnd;
+                boolean data;
+                if (inlineEnd >= 0) {
+                    data = pos < inlineEnd;
+                    runEnd = data ? inlineEnd : size;
+                } else {
+                    long lblk = pos / bs;
+                    BlockMap.Mapping m = inode.map(lblk, (size - pos + bs - 1) / bs);
+                    runEnd = Math.min(size, (lblk + m.length()) * bs);
+                    data = m.state() == BlockMap.State.WRITTEN;
+                }
+                if (data) {
                     while (pos < runEnd) {
                         int n = inode.read(pos, buf, 0, (int) Math.min(buf.length, runEnd - pos));
                         ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
