@@ -11,6 +11,8 @@ import org.ext4j.error.CorruptionException.Kind;
  * {@code EXT4_FITS_IN_INODE} decides; absent ones read as zero.
  */
 public final class InodeRecord {
+    /** The extra inode size of today's struct ext4_inode (160 - 128 bytes): new inodes get at least this. */
+    public static final int GOOD_EXTRA_ISIZE = 32;
     public static final int S_IFMT = 0xF000;
     public static final int S_IFSOCK = 0xC000;
     public static final int S_IFLNK = 0xA000;

@@ -430,6 +430,25 @@ public final class Superblock {
         }
     }
 
+    /**
+     * The i_extra_isize of a new inode: the kernel's {@code ext4_clamp_want_extra_isize} (32, raised
+     * to s_want_extra_isize and s_min_extra_isize with extra_isize, back to 32 when that leaves no
+     * room; 0 for 128-byte inodes), and, stricter than the kernel, back to 32 when that is not a
+     * multiple of 4: the kernel would create an inode its own {@code ext4_iget} refuses, and e2fsck
+     * calls such a superblock value bad (PR_0_BAD_WANT_EXTRA_ISIZE).
+     */
+    public int newInodeExtraIsize() {
+        if (inodeSize <= GOOD_OLD_INODE_SIZE) {
+            return 0;
+        }
+        int def = InodeRecord.GOOD_EXTRA_ISIZE;
+        int want = def;
+        if (hasRoCompat(Features.RO_COMPAT_EXTRA_ISIZE)) {
+            want = Math.max(want, Math.max(wantExtraIsize, minExtraIsize));
+        }
+        return want > inodeSize - GOOD_OLD_INODE_SIZE || (want & 3) != 0 ? def : want;
+    }
+
     public boolean hasCompat(int f) {
         return (featureCompat & f) != 0;
     }

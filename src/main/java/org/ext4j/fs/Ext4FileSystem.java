@@ -179,7 +179,7 @@ public final class Ext4FileSystem implements Closeable {
             long s = now.getEpochSecond();
             int ns = now.getNano();
             org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(sb, ino, raw)
-                    .extraIsize(sb.inodeSize > Superblock.GOOD_OLD_INODE_SIZE ? Math.max(32, sb.wantExtraIsize) : 0)
+                    .extraIsize(sb.newInodeExtraIsize())
                     .mode(InodeRecord.S_IFREG | (permissions & 07777)).uid(0).gid(0).size(0).linksCount(1)
                     .flags(InodeRecord.FL_EXTENTS).generation(new java.security.SecureRandom().nextInt() & 0xFFFFFFFFL)
                     .iBlock(iBlock).blocks512(0);

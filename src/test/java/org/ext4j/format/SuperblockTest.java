@@ -340,6 +340,25 @@ class SuperblockTest {
         assertEquals(GoldenImage.FAKE_TIME, decode("ext4-1k").mkfsTime);
     }
 
+    /**
+     * The i_extra_isize of new inodes: the kernel's clamp, and 32 where s_want_extra_isize or
+     * s_min_extra_isize is not a multiple of 4 (random damage: want 33 made ext4j write an inode its
+     * own reader refused, exit 70; the kernel would write one its ext4_iget refuses).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"32,0,32", "0,0,32", "64,0,64", "0,48,48", "64,96,96",
+        "33,0,32", "0,34,32", "60,62,32", "384,0,384"})
+    void newInodesGetTheKernelsExtraIsizeButNeverAMisalignedOne(int want, int min, int expected) throws IOException {
+        byte[] b = base(); // 512-byte inodes: 384 bytes past 128
+        Le.put16(b, 0x15E, want);
+        Le.put16(b, 0x15C, min);
+        Superblock.setChecksum(b);
+        assertEquals(expected, Superblock.decode(b).newInodeExtraIsize());
+        Le.put32(b, 0x64, Le.u32(b, 0x64) & ~Features.RO_COMPAT_EXTRA_ISIZE);
+        Superblock.setChecksum(b);
+        assertEquals(32, Superblock.decode(b).newInodeExtraIsize(), "without extra_isize the fields are ignored");
+    }
+
     @Test
     void geometryOfEachBlockSize() throws IOException {
         for (String c : List.of("ext4-1k", "ext4-2k-tuned", "ext4-4k-32bit")) {

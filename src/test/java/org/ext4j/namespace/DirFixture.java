@@ -149,7 +149,7 @@ final class DirFixture implements AutoCloseable {
         ExtentNodeWriter.initRoot(iBlock);
         long t = NOW.getEpochSecond();
         int ns = NOW.getNano();
-        new InodeWriter(sb, ino, raw).extraIsize(sb.inodeSize > 128 ? 32 : 0).mode(InodeRecord.S_IFREG | 0644)
+        new InodeWriter(sb, ino, raw).extraIsize(sb.newInodeExtraIsize()).mode(InodeRecord.S_IFREG | 0644)
                 .linksCount(1).flags(InodeRecord.FL_EXTENTS).iBlock(iBlock).generation(rnd.nextInt() & 0xFFFFFFFFL)
                 .atime(t, ns).ctime(t, ns).mtime(t, ns).crtime(t, ns).setChecksum();
         volume.writeInode(h, ino, raw);

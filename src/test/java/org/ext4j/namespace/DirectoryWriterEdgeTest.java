@@ -142,7 +142,7 @@ class DirectoryWriterEdgeTest {
             new ExtentTreeWriter(f.volume, f.groups.blocks(), ino, iBlock, seed, goal).insert(h, 0, 1, run.start(), false);
             byte[] raw = new byte[f.sb.inodeSize];
             long t = DirFixture.NOW.getEpochSecond();
-            new InodeWriter(f.sb, ino, raw).extraIsize(f.sb.inodeSize > 128 ? 32 : 0).mode(InodeRecord.S_IFDIR | 0755)
+            new InodeWriter(f.sb, ino, raw).extraIsize(f.sb.newInodeExtraIsize()).mode(InodeRecord.S_IFDIR | 0755)
                     .linksCount(2).flags(InodeRecord.FL_EXTENTS).iBlock(iBlock).generation(gen).size(f.sb.blockSize)
                     .blocks512(f.sb.blockSize / 512).atime(t, 0).ctime(t, 0).mtime(t, 0).crtime(t, 0).setChecksum();
             f.volume.writeInode(h, ino, raw);
