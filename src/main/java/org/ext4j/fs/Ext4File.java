@@ -200,10 +200,12 @@ public final class Ext4File implements Closeable {
         len = (int) Math.min(len, maxSize - pos);
         session.checkNotFailed();
         long n = 0;
+        // file_update_time: the write's time, stored with the inode once the write has changed the
+        // file (the kernel stamps it first; a write refused by damage it meets then leaves the inode
+        // as it was here: validate, then change)
+        Instant now = Instant.now();
         writerLock.lock(); // i_rwsem
         try {
-            Instant now = Instant.now(); // file_update_time: the write's time, stored with the inode
-            inode.touch(now.getEpochSecond(), now.getNano());
             zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
@@ -220,6 +222,9 @@ public final class Ext4File implements Closeable {
                 }
             }
         } finally {
+            if (n > 0) {
+                inode.touch(now.getEpochSecond(), now.getNano());
+            }
             writerLock.unlock();
         }
         return n;

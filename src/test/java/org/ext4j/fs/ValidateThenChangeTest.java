@@ -174,6 +174,36 @@ class ValidateThenChangeTest {
         assertRefusedUnchanged(img, 1, expect, "rm", img.toString(), target);
     }
 
+    /**
+     * A buffered write that meets a damaged extent leaf (an entry mapping past the end of the file
+     * system, as the kernel's {@code __ext4_ext_check} checks every entry of a leaf it reads) is
+     * refused before it changes anything: not even the file's times (random damage: they were
+     * stamped first and written at close).
+     */
+    @Test
+    void aWriteThatMeetsADamagedExtentLeafChangesNothing() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("sparse-src"));
+        byte[] data = new byte[4096];
+        new Random(5).nextBytes(data);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(src.resolve("sparse").toFile(), "rw")) {
+            for (int i = 0; i < 40; i++) {
+                f.seek(i * 16L * 4096);
+                f.write(data); // 40 extents: past the 4 of the inode, so a leaf block holds them
+            }
+        }
+        Path img = tmp.resolve("leaf.img");
+        Tools.mkfs(img, 16 << 20, List.of("-b", "4096", "-O", "^metadata_csum"), src); // a raw edit needs no checksum
+        String ex = Tools.run("debugfs", "-R", "ex /sparse", img.toString()).ok().stdout();
+        long leaf = ex.lines().map(String::strip).filter(l -> l.startsWith("0/ 1")).findFirst()
+                .map(l -> Long.parseLong(l.split("\\s+")[7])).orElseThrow(() -> new AssertionError("no leaf: " + ex));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img.toFile(), "rw")) {
+            f.seek(leaf * 4096 + 12 + 2 * 12 + 8); // entry 2's ee_start_lo
+            f.write(new byte[] {(byte) 0x88, 0x13, 0, 0}); // block 5000 of 4096
+        }
+        assertRefusedUnchanged(img, 1, "past the end of the file system", "io", img.toString(), "/sparse",
+                "-c", "pwrite -S 0x5a " + (20 * 16L * 4096 + 100) + " 7000");
+    }
+
     private static String field(String text, String label) {
         return text.lines().filter(l -> l.startsWith(label + ":")).map(l -> l.substring(label.length() + 1).strip())
                 .findFirst().orElse("<missing>");
