@@ -47,9 +47,15 @@ public final class CatCommand implements Callable<Integer> {
     }
 
     private static Inode fileToCat(Ext4FileSystem fs, String path) throws IOException {
-        Inode inode = fs.inode(fs.lookupFollow(path));
+        long ino = fs.lookupFollow(path);
+        Inode inode = fs.inode(ino);
         if (inode.record().isDirectory()) {
             throw new WrongTypeException(path + ": is a directory");
+        }
+        if (!inode.record().isRegular()) {
+            // a device, fifo or socket has no bytes of its own in the image: the kernel's open would
+            // reach the device or pipe itself
+            throw new WrongTypeException(path + ": is a " + StatCommand.typeName(fs.stat(ino)) + ", not a regular file");
         }
         return inode;
     }

@@ -123,7 +123,8 @@ final class StatCommand implements Callable<Integer> {
         return text ? "\"" + new String(v, StandardCharsets.UTF_8) + "\"" : "0x" + HexFormat.of().formatHex(v);
     }
 
-    private static String typeName(FileStat st) {
+    /** The file type as stat prints it ("regular", "character special", ...). */
+    static String typeName(FileStat st) {
         if (st.isRegularFile()) {
             return "regular";
         }

@@ -96,8 +96,10 @@ public final class ExtentNode {
                 if (lblk < prevEnd) {
                     throw bad.build("extent " + i + " at logical block " + lblk + " overlaps or precedes the one before");
                 }
-                if (lblk + len > 1L << 32) {
-                    throw bad.build("extent " + i + " runs past logical block 2^32");
+                if (lblk + len >= 1L << 32) {
+                    // ext4_valid_extent: the 32-bit end must not wrap (EXT_MAX_BLOCKS, 2^32 - 1, is no block)
+                    throw bad.build("extent " + i + " at logical block " + lblk + " of " + len
+                            + " block(s) runs to 2^32 or past (the last logical block is 2^32 - 2)");
                 }
                 prevEnd = lblk + len;
                 ex[i] = new Extent(lblk, len, pblk, unwritten);

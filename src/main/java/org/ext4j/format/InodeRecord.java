@@ -168,6 +168,12 @@ public final class InodeRecord {
         return type() == S_IFDIR;
     }
 
+    /** Whether i_mode names one of the seven file types (the kernel's iget refuses any other: "bogus i_mode"). */
+    public boolean hasValidType() {
+        int t = type();
+        return t == S_IFREG || t == S_IFDIR || t == S_IFLNK || t == S_IFCHR || t == S_IFBLK || t == S_IFIFO || t == S_IFSOCK;
+    }
+
     public boolean isRegular() {
         return type() == S_IFREG;
     }

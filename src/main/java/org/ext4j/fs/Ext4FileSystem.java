@@ -427,6 +427,12 @@ public final class Ext4FileSystem implements Closeable {
                             + "\", but inode " + e.inode() + " is not in use (mode 0" + Integer.toOctalString(r.mode)
                             + ", " + r.linksCount + " links)");
         }
+        if (r.hasFlag(InodeRecord.FL_EA_INODE)) {
+            // __ext4_iget: "unexpected EA_INODE flag": an xattr value's inode never has a name
+            throw CorruptionException.of(Kind.BAD_INODE).inode(e.inode())
+                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
+                            + "\", but inode " + e.inode() + " holds an xattr value (unexpected EA_INODE flag)");
+        }
         return inode;
     }
 

@@ -36,6 +36,9 @@ public final class Inode {
         this.map = map;
     }
 
+    /** EXT4_BOOT_LOADER_INO: the kernel's iget accepts any i_mode there. */
+    private static final long BOOT_LOADER_INO = 5;
+
     /** Loads inode {@code ino}; rejects a size the file system could not have produced. */
     public static Inode load(Volume volume, long ino) throws IOException {
         InodeRecord rec = volume.readInode(ino);
@@ -64,6 +67,11 @@ public final class Inode {
                 ind.checkRoot(); // ext4_ind_check_inode
             }
             map = ind;
+        }
+        if (!rec.hasValidType() && rec.linksCount != 0 && ino != BOOT_LOADER_INO) {
+            // __ext4_iget's last word (an unlinked inode is "deleted" before that, which the callers
+            // that follow names report); the boot loader inode is the one the kernel lets through
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ino).build(String.format("bogus i_mode (0%o)", rec.mode));
         }
         if (rec.size < 0 || rec.size > maxBytes(sb, rec.hasFlag(InodeRecord.FL_EXTENTS))) {
             throw CorruptionException.of(Kind.FILE_TOO_LARGE).inode(ino)

@@ -194,7 +194,7 @@ class ExtentNodeTest {
                     Le.put32(b, E3, Le.u32(b, E3 - 12) + 4);
                 }, Kind.BAD_EXTENT, E3),
                 bad("extent 3 before extent 2", b -> Le.put32(b, E3, 0), Kind.BAD_EXTENT, E3),
-                bad("last extent runs past logical block 2^32", b -> {
+                bad("last extent runs to logical block 2^32", b -> {
                     int last = 12 + 11 * 12;
                     Le.put32(b, last, 0xFFFFFFFFL);
                     Le.put16(b, last + 4, 2);
@@ -331,10 +331,22 @@ class ExtentNodeTest {
         assertEquals(0xBA9876543210L, index.index(0).child());
     }
 
+    /**
+     * {@code ext4_valid_extent}: {@code lblock + len <= lblock} in 32 bits, so an extent may end at
+     * logical block 2^32 - 2 but not reach 2^32 (the end wraps to 0). Found by the random-damage
+     * harness: ee_block 0xFFFFFFFF was read where the kernel says EUCLEAN.
+     */
     @ParameterizedTest(name = "logical {0} + {1}")
-    @CsvSource({"4294967295, 1", "4294934528, 32768", "0, 32768"})
+    @CsvSource({"4294967294, 1", "4294934527, 32768", "0, 32768"})
     void extentEndingAtTheLastLogicalBlockIsFine(long logical, int len) throws IOException {
         ExtentNode.decode(node(60, 4, 0, new long[] {logical, len, 100}), 0, 60, 1, -1, -1);
+    }
+
+    @ParameterizedTest(name = "logical {0} + {1}")
+    @CsvSource({"4294967295, 1", "4294934528, 32768", "4294967295, 32768"})
+    void extentWhose32BitEndWrapsIsCorrupt(long logical, int len) throws IOException {
+        expectCorruption(Kind.BAD_EXTENT,
+                () -> ExtentNode.decode(node(60, 4, 0, new long[] {logical, len, 100}), 0, 60, 1, -1, -1));
     }
 
     @Test
