@@ -60,6 +60,15 @@ public final class GroupAllocator {
     private final AtomicLong corruptFreeBlocks = new AtomicLong();
     private final AtomicLong corruptFreeInodes = new AtomicLong();
     private final AtomicLong directories = new AtomicLong();
+    /**
+     * The free blocks (as the descriptors counted them at open) of groups whose block bitmap has not
+     * been checked yet: {@code freeBlocks - uncheckedFreeBlocks} is free space a bitmap has vouched for.
+     */
+    private final AtomicLong uncheckedFreeBlocks = new AtomicLong();
+    /** Each group's free block count at open, taken out of {@link #uncheckedFreeBlocks} once checked. */
+    private final long[] freeBlocksAtOpen;
+    /** Where {@link #freeBlocksFor} goes on checking bitmaps. */
+    private final java.util.concurrent.atomic.AtomicInteger nextToCheck = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<Long, String> corrupt = new ConcurrentSkipListMap<>();
     private final BitmapBlockAllocator blocks;
     private final BitmapInodeAllocator inodes;
@@ -75,6 +84,8 @@ public final class GroupAllocator {
         volatile int longestFreeBound = Integer.MAX_VALUE;
         volatile boolean blockBitmapCorrupt;
         volatile boolean inodeBitmapCorrupt;
+        /** Set once the block bitmap has been loaded and validated, or the group found corrupt. */
+        volatile boolean blockBitmapChecked;
         /** The buffer last validated: a re-read buffer (evicted and loaded again) is validated again. */
         MetaBuffer verifiedBlockBitmap;
         MetaBuffer verifiedInodeBitmap;
@@ -97,15 +108,18 @@ public final class GroupAllocator {
         long fb = 0;
         long fi = 0;
         long nd = 0;
+        this.freeBlocksAtOpen = new long[groups.length];
         for (int g = 0; g < groups.length; g++) {
             groups[g] = new GroupInfo();
             GroupDescriptor d = volume.group(g);
+            freeBlocksAtOpen[g] = d.freeBlocksCount();
             // ext4_count_free_clusters / ext4_count_free_inodes / ext4_count_dirs: sums of the descriptors
             fb += d.freeBlocksCount();
             fi += d.freeInodesCount();
             nd += d.usedDirsCount();
         }
         freeBlocks.set(fb);
+        uncheckedFreeBlocks.set(fb);
         freeInodes.set(fi);
         directories.set(nd);
         this.blocks = new BitmapBlockAllocator(this);
@@ -147,6 +161,51 @@ public final class GroupAllocator {
 
     public long freeInodes() {
         return freeInodes.get();
+    }
+
+    /**
+     * The free blocks a promise of {@code need} blocks may count on ({@code ext4_da_reserve_space}):
+     * {@link #freeBlocks}, once the block bitmaps of enough groups have been checked against their
+     * descriptors that checked groups alone hold {@code need} free blocks, or all are checked. The
+     * kernel checks a bitmap only when it first allocates from the group, so a group whose bitmap
+     * disagrees with its descriptor leaves the count after delayed allocation has promised its blocks,
+     * and writeback fails for lack of space with the write already accepted. Checking before
+     * promising takes such a group's blocks out first: the write itself is refused (ENOSPC) and the
+     * image is left as it was. Each group is checked once, in group order, only as far as needed.
+     */
+    public long freeBlocksFor(long need) throws IOException {
+        while (freeBlocks.get() - uncheckedFreeBlocks.get() < need) {
+            int g = nextToCheck.getAndIncrement();
+            if (g >= groups.length) {
+                nextToCheck.set(groups.length);
+                break;
+            }
+            GroupInfo gi = groups[g];
+            if (gi.blockBitmapChecked) {
+                continue;
+            }
+            gi.lock.lock();
+            try {
+                if (!gi.blockBitmapCorrupt) {
+                    loadBlockBitmap(g);
+                }
+            } catch (CorruptionException e) {
+                // recorded: the group is corrupt and out of the count
+            } finally {
+                checked(g);
+                gi.lock.unlock();
+            }
+        }
+        return freeBlocks.get();
+    }
+
+    /** Group {@code g}'s block bitmap has been checked: its free blocks no longer count as unchecked. */
+    private void checked(long g) {
+        GroupInfo gi = groups[(int) g];
+        if (!gi.blockBitmapChecked) {
+            gi.blockBitmapChecked = true;
+            uncheckedFreeBlocks.addAndGet(-freeBlocksAtOpen[(int) g]);
+        }
     }
 
     /** Directories in use ({@code s_dirs_counter}). */
@@ -245,6 +304,7 @@ public final class GroupAllocator {
             freeBlocks.addAndGet(-free);
             corruptFreeBlocks.addAndGet(free);
         }
+        checked(g);
         corrupt.merge(g, why, (a, b) -> a + "; " + b);
     }
 
@@ -279,6 +339,7 @@ public final class GroupAllocator {
             } finally {
                 b.lock().unlock();
             }
+            checked(g);
             return new LoadedBitmap(b, true, free);
         }
         GroupInfo gi = groups[(int) g];
@@ -287,6 +348,7 @@ public final class GroupAllocator {
             validateBlockBitmap(g, d, b.snapshot(), blocks);
             gi.verifiedBlockBitmap = b;
         }
+        checked(g);
         return new LoadedBitmap(b, false, d.freeBlocksCount());
     }
 

@@ -96,7 +96,7 @@ final class WriteSession {
         this.device = device;
         this.journal = new NoJournal(volume.bufferCache(), device, this::markInUse);
         this.allocator = GroupAllocator.open(volume);
-        this.reservations = new Reservations(allocator::freeBlocks, 256);
+        this.reservations = new Reservations(allocator::freeBlocksFor, 256);
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());

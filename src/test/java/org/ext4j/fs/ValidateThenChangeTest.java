@@ -204,6 +204,21 @@ class ValidateThenChangeTest {
                 "-c", "pwrite -S 0x5a " + (20 * 16L * 4096 + 100) + " 7000");
     }
 
+    /**
+     * The only group with free space has a bitmap that disagrees with its descriptor's free count:
+     * the group is corrupt and none of its blocks may be allocated. A buffered write into a hole is
+     * refused for lack of space when it reserves, before it changes anything; the kernel, which
+     * checks the bitmap only at writeback, accepts the write and loses it there (random damage:
+     * ext4j did the same, exit 1 after the write had changed the file's times).
+     */
+    @Test
+    void aWriteIsRefusedWhenTheOnlyFreeSpaceIsInAGroupWhoseBitmapDisagrees() throws IOException {
+        Path img = image("bitmap-count.img", List.of("-b", "4096")); // 16 MiB: one group
+        long free = groupFree(img, 0, true);
+        debugfsWrite(img, "set_bg 0 free_blocks_count " + (free - 5), "set_bg 0 checksum calc");
+        assertRefusedUnchanged(img, 1, "no space", "io", img.toString(), "/hello.txt", "-c", "pwrite 8192 5000");
+    }
+
     private static String field(String text, String label) {
         return text.lines().filter(l -> l.startsWith(label + ":")).map(l -> l.substring(label.length() + 1).strip())
                 .findFirst().orElse("<missing>");
