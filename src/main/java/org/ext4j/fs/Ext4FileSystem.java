@@ -267,6 +267,7 @@ public final class Ext4FileSystem implements Closeable {
             if (!rec.isRegular()) {
                 throw new WrongTypeException(path + ": " + (rec.isDirectory() ? "is a directory" : "not a regular file"));
             }
+            Inode.checkContentReadable(rec); // the kernel refuses to open a verity file for writing (EPERM)
             Ext4File open = session.openFiles.get(ino);
             if (open != null) {
                 return open;

@@ -9,6 +9,7 @@ import java.util.List;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.NotFoundException;
+import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.BlockMap;
 import org.ext4j.extents.BlockMap.Mapping;
 import org.ext4j.extents.ExtentTreeReader;
@@ -155,7 +156,20 @@ public final class Inode {
         if (pos < 0) {
             throw new org.ext4j.error.InvalidArgumentException("read at negative offset " + pos + " (EINVAL)");
         }
+        checkContentReadable(rec);
         return read(pos, dst, off, len, 0);
+    }
+
+    /**
+     * Refuses the contents of an fs-verity file ({@code fsverity_file_open}): its bytes are only what
+     * the kernel hands out after checking them against the Merkle tree stored past i_size, which ext4j
+     * does not verify. Its metadata (stat, names, xattrs) stays readable.
+     */
+    public static void checkContentReadable(InodeRecord rec) throws UnsupportedFeatureException {
+        if (rec.isRegular() && rec.hasFlag(InodeRecord.FL_VERITY)) {
+            throw new UnsupportedFeatureException("verity", "inode " + rec.number
+                    + " is an fs-verity file, whose contents ext4j cannot verify");
+        }
     }
 
     int read(long pos, byte[] dst, int off, int len, int depth) throws IOException {
@@ -204,6 +218,7 @@ public final class Inode {
      * page cache. Returns the bytes copied.
      */
     public long transferTo(java.nio.channels.WritableByteChannel out) throws IOException {
+        checkContentReadable(rec);
         if (isInline()) {
             byte[] all = readAll(Integer.MAX_VALUE - 8);
             ByteBuffer b = ByteBuffer.wrap(all);

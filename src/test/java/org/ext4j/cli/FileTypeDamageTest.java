@@ -97,4 +97,31 @@ class FileTypeDamageTest {
             }
         });
     }
+    /**
+     * A regular file given the VERITY flag: its bytes are only what the kernel hands out after checking
+     * them against a Merkle tree, which ext4j does not verify, so cat refuses it as an unsupported
+     * feature (exit 3) while stat still works; the kernel's open fails too (random damage: a flipped
+     * bit made cat print 8 MiB past the file's real end).
+     */
+    @org.junit.jupiter.api.Test
+    void theContentsOfAVerityFileAreRefused() throws Exception {
+        Tools.requireTools("mkfs.ext4", "debugfs");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("file"), "the bytes of a regular file\n");
+        Path img = tmp.resolve("fs.img");
+        Tools.mkfs(img, 8 << 20, List.of(), src);
+        Tools.run("debugfs", "-w", "-R", "sif /file flags 0x180000", img.toString()).ok(); // EXTENTS | VERITY
+        Tools.Result cat = Tools.ext4j("cat", img.toString(), "/file");
+        assertEquals(3, cat.exit(), cat.stderr() + cat.stdout());
+        assertTrue(cat.stderr().contains("fs-verity"), cat.stderr());
+        assertEquals("", cat.stdout());
+        Tools.Result stat = Tools.ext4j("stat", img.toString(), "/file");
+        assertEquals(0, stat.exit(), stat.stderr());
+        Tools.kernelCheck("the kernel's cat of /file", () -> {
+            try (Tools.Mount m = Tools.Mount.of(img, true)) {
+                Tools.Result k = Tools.run("cat", m.dir().resolve("file").toString());
+                assertNotEquals(0, k.exit(), "the kernel's cat succeeded: " + k.stdout());
+            }
+        });
+    }
 }
