@@ -95,7 +95,7 @@ public final class GroupAllocator {
     record LoadedBitmap(MetaBuffer buffer, boolean initialisedNow, long free) {
     }
 
-    private GroupAllocator(Volume volume, IntUnaryOperator randomBelow) {
+    private GroupAllocator(Volume volume, IntUnaryOperator randomBelow) throws CorruptionException {
         this.volume = volume;
         this.sb = volume.superblock();
         this.layout = new GroupLayout(sb, volume.systemZone());
@@ -113,6 +113,12 @@ public final class GroupAllocator {
             groups[g] = new GroupInfo();
             GroupDescriptor d = volume.group(g);
             freeBlocksAtOpen[g] = d.freeBlocksCount();
+            if (groupCsum && d.itableUnused() > sb.inodesPerGroup) {
+                // e2fsck's "invalid unused inodes count": it would skip the group's inodes as unused,
+                // so a change to any of them (a new name in a directory there) would be lost to it
+                throw CorruptionException.of(Kind.BAD_GROUP_DESCRIPTOR).build("group " + g + "'s bg_itable_unused "
+                        + d.itableUnused() + " exceeds the " + sb.inodesPerGroup + " inodes of a group; run e2fsck before writing");
+            }
             // ext4_count_free_clusters / ext4_count_free_inodes / ext4_count_dirs: sums of the descriptors
             fb += d.freeBlocksCount();
             fi += d.freeInodesCount();
@@ -127,7 +133,7 @@ public final class GroupAllocator {
     }
 
     /** The allocators of {@code volume}, with a random start for unnamed top-level directories. */
-    public static GroupAllocator open(Volume volume) throws UnsupportedFeatureException {
+    public static GroupAllocator open(Volume volume) throws CorruptionException, UnsupportedFeatureException {
         return open(volume, n -> ThreadLocalRandom.current().nextInt(n));
     }
 
@@ -135,7 +141,8 @@ public final class GroupAllocator {
      * As {@link #open(Volume)}, with {@code randomBelow(n)} (a number in {@code [0, n)}) choosing where
      * the search for an unnamed top-level directory starts ({@code get_random_u32_below}).
      */
-    public static GroupAllocator open(Volume volume, IntUnaryOperator randomBelow) throws UnsupportedFeatureException {
+    public static GroupAllocator open(Volume volume, IntUnaryOperator randomBelow)
+            throws CorruptionException, UnsupportedFeatureException {
         Superblock sb = volume.superblock();
         if (sb.hasRoCompat(Features.RO_COMPAT_BIGALLOC)) {
             throw new UnsupportedFeatureException("bigalloc", "allocation in clusters is not implemented");

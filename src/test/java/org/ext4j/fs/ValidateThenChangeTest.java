@@ -219,6 +219,24 @@ class ValidateThenChangeTest {
         assertRefusedUnchanged(img, 1, "no space", "io", img.toString(), "/hello.txt", "-c", "pwrite 8192 5000");
     }
 
+    /**
+     * A descriptor whose bg_itable_unused exceeds the inodes of a group: e2fsck calls it invalid and
+     * skips the group's inodes as unused, so a name ext4j added to a directory there would be lost to
+     * it ("Unattached inode", found by the random-damage harness). A read-write open refuses it,
+     * before anything is written; reading works.
+     */
+    @Test
+    void aWriteIsRefusedOnAnInvalidUnusedInodesCount() throws IOException {
+        Path img = image("itable-unused.img", List.of("-b", "4096"));
+        Superblock sb;
+        try (Ext4FileSystem fs = Ext4FileSystem.open(img)) {
+            sb = fs.superblock();
+        }
+        debugfsWrite(img, "set_bg 0 itable_unused " + (sb.inodesPerGroup + 1), "set_bg 0 checksum calc");
+        assertRefusedUnchanged(img, 1, "bg_itable_unused", "io", "-f", img.toString(), "/dir/new", "-c", "pwrite 0 10");
+        assertEquals("hello, ext4\n", Tools.ext4j("cat", img.toString(), "/hello.txt").ok().stdout());
+    }
+
     private static String field(String text, String label) {
         return text.lines().filter(l -> l.startsWith(label + ":")).map(l -> l.substring(label.length() + 1).strip())
                 .findFirst().orElse("<missing>");
