@@ -61,6 +61,9 @@ final class XattrReader {
     static byte[] rawValue(Volume volume, InodeRecord owner, Located l, int depth) throws IOException {
         XattrEntry e = l.entry();
         if (e.valueInum() == 0) {
+            if (e.valueSize() == 0) {
+                return new byte[0]; // its offset is never checked (ext4_xattr_check_entries) nor used
+            }
             int start = l.valueBase() + e.valueOffset();
             return Arrays.copyOfRange(l.area(), start, start + e.valueSize());
         }
