@@ -45,6 +45,19 @@ final class KernelWalk {
             out = []
             seen = set()
             done = {}
+            def read_crc(path):
+                # (errno or 0, crc32, bytes read) of the first cap bytes of a regular file
+                err = 0; crc = 0; ln = 0
+                try:
+                    with open(path, 'rb') as f:
+                        while ln < cap:
+                            b = f.read(min(1 << 20, cap - ln))
+                            if not b:
+                                break
+                            crc = zlib.crc32(b, crc); ln += len(b)
+                except OSError as e:
+                    err = e.errno or -1
+                return err, crc, ln
             def walk(rel, depth):
                 names = []
                 err = 0
@@ -73,15 +86,7 @@ final class KernelWalk {
                     elif t == 'f' and st.st_size == 0:
                         pass
                     elif t == 'f':
-                        try:
-                            with open(full, 'rb') as f:
-                                while ln < cap:
-                                    b = f.read(min(1 << 20, cap - ln))
-                                    if not b:
-                                        break
-                                    crc = zlib.crc32(b, crc); ln += len(b)
-                        except OSError as e:
-                            rerr = e.errno or -1
+                        rerr, crc, ln = read_crc(full)
                         done[(st.st_dev, st.st_ino)] = (rerr, crc, ln)
                     elif t == 'l':
                         try:
@@ -105,15 +110,7 @@ final class KernelWalk {
                 except OSError as e:
                     serr = e.errno or -1
                 if t == 'f':
-                    try:
-                        with open(root + p, 'rb') as f:
-                            while ln < cap:
-                                b = f.read(min(1 << 20, cap - ln))
-                                if not b:
-                                    break
-                                crc = zlib.crc32(b, crc); ln += len(b)
-                    except OSError as e:
-                        rerr = e.errno or -1
+                    rerr, crc, ln = read_crc(root + p)
                 out.append('P %s %s %d %d %d %d %d -' % (p.hex(), t, size, serr, rerr, crc, ln))
             sys.stdout.write('\\n'.join(out) + '\\n')
             """;
