@@ -33,6 +33,12 @@ public final class NameTooLongException extends InvalidRequestException {
                 + " bytes, a path holds at most " + (PATH_MAX - 1), path.length);
     }
 
+    /** A symlink target of {@code length} bytes, more than the {@code max} the file system stores. */
+    public static NameTooLongException symlinkTarget(int length, int max) {
+        return new NameTooLongException("file name too long: a symlink target of " + length
+                + " bytes, this file system stores at most " + max + " (ENAMETOOLONG)", length);
+    }
+
     /** Length in bytes of the name or path refused. */
     public int length() {
         return length;

@@ -25,6 +25,20 @@ public record DirEntry(long inode, int recLen, byte[] name, int fileType, int of
     public static final int FT_SYMLINK = 7;
 
     /** Minimal record length for a name of {@code nameLen} bytes ({@code EXT4_DIR_REC_LEN}). */
+    /** The entry type of an inode of {@code mode} ({@code fs_umode_to_ftype}). */
+    public static int fileType(int mode) {
+        return switch (mode & InodeRecord.S_IFMT) {
+            case InodeRecord.S_IFREG -> FT_REG_FILE;
+            case InodeRecord.S_IFDIR -> FT_DIR;
+            case InodeRecord.S_IFCHR -> FT_CHRDEV;
+            case InodeRecord.S_IFBLK -> FT_BLKDEV;
+            case InodeRecord.S_IFIFO -> FT_FIFO;
+            case InodeRecord.S_IFSOCK -> FT_SOCK;
+            case InodeRecord.S_IFLNK -> FT_SYMLINK;
+            default -> FT_UNKNOWN;
+        };
+    }
+
     public static int recLenFor(int nameLen) {
         return (HEADER_SIZE + nameLen + 3) & ~3;
     }

@@ -105,6 +105,11 @@ public final class Ext4File implements Closeable {
         return inode.number();
     }
 
+    /** The in-memory inode, through which changes by name reach an open file's inode ({@link WriteSession#editInode}). */
+    InodeState inodeState() {
+        return inode;
+    }
+
     /**
      * The largest size of an extent-mapped file, the kernel's {@code s_maxbytes} from
      * {@code ext4_max_size}: 2^32 - 1 blocks (the extent's 32-bit logical start), and without

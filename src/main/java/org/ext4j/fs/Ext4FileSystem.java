@@ -158,44 +158,13 @@ public final class Ext4FileSystem implements Closeable {
             // before anything is allocated: a failed create must leave nothing behind
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
         }
-        Superblock sb = superblock();
-        if (!sb.hasIncompat(Features.INCOMPAT_EXTENTS)) {
+        if (!superblock().hasIncompat(Features.INCOMPAT_EXTENTS)) {
             // an extent-mapped inode on such a file system is damage to e2fsck; the kernel would make
             // a block-mapped one, which ext4j cannot write yet
             throw new UnsupportedFeatureException("^extents",
                     "creating files on a file system without extents is not implemented (open read-only)");
         }
-        org.ext4j.namespace.DirectoryWriter dirs = new org.ext4j.namespace.DirectoryWriter(volume,
-                session.allocator.blocks(), java.time.Clock.systemUTC());
-        long ino;
-        int credits = org.ext4j.alloc.InodeAllocator.ALLOC_CREDITS + dirs.addCredits(parent) + 1;
-
-        try (org.ext4j.txn.Handle h = session.journal.start(credits)) {
-            ino = session.allocator.inodes().allocate(h, parent, false);
-            byte[] raw = new byte[sb.inodeSize];
-            byte[] iBlock = new byte[InodeRecord.I_BLOCK_SIZE];
-            org.ext4j.format.ExtentNodeWriter.initRoot(iBlock);
-            Instant now = Instant.now();
-            long s = now.getEpochSecond();
-            int ns = now.getNano();
-            org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(sb, ino, raw)
-                    .extraIsize(sb.newInodeExtraIsize())
-                    .mode(InodeRecord.S_IFREG | (permissions & 07777)).uid(0).gid(0).size(0).linksCount(1)
-                    .flags(InodeRecord.FL_EXTENTS).generation(new java.security.SecureRandom().nextInt() & 0xFFFFFFFFL)
-                    .iBlock(iBlock).blocks512(0);
-            w.atime(s, ns).mtime(s, ns).ctime(s, ns).crtime(s, ns).setChecksum();
-            volume.writeInode(h, ino, raw);
-            try {
-                dirs.addEntry(h, parent, name, ino, DirEntry.FT_REG_FILE);
-            } catch (org.ext4j.alloc.NoSpaceException e) {
-                // no block for the directory to grow: the inode goes back, as ext4_create drops it
-                // (the directory is consistent either way)
-                w.linksCount(0).dtime(s & 0xFFFFFFFFL).setChecksum();
-                volume.writeInode(h, ino, raw);
-                session.allocator.inodes().free(h, ino, false);
-                throw e;
-            }
-        }
+        new Namei(session, java.time.Clock.systemUTC()).create(parent, name, permissions, session.owner);
         return openFile(path);
     }
 
@@ -343,6 +312,297 @@ public final class Ext4FileSystem implements Closeable {
             });
         } finally {
             session.namespaceLock.unlock();
+        }
+    }
+
+    // ---- namespace changes ----------------------------------------------------------------
+
+    /** A name to create or remove: its directory (resolved, a directory) and the last component. */
+    private record NameIn(long parent, byte[] name, boolean trailingSlash) {
+    }
+
+    /**
+     * Splits {@code path} for an operation on its last name, refusing the names it cannot take:
+     * "/" (nothing to name) and "." or ".." with {@code dotError}, after the directories on the way
+     * resolve (ENOENT, ENOTDIR first, as the kernel's walk). Only reads.
+     */
+    private NameIn nameIn(String path, java.util.function.Function<String, IOException> dotError) throws IOException {
+        byte[] full = PathNames.check(path);
+        byte[] last = PathNames.lastName(full);
+        if (last.length == 0 || PathNames.isDotOrDotDot(last)) {
+            resolve(full, true);
+            throw dotError.apply(last.length == 0 ? "/" : new String(last, StandardCharsets.UTF_8));
+        }
+        long parent = resolveParent(full, path);
+        if (!inode(parent).record().isDirectory()) {
+            throw new WrongTypeException(path + ": not a directory (ENOTDIR)");
+        }
+        return new NameIn(parent, last, PathNames.trailingSlash(full));
+    }
+
+    /** Runs a namespace change under the namespace lock, refused on a read-only file system. */
+    private <T> T namespaceChange(String function, WriteSession.Change<T> op) throws IOException {
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        session.namespaceLock.lock(); // names checked present or absent stay so until the change is made
+        try {
+            return session.change(function, op);
+        } finally {
+            session.namespaceLock.unlock();
+        }
+    }
+
+    private Namei namei() {
+        return new Namei(session, java.time.Clock.systemUTC());
+    }
+
+    /** Prefixes a refusal's message with the path it concerns, keeping its type. */
+    private static <T> T named(String path, WriteSession.Change<T> op) throws IOException {
+        try {
+            return op.run();
+        } catch (org.ext4j.error.Ext4Exception e) {
+            if (e.getMessage() != null && !e.getMessage().startsWith(path) && !(e instanceof CorruptionException)) {
+                throw renamed(e, path + ": " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private static IOException renamed(org.ext4j.error.Ext4Exception e, String message) {
+        IOException r;
+        if (e instanceof NotFoundException) {
+            r = new NotFoundException(message);
+        } else if (e instanceof WrongTypeException) {
+            r = new WrongTypeException(message);
+        } else if (e instanceof org.ext4j.namespace.EntryExistsException) {
+            r = new org.ext4j.namespace.EntryExistsException(message);
+        } else if (e instanceof org.ext4j.namespace.DirectoryNotEmptyException) {
+            r = new org.ext4j.namespace.DirectoryNotEmptyException(message);
+        } else if (e instanceof org.ext4j.namespace.TooManyLinksException) {
+            r = new org.ext4j.namespace.TooManyLinksException(message);
+        } else if (e instanceof org.ext4j.alloc.NoSpaceException) {
+            r = new org.ext4j.alloc.NoSpaceException(message);
+        } else if (e instanceof org.ext4j.error.InvalidArgumentException) {
+            r = new org.ext4j.error.InvalidArgumentException(message);
+        } else if (e.getClass() == org.ext4j.error.InvalidRequestException.class) {
+            r = new org.ext4j.error.InvalidRequestException(message);
+        } else {
+            return e;
+        }
+        r.initCause(e);
+        return r;
+    }
+
+    /**
+     * {@code mkdir(2)}: a new empty directory with permissions {@code mode & 07777}, owned by the
+     * calling process (the group of a set-group-ID parent, whose bit it inherits).
+     *
+     * @throws org.ext4j.namespace.EntryExistsException when the name exists, "/", "." and ".." included (EEXIST)
+     * @throws org.ext4j.namespace.TooManyLinksException when the parent has the most subdirectories it may (EMLINK)
+     * @throws org.ext4j.alloc.NoSpaceException when no inode or block is free (ENOSPC); nothing is changed then
+     */
+    public void mkdir(String path, int mode) throws IOException {
+        NameIn n = nameIn(path, name -> new org.ext4j.namespace.EntryExistsException(path + ": file exists (EEXIST)"));
+        namespaceChange("ext4_mkdir", () -> named(path, () -> namei().mkdir(recheck(n, path), n.name(), mode, session.owner)));
+    }
+
+    /** Resolves the parent again under the lock: a rename may have moved it since {@link #nameIn}. */
+    private long recheck(NameIn n, String path) throws IOException {
+        long parent = resolveParent(PathNames.check(path), path);
+        if (!inode(parent).record().isDirectory()) {
+            throw new WrongTypeException(path + ": not a directory (ENOTDIR)");
+        }
+        return parent;
+    }
+
+    /**
+     * {@code mknod(2)}: a character or block device ({@code S_IFCHR}/{@code S_IFBLK} in {@code mode},
+     * with its major and minor numbers), a fifo or a socket.
+     */
+    public void mknod(String path, int mode, int major, int minor) throws IOException {
+        NameIn n = nameIn(path, name -> new org.ext4j.namespace.EntryExistsException(path + ": file exists (EEXIST)"));
+        if (n.trailingSlash()) {
+            throw new NotFoundException(path + ": a trailing '/' names a directory (ENOENT)");
+        }
+        namespaceChange("ext4_mknod", () -> named(path, () -> namei().mknod(recheck(n, path), n.name(), mode, major, minor,
+                session.owner)));
+    }
+
+    /** {@code symlink(2)}: {@code linkPath} becomes a symbolic link holding {@code target} (not checked to exist). */
+    public void symlink(String target, String linkPath) throws IOException {
+        symlink(target == null ? null : target.getBytes(StandardCharsets.UTF_8), linkPath);
+    }
+
+    /** {@link #symlink(String, String)} with the target as raw bytes. */
+    public void symlink(byte[] target, String linkPath) throws IOException {
+        if (target == null) {
+            throw new org.ext4j.error.InvalidArgumentException("no symlink target (null)");
+        }
+        NameIn n = nameIn(linkPath, name -> new org.ext4j.namespace.EntryExistsException(linkPath + ": file exists (EEXIST)"));
+        if (n.trailingSlash()) {
+            throw new NotFoundException(linkPath + ": a trailing '/' names a directory (ENOENT)");
+        }
+        if (session != null) {
+            named(linkPath, () -> {
+                namei().checkSymlinkTarget(target);
+                return null;
+            });
+        }
+        namespaceChange("ext4_symlink", () -> named(linkPath, () -> namei().symlink(recheck(n, linkPath), n.name(), target,
+                session.owner)));
+    }
+
+    /**
+     * {@code link(2)} (linkat without AT_SYMLINK_FOLLOW: a final symlink is linked itself): a new
+     * name {@code newPath} for the inode {@code existing} names.
+     *
+     * @throws org.ext4j.error.InvalidRequestException for a directory (EPERM)
+     * @throws org.ext4j.namespace.TooManyLinksException at 65,000 links (EMLINK)
+     */
+    public void link(String existing, String newPath) throws IOException {
+        PathNames.check(existing);
+        lookup(existing); // the existing name first (ENOENT, ENOTDIR), as do_linkat
+        NameIn n = nameIn(newPath, name -> new org.ext4j.namespace.EntryExistsException(newPath + ": file exists (EEXIST)"));
+        if (n.trailingSlash()) {
+            throw new NotFoundException(newPath + ": a trailing '/' names a directory (ENOENT)");
+        }
+        namespaceChange("ext4_link", () -> {
+            long ino = named(existing, () -> lookup(existing));
+            named(newPath, () -> {
+                namei().link(ino, recheck(n, newPath), n.name());
+                return null;
+            });
+            return null;
+        });
+    }
+
+    /**
+     * {@code rmdir(2)}: removes an empty directory.
+     *
+     * @throws org.ext4j.namespace.DirectoryNotEmptyException when it holds names, or for ".." (ENOTEMPTY)
+     * @throws org.ext4j.error.InvalidRequestException for "." (EINVAL) or "/" (EBUSY)
+     * @throws WrongTypeException when it is not a directory (ENOTDIR)
+     */
+    public void rmdir(String path) throws IOException {
+        NameIn n = nameIn(path, name -> name.equals("..")
+                ? new org.ext4j.namespace.DirectoryNotEmptyException(path + ": directory not empty (ENOTEMPTY)")
+                : new org.ext4j.error.InvalidRequestException(path + (name.equals("/") ? ": the root cannot be removed (EBUSY)"
+                        : ": \".\" cannot be removed (EINVAL)")));
+        namespaceChange("ext4_rmdir", () -> named(path, () -> {
+            namei().rmdir(recheck(n, path), n.name(), new Unlinker(session, java.time.Clock.systemUTC()));
+            return null;
+        }));
+    }
+
+    /** {@code rename(2)}: {@link RenameMode#REPLACE}. */
+    public void rename(String from, String to) throws IOException {
+        rename(from, to, RenameMode.REPLACE);
+    }
+
+    /**
+     * {@code renameat2(2)}: moves the name {@code from} to {@code to} in one step, replacing what
+     * {@code to} names ({@link RenameMode#REPLACE}: a non-directory by a non-directory, an empty
+     * directory by a directory), refusing to ({@link RenameMode#NOREPLACE}), or swapping the two
+     * ({@link RenameMode#EXCHANGE}). A directory moved to another parent takes its ".." along.
+     *
+     * @throws org.ext4j.error.InvalidRequestException when a directory would move into itself (EINVAL),
+     *         or for "/", "." or ".." (EBUSY)
+     * @throws org.ext4j.namespace.DirectoryNotEmptyException when the target is a directory with names (ENOTEMPTY)
+     */
+    public void rename(String from, String to, RenameMode mode) throws IOException {
+        java.util.Objects.requireNonNull(mode, "mode");
+        NameIn src = nameIn(from, name -> new org.ext4j.error.InvalidRequestException(from + ": cannot rename \"" + name
+                + "\" (EBUSY)"));
+        NameIn dst = nameIn(to, name -> mode == RenameMode.NOREPLACE
+                ? new org.ext4j.namespace.EntryExistsException(to + ": file exists (EEXIST)")
+                : new org.ext4j.error.InvalidRequestException(to + ": cannot rename onto \"" + name + "\" (EBUSY)"));
+        namespaceChange("ext4_rename", () -> {
+            long oldDir = recheck(src, from);
+            long newDir = recheck(dst, to);
+            if (src.trailingSlash() || dst.trailingSlash()) {
+                // a trailing '/' is allowed on directories only
+                DirEntry e = new Directory(volume, inode(oldDir)).lookup(src.name());
+                if (e != null && !inode(e.inode()).record().isDirectory()) {
+                    throw new WrongTypeException(from + ": not a directory (ENOTDIR)");
+                }
+            }
+            named(from, () -> {
+                namei().rename(oldDir, src.name(), newDir, dst.name(), mode, new Unlinker(session, java.time.Clock.systemUTC()));
+                return null;
+            });
+            return null;
+        });
+    }
+
+    /** {@code chmod(2)}: the permission bits of what {@code path} names (symlinks followed). */
+    public void chmod(String path, int mode) throws IOException {
+        setAttributes(path, InodeAttributes.mode(mode), true);
+    }
+
+    /** {@code chown(2)}: owner and group (-1 keeps one), symlinks followed. */
+    public void chown(String path, long uid, long gid) throws IOException {
+        setAttributes(path, InodeAttributes.owner(uid, gid), true);
+    }
+
+    /**
+     * {@code utimensat(2)}: access and modification times with nanoseconds; null keeps one
+     * ({@code UTIME_OMIT}), {@link InodeAttributes#NOW} sets it to now. {@code follow} false changes
+     * a final symlink itself ({@code AT_SYMLINK_NOFOLLOW}).
+     */
+    public void utimens(String path, Instant atime, Instant mtime, boolean follow) throws IOException {
+        setAttributes(path, InodeAttributes.times(atime, mtime), follow);
+    }
+
+    /** Changes the given attributes of what {@code path} names in one step ({@code notify_change}); ctime becomes now. */
+    public void setAttributes(String path, InodeAttributes attrs, boolean follow) throws IOException {
+        java.util.Objects.requireNonNull(attrs, "attrs");
+        PathNames.check(path);
+        namespaceChange("ext4_setattr", () -> {
+            long ino = follow ? lookupFollow(path) : lookup(path);
+            named(path, () -> {
+                namei().setattr(ino, attrs);
+                return null;
+            });
+            return null;
+        });
+    }
+
+    /** {@code truncate(2)}: the regular file {@code path} names (symlinks followed) becomes {@code size} bytes. */
+    public void truncate(String path, long size) throws IOException {
+        if (size < 0) {
+            throw new org.ext4j.error.InvalidArgumentException(path + ": negative size " + size + " (EINVAL)");
+        }
+        PathNames.check(path);
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        long ino = lookupFollow(path);
+        InodeRecord rec = volume.readInode(ino);
+        if (rec.isDirectory()) {
+            throw new WrongTypeException(path + ": is a directory (EISDIR)");
+        }
+        if (!rec.isRegular()) {
+            throw new org.ext4j.error.InvalidRequestException(path + ": not a regular file (EINVAL)");
+        }
+        Ext4File open = session.openFiles.get(ino);
+        if (open != null) {
+            open.truncate(size);
+            return;
+        }
+        try (Ext4File f = openFile(path)) {
+            f.truncate(size);
+        }
+    }
+
+    /** The owner of what this file system creates: the calling process's ({@code current_fsuid()}). */
+    static Namei.Owner processOwner() {
+        try {
+            Object uid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            Object gid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+            return new Namei.Owner(((Number) uid).longValue(), ((Number) gid).longValue());
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return new Namei.Owner(0, 0); // no /proc: root, as mke2fs -d leaves files without an owner
         }
     }
 

@@ -151,7 +151,7 @@ final class Unlinker {
      * in use in a valid block bitmap, and the inode in the inode bitmap. Damage found here refuses the
      * unlink before its first change.
      */
-    private void checkEvictable(InodeRecord rec) throws IOException {
+    void checkEvictable(InodeRecord rec) throws IOException {
         long ino = rec.number;
         if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
             throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
@@ -207,6 +207,14 @@ final class Unlinker {
         return rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
     }
 
+    /**
+     * Evicts inode {@code ino}, whose links are gone and which no file holds open (a removed
+     * directory, a file renamed over), after {@link #checkEvictable}.
+     */
+    void evictNow(long ino) throws IOException {
+        evict(ino);
+    }
+
     /** {@code ext4_evict_inode} of an inode with no links left and no open file, checked by {@link #checkEvictable}. */
     private void evict(long ino) throws IOException {
         InodeRecord rec = volume.readInode(ino);
@@ -242,7 +250,7 @@ final class Unlinker {
             }
             w.blocks512(Math.max(0, blocks)).dtime(now.getEpochSecond() & 0xFFFFFFFFL).setChecksum();
             volume.writeInode(h, ino, raw);
-            session.allocator.inodes().free(h, ino, false);
+            session.allocator.inodes().free(h, ino, rec.isDirectory());
         }
     }
 

@@ -16,6 +16,7 @@ import org.ext4j.extentstatus.ExtentStatusShrinker;
 import org.ext4j.format.Features;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
+import org.ext4j.mapping.InodeState;
 import org.ext4j.mapping.Reservations;
 import org.ext4j.pagecache.PageCacheLimits;
 import org.ext4j.txn.Handle;
@@ -78,6 +79,8 @@ final class WriteSession {
      */
     final Map<Long, Integer> deferredUnlinks = new ConcurrentHashMap<>();
     final int maxFolioBytes;
+    /** Who owns what this session creates (the calling process, as {@code current_fsuid()}). */
+    final Namei.Owner owner = Ext4FileSystem.processOwner();
     private final int originalState;
     /** How deep the calling thread is in {@link #change} calls. */
     private final ThreadLocal<int[]> changeDepth = ThreadLocal.withInitial(() -> new int[1]);
@@ -337,6 +340,36 @@ final class WriteSession {
      * {@link #openFiles}: links unlinked while it was open are dropped now, and an inode left with
      * none is freed ({@code iput} of the last reference reaching {@code ext4_evict_inode}).
      */
+    /**
+     * Changes inode {@code ino} in {@code h}: through its open file's in-memory inode when it is
+     * open (which owns every byte of the inode until it closes, {@link InodeState#edit}), else by
+     * reading, editing and writing its bytes. Every change of an inode's attributes by name goes
+     * through here, so an open file never writes an old link count, mode or owner back. The caller
+     * holds {@link #namespaceLock}, under which files are opened.
+     */
+    void editInode(Handle h, long ino, java.util.function.Consumer<org.ext4j.format.InodeWriter> change)
+            throws IOException {
+        Ext4File open = openFiles.get(ino);
+        if (open != null) {
+            open.inodeState().edit(h, change);
+            return;
+        }
+        byte[] raw = volume.readInode(ino).raw();
+        org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(volume.superblock(), ino, raw);
+        change.accept(w);
+        w.setChecksum();
+        volume.writeInode(h, ino, raw);
+    }
+
+    /** Inode {@code ino} as it is now: an open file's in-memory bytes, else the inode table's. */
+    org.ext4j.format.InodeRecord currentInode(long ino) throws IOException {
+        Ext4File open = openFiles.get(ino);
+        if (open == null) {
+            return volume.readInode(ino);
+        }
+        return org.ext4j.format.InodeRecord.decode(volume.superblock(), ino, open.inodeState().rawCopy(), -1, -1);
+    }
+
     void fileClosed(Ext4File f) throws IOException {
         namespaceLock.lock();
         try {

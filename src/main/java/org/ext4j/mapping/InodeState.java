@@ -90,6 +90,30 @@ public final class InodeState {
         volume.writeInode(h, ino, bytes);
     }
 
+    /**
+     * Applies an attribute change made by name while the file is open (chmod, chown, utimens, a new
+     * link, an xattr in the inode body) to this in-memory inode, which owns every byte of the
+     * on-disk inode while the file is open, and writes the inode in {@code h} with the mapping
+     * fields as they are now. Without this, the file's next writeback would write the old bytes back.
+     */
+    public void edit(Handle h, java.util.function.Consumer<InodeWriter> change) throws IOException {
+        byte[] bytes;
+        synchronized (this) {
+            InodeWriter w = new InodeWriter(sb, ino, raw);
+            change.accept(w);
+            w.iBlock(iBlock).blocks512(blocks512).size(diskSize).setChecksum();
+            bytes = raw.clone();
+        }
+        volume.writeInode(h, ino, bytes);
+    }
+
+    /** The inode's bytes as they are in memory now, mapping fields and checksum included. */
+    public synchronized byte[] rawCopy() {
+        byte[] copy = raw.clone();
+        new InodeWriter(sb, ino, copy).iBlock(iBlock).blocks512(blocks512).size(diskSize).setChecksum();
+        return copy;
+    }
+
     public int checksumSeed() {
         return InodeRecord.checksumSeed(sb, ino, org.ext4j.format.Le.u32(raw, 0x64));
     }
