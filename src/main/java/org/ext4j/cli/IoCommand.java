@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
  * Unlike xfs_io, which reports a failed command and goes on, the first failure ends the run.
  */
 @Command(name = "io", description = "Run xfs_io-style commands on a file inside the image (read-write).")
-final class IoCommand implements Callable<Integer> {
+final class IoCommand extends FsVerb {
     /** Largest piece of data held in memory at once, whatever the sizes asked for. */
     static final int MAX_BUFFER = 1 << 20;
 
@@ -59,9 +59,6 @@ final class IoCommand implements Callable<Integer> {
     @Option(names = "-c", required = true, paramLabel = "CMD", description = "A command, as xfs_io's -c.")
     List<String> commands = new ArrayList<>();
 
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
     /** One parsed {@code -c} command: checked in full before the image is opened read-write. */
     private interface Op {
         /** What depends on the file system: its largest file ({@code s_maxbytes}). */
@@ -71,37 +68,54 @@ final class IoCommand implements Callable<Integer> {
         void run(Ext4File f, PrintWriter out) throws IOException;
     }
 
+    private final List<Op> ops = new ArrayList<>();
+
     @Override
-    public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        ImageOpener.checkImage(image, true);
-        List<Op> ops = new ArrayList<>();
+    Path image() {
+        return image;
+    }
+
+    @Override
+    void check() throws Exception {
+        ops.clear();
         for (String c : commands) {
             ops.add(parse(c));
         }
         PathNames.check(path);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        ImageOpener.checkImage(image, true);
+        check();
         WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
         // the read-write open writes nothing until the first change: a command refused here, or a
         // file refused by openFile or createFile, leaves the image as it was
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
-            for (Op op : ops) {
-                op.checkLimits(fs.maxFileSize());
-            }
-            Ext4File f;
-            try {
-                f = fs.openFile(path);
-            } catch (NotFoundException e) {
-                if (!create) {
-                    throw e;
-                }
-                f = fs.createFile(path, 0644);
-            }
-            for (Op op : ops) {
-                op.run(f, out);
-                out.flush();
-            }
+            run(fs, out);
         }
         return 0;
+    }
+
+    @Override
+    void run(Ext4FileSystem fs, PrintWriter out) throws Exception {
+        for (Op op : ops) {
+            op.checkLimits(fs.maxFileSize());
+        }
+        Ext4File f;
+        try {
+            f = fs.openFile(path);
+        } catch (NotFoundException e) {
+            if (!create) {
+                throw e;
+            }
+            f = fs.createFile(path, 0644);
+        }
+        for (Op op : ops) {
+            op.run(f, out);
+            out.flush();
+        }
     }
 
     /** Parses one {@code -c} command; anything malformed is a usage error naming it. */

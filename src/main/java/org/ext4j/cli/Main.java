@@ -47,7 +47,9 @@ import picocli.CommandLine.Option;
         description = {"Read ext4 images, and write files in them, without root or a kernel mount.",
             "ext4j VERB --help describes a verb."},
         subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
-            IoCommand.class, RmCommand.class, RaceCommand.class})
+            IoCommand.class, RmCommand.class, MkdirCommand.class, RmdirCommand.class, MvCommand.class, LnCommand.class,
+            ChmodCommand.class, ChownCommand.class, TouchCommand.class, TruncateCommand.class, DfCommand.class,
+            ShellCommand.class, RaceCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_CORRUPT = 1;
     public static final int EXIT_USAGE = 2;
@@ -162,16 +164,7 @@ public final class Main implements Runnable {
                 || parsed.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
         PrintWriter err = cl.getErr();
         String verb = cl.getCommandName();
-        int code;
-        if (e instanceof UnsupportedFeatureException) {
-            code = EXIT_UNSUPPORTED;
-        } else if (e instanceof InvalidArgumentException || e instanceof NameTooLongException) {
-            code = EXIT_USAGE; // the arguments are wrong whatever the image holds
-        } else if (e instanceof Ext4Exception || e instanceof java.io.IOException) {
-            code = EXIT_CORRUPT;
-        } else {
-            code = EXIT_BUG;
-        }
+        int code = exitCode(e);
         String kind = e instanceof CorruptionException ? "corrupt image: " : code == EXIT_BUG ? "internal error: " : "";
         err.println(oneLine("ext4j " + verb + ": " + kind + describe(e)));
         if (debug || code == EXIT_BUG && Boolean.getBoolean("ext4j.debug")) {
@@ -179,6 +172,19 @@ public final class Main implements Runnable {
         }
         err.flush();
         return code;
+    }
+
+    /** The exit status of a failure (see the class comment). */
+    static int exitCode(Exception e) {
+        if (e instanceof UnsupportedFeatureException) {
+            return EXIT_UNSUPPORTED;
+        } else if (e instanceof InvalidArgumentException || e instanceof NameTooLongException) {
+            return EXIT_USAGE; // the arguments are wrong whatever the image holds
+        } else if (e instanceof Ext4Exception || e instanceof java.io.IOException
+                || e instanceof java.nio.file.ReadOnlyFileSystemException) {
+            return EXIT_CORRUPT;
+        }
+        return EXIT_BUG;
     }
 
     /**

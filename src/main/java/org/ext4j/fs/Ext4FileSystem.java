@@ -126,6 +126,21 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     /**
+     * {@code syncfs(2)}: every open file's dirty data written back, the metadata changed so far
+     * written, and the device flushed, so that everything done until now survives a crash.
+     */
+    public void sync() throws IOException {
+        if (session == null) {
+            return;
+        }
+        for (Ext4File f : new ArrayList<>(session.openFiles.values())) {
+            f.fsync();
+        }
+        session.journal.commit();
+        device.flush();
+    }
+
+    /**
      * Creates an empty regular file ({@code open(O_CREAT|O_EXCL)}): a new inode (the allocator's
      * placement near the parent), an empty extent root, times set to now, and the name added to
      * the parent directory, all in one handle. Returns it open for writing.
@@ -593,6 +608,35 @@ public final class Ext4FileSystem implements Closeable {
         try (Ext4File f = openFile(path)) {
             f.truncate(size);
         }
+    }
+
+    /**
+     * {@code statfs(2)}, as {@code ext4_statfs} counts: the overhead is the superblock's
+     * s_overhead_clusters when set, else {@code ext4_calculate_overhead}'s sum (the first data block;
+     * per group the superblock backup, descriptor table copy and reserved GDT blocks, the inode
+     * table and two bitmaps; the journal's blocks).
+     */
+    public StatFs statfs() throws IOException {
+        Superblock sb = superblock();
+        long overhead = sb.overheadClusters;
+        if (overhead == 0) {
+            org.ext4j.alloc.GroupLayout layout = new org.ext4j.alloc.GroupLayout(sb, volume.systemZone());
+            long itb = ((long) sb.inodesPerGroup * sb.inodeSize + sb.blockSize - 1) / sb.blockSize;
+            overhead = sb.firstDataBlock;
+            for (long g = 0; g < sb.groupCount; g++) {
+                overhead += layout.baseMetaBlocks(g) + itb + 2;
+            }
+            if (sb.hasCompat(Features.COMPAT_HAS_JOURNAL) && sb.journalInum != 0) {
+                overhead += volume.readInode(sb.journalInum).size / sb.blockSize;
+            }
+        }
+        long free = session == null ? sb.freeBlocksCount
+                : Math.max(0, session.allocator.freeBlocks() - session.reservations.reserved());
+        long freeInodes = session == null ? sb.freeInodesCount : session.allocator.inodes().freeInodes();
+        long resv = sb.hasIncompat(Features.INCOMPAT_EXTENTS) ? Math.min(sb.blocksCount / 50, 4096) : 0;
+        long avail = Math.max(0, free - (sb.reservedBlocksCount + resv));
+        return new StatFs(sb.blockSize, sb.blocksCount - overhead, free, avail, sb.inodesCount, freeInodes,
+                org.ext4j.error.NameTooLongException.NAME_MAX);
     }
 
     /** The owner of what this file system creates: the calling process's ({@code current_fsuid()}). */
