@@ -40,7 +40,7 @@ class ArchitectureTest {
             List.of("inode"),
             List.of("namespace"),
             List.of("fs"),
-            List.of("race"),
+            List.of("race", "tree"),
             List.of("cli"));
 
     /**
