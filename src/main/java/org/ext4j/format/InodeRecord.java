@@ -114,8 +114,11 @@ public final class InodeRecord {
         return r;
     }
 
-    /** Decodes without verifying the checksum: for the writer, which is about to set it. */
-    static InodeRecord decodeUnverified(Superblock sb, long number, byte[] b) throws CorruptionException {
+    /**
+     * Decodes without verifying the checksum: for writers, which are about to set it, and which may
+     * hold an open inode's bytes whose checksum is not set yet.
+     */
+    public static InodeRecord decodeUnverified(Superblock sb, long number, byte[] b) throws CorruptionException {
         int extra = b.length > Superblock.GOOD_OLD_INODE_SIZE ? Le.u16(b, 0x80) : 0;
         if (extra > b.length - Superblock.GOOD_OLD_INODE_SIZE || (extra & 3) != 0) {
             throw CorruptionException.of(Kind.BAD_INODE).inode(number).build("i_extra_isize " + extra + " does not fit");

@@ -18,7 +18,63 @@ public record XattrEntry(int nameIndex, byte[] suffix, int valueOffset, long val
     public static final int BLOCK_HEADER_SIZE = 32;
     public static final int ENTRY_HEADER_SIZE = 16;
     public static final int IBODY_HEADER_SIZE = 4;
+    /** Block header fields: {@code h_refcount}, {@code h_hash}, {@code h_checksum}. */
+    public static final int REFCOUNT_OFFSET = 4;
+    public static final int HASH_OFFSET = 0xC;
     private static final int BLOCK_CHECKSUM_OFFSET = 0x10;
+    /** Entry fields after e_name_len and e_name_index. */
+    public static final int E_VALUE_OFFS = 2;
+    public static final int E_VALUE_INUM = 4;
+    public static final int E_VALUE_SIZE = 8;
+    public static final int E_HASH = 12;
+
+    /** {@code EXT4_XATTR_LEN}: an entry with its name, padded to 4 bytes. */
+    public static int entryLen(int nameLen) {
+        return (nameLen + ENTRY_HEADER_SIZE + 3) & ~3;
+    }
+
+    /** {@code EXT4_XATTR_SIZE}: a value padded to 4 bytes. */
+    public static int valueLen(int size) {
+        return (size + 3) & ~3;
+    }
+
+    /**
+     * {@code ext4_xattr_hash_entry}: the name's bytes as unsigned chars, then {@code words} 32-bit
+     * little-endian words of the padded value. {@code signed} computes the variant older kernels
+     * wrote on machines whose {@code char} is signed ({@code ext4_xattr_hash_entry_signed}; it
+     * differs only for names with bytes of 0x80 and up), which the kernel and e2fsck still accept
+     * on reading; writers use the unsigned one.
+     */
+    public static long hashEntry(byte[] name, int nameOff, int nameLen, byte[] value, int valueOff, int words,
+            boolean signed) {
+        int hash = 0;
+        for (int i = 0; i < nameLen; i++) {
+            int c = signed ? name[nameOff + i] : name[nameOff + i] & 0xFF;
+            hash = (hash << 5) ^ (hash >>> 27) ^ c;
+        }
+        for (int i = 0; i < words; i++) {
+            hash = (hash << 16) ^ (hash >>> 16) ^ Le.i32(value, valueOff + 4 * i);
+        }
+        return hash & 0xFFFFFFFFL;
+    }
+
+    /**
+     * {@code ext4_xattr_rehash}: the block hash over the entries' hashes in order; 0 (never shared)
+     * when any entry's hash is 0. The entries must have been walked and checked before.
+     */
+    public static long blockHash(byte[] b) {
+        int hash = 0;
+        int off = BLOCK_HEADER_SIZE;
+        while (off + 4 <= b.length && Le.u32(b, off) != 0) {
+            int e = Le.i32(b, off + E_HASH);
+            if (e == 0) {
+                return 0;
+            }
+            hash = (hash << 16) ^ (hash >>> 16) ^ e;
+            off += entryLen(Le.u8(b, off));
+        }
+        return hash & 0xFFFFFFFFL;
+    }
 
     private static final String[] PREFIXES = {
         null, "user.", "system.posix_acl_access", "system.posix_acl_default", "trusted.", null, "security.",
@@ -88,14 +144,26 @@ public record XattrEntry(int nameIndex, byte[] suffix, int valueOffset, long val
         }
     }
 
-    /** Verifies an xattr block's checksum ({@code ext4_xattr_block_csum}): seeded with the block number. */
-    public static void verifyBlock(Superblock sb, byte[] b, long inode, long block) throws CorruptionException {
+    /** {@code ext4_xattr_block_csum}: crc32c of the block number and the block with h_checksum as zero. */
+    public static long blockChecksum(Superblock sb, byte[] b, long block) {
         int crc = Crc32c.updateLe64(sb.checksumSeedValue(), block);
         crc = Crc32c.update(crc, b, 0, BLOCK_CHECKSUM_OFFSET);
         crc = Crc32c.updateZeros(crc, 4);
         crc = Crc32c.update(crc, b, BLOCK_CHECKSUM_OFFSET + 4, b.length - BLOCK_CHECKSUM_OFFSET - 4);
+        return crc & 0xFFFFFFFFL;
+    }
+
+    /** {@code ext4_xattr_block_csum_set}: stores the checksum when the file system has metadata_csum. */
+    public static void setBlockChecksum(Superblock sb, byte[] b, long block) {
+        if (sb.hasMetadataCsum()) {
+            Le.put32(b, BLOCK_CHECKSUM_OFFSET, blockChecksum(sb, b, block));
+        }
+    }
+
+    /** Verifies an xattr block's checksum ({@code ext4_xattr_block_csum}): seeded with the block number. */
+    public static void verifyBlock(Superblock sb, byte[] b, long inode, long block) throws CorruptionException {
         long stored = Le.u32(b, BLOCK_CHECKSUM_OFFSET);
-        long computed = crc & 0xFFFFFFFFL;
+        long computed = blockChecksum(sb, b, block);
         if (stored != computed) {
             throw CorruptionException.of(Kind.CHECKSUM).inode(inode).block(block).offset(BLOCK_CHECKSUM_OFFSET)
                     .checksum("xattr block", stored, computed);

@@ -8,19 +8,17 @@ import java.util.Arrays;
 
 import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
-import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.ExtentTreeReader;
 import org.ext4j.extentstatus.ExtentStatusTree;
-import org.ext4j.format.Crc32c;
 import org.ext4j.format.ExtentNode;
 import org.ext4j.format.InodeRecord;
 import org.ext4j.format.InodeWriter;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
-import org.ext4j.format.XattrEntry;
+import org.ext4j.inode.XattrWriter;
 import org.ext4j.mapping.BlockMapper;
 import org.ext4j.mapping.InodeState;
 import org.ext4j.namespace.DirectoryWriter;
@@ -173,7 +171,7 @@ final class Unlinker {
                 }
             }
         }
-        if (rec.fileAcl != 0 && readXattrRefcount(ino, rec.fileAcl) == 1) {
+        if (rec.fileAcl != 0 && XattrWriter.checkedRefcount(volume, ino, rec.fileAcl) == 1) {
             owned.add(new long[] {rec.fileAcl, 1});
         }
         owned.sort((a, b) -> Long.compare(a[0], b[0]));
@@ -244,7 +242,7 @@ final class Unlinker {
         try (Handle h = session.journal.start(EVICT_CREDITS)) {
             long blocks = rec.blocks512(sb);
             if (rec.fileAcl != 0) {
-                releaseXattrBlock(h, ino, rec.fileAcl);
+                XattrWriter.releaseBlock(volume, session.allocator.blocks(), h, ino, rec.fileAcl);
                 w.fileAcl(0);
                 blocks -= eaBlocks512;
             }
@@ -376,57 +374,5 @@ final class Unlinker {
             }
         }
         return found;
-    }
-
-    /**
-     * {@code ext4_xattr_release_block}: the block loses this inode's reference; the last one frees it
-     * (and drops any pending write of it), others leave it with the count one lower and its checksum
-     * set again.
-     */
-    private void releaseXattrBlock(Handle h, long ino, long blk) throws IOException {
-        MetaBuffer b = volume.buffer(blk, ino);
-        long ref = readXattrRefcount(ino, blk);
-        if (ref == 1) {
-            volume.bufferCache().forget(blk);
-            session.allocator.blocks().free(h, blk, 1);
-            return;
-        }
-        h.getWriteAccess(b);
-        b.lock().lock();
-        try {
-            byte[] data = b.data();
-            Le.put32(data, 4, ref - 1);
-            if (sb.hasMetadataCsum()) {
-                Le.put32(data, 0x10, xattrBlockChecksum(data, blk));
-            }
-        } finally {
-            b.lock().unlock();
-        }
-        h.markDirty(b);
-    }
-
-    /** The xattr block's {@code h_refcount}, its header and checksum verified; a count of 0 is corruption. */
-    private long readXattrRefcount(long ino, long blk) throws IOException {
-        volume.checkFileBlocks(ino, -1, blk, 1, "xattr block"); // never free or rewrite metadata
-        byte[] bytes = volume.readBlock(blk, ino);
-        XattrEntry.checkBlockHeader(bytes, ino, blk);
-        if (sb.hasMetadataCsum()) {
-            XattrEntry.verifyBlock(sb, bytes, ino, blk);
-        }
-        long ref = Le.u32(bytes, 4);
-        if (ref == 0) {
-            throw CorruptionException.of(Kind.BAD_XATTR).inode(ino).block(blk).offset(4)
-                    .build("xattr block has a reference count of 0 but inode " + ino + " refers to it");
-        }
-        return ref;
-    }
-
-    /** {@code ext4_xattr_block_csum}: crc32c of the block number and the block with h_checksum as zero. */
-    private long xattrBlockChecksum(byte[] b, long blk) {
-        int crc = Crc32c.updateLe64(sb.checksumSeedValue(), blk);
-        crc = Crc32c.update(crc, b, 0, 0x10);
-        crc = Crc32c.updateZeros(crc, 4);
-        crc = Crc32c.update(crc, b, 0x14, b.length - 0x14);
-        return crc & 0xFFFFFFFFL;
     }
 }
