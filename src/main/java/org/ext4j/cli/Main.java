@@ -48,7 +48,7 @@ import picocli.CommandLine.Option;
             "ext4j VERB --help describes a verb."},
         subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
             IoCommand.class, RmCommand.class, MkdirCommand.class, RmdirCommand.class, MvCommand.class, LnCommand.class,
-            ChmodCommand.class, ChownCommand.class, TouchCommand.class, TruncateCommand.class, DfCommand.class,
+            ChmodCommand.class, ChownCommand.class, TouchCommand.class, TruncateCommand.class, XattrCommand.class, DfCommand.class, PutCommand.class,
             ShellCommand.class, RaceCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_CORRUPT = 1;

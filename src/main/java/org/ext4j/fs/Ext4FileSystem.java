@@ -639,6 +639,113 @@ public final class Ext4FileSystem implements Closeable {
                 org.ext4j.error.NameTooLongException.NAME_MAX);
     }
 
+    /** How {@link #setXattr} treats an existing attribute: setxattr(2)'s flags. */
+    public enum XattrMode {
+        /** {@code XATTR_CREATE}: EEXIST when it exists. */
+        CREATE,
+        /** {@code XATTR_REPLACE}: ENODATA when it does not. */
+        REPLACE,
+        /** Either: created or replaced. */
+        EITHER
+    }
+
+    /**
+     * {@code lsetxattr(2)}: sets the attribute {@code name} ("user.x", "trusted.x", "security.x",
+     * "system.posix_acl_access" or "system.posix_acl_default" in {@code posix_acl_xattr} form) of
+     * what {@code path} names (a final symlink itself), in the inode body when it fits, else in the
+     * external block (copied first when other inodes share it); ctime becomes now. An access ACL
+     * sets the mode's permission bits and, when it says no more than they do, is not stored
+     * ({@code posix_acl_update_mode}); a default ACL is for directories only (EACCES).
+     *
+     * @throws org.ext4j.inode.XattrExistsException for {@link XattrMode#CREATE} of an existing name (EEXIST)
+     * @throws NotFoundException for {@link XattrMode#REPLACE} of a missing one (ENODATA)
+     * @throws org.ext4j.alloc.NoSpaceException when it fits neither the body nor a block (ENOSPC)
+     */
+    public void setXattr(String path, String name, byte[] value, XattrMode mode) throws IOException {
+        java.util.Objects.requireNonNull(mode, "mode");
+        if (value == null) {
+            throw new org.ext4j.error.InvalidArgumentException("no attribute value (null)");
+        }
+        org.ext4j.inode.XattrName.parse(name); // a bad name is refused before the image is touched
+        PathNames.check(path);
+        namespaceChange("ext4_xattr_set", () -> named(path, () -> {
+            changeXattr(lookup(path), name, value, mode);
+            return null;
+        }));
+    }
+
+    /** {@code lremovexattr(2)}: removes the attribute {@code name} (ENODATA when there is none). */
+    public void removeXattr(String path, String name) throws IOException {
+        org.ext4j.inode.XattrName.parse(name);
+        PathNames.check(path);
+        namespaceChange("ext4_xattr_set", () -> named(path, () -> {
+            changeXattr(lookup(path), name, null, XattrMode.REPLACE);
+            return null;
+        }));
+    }
+
+    /**
+     * Sets ({@code value} not null) or removes an attribute of inode {@code ino}: the writer works on
+     * a copy of the inode as it is now, then the xattr area, i_file_acl, i_blocks, mode and ctime
+     * go into the inode through {@link WriteSession#editInode} (an open file's in-memory inode
+     * included). The namespace lock serialises attribute changes ({@code xattr_sem}).
+     */
+    private void changeXattr(long ino, String name, byte[] value, XattrMode mode) throws IOException {
+        InodeRecord cur = session.currentInode(ino);
+        int newMode = cur.mode;
+        byte[] stored = value;
+        if (value != null && name.equals("system.posix_acl_access")) {
+            int[] m = org.ext4j.inode.XattrWriter.aclUpdateMode(value, cur.mode);
+            newMode = m[0];
+            if (m[1] == 1) {
+                stored = null; // only the mode: an ACL equal to it is not kept
+            }
+        } else if (value != null && name.equals("system.posix_acl_default") && !cur.isDirectory()) {
+            throw new org.ext4j.error.InvalidRequestException("a default ACL is for directories only (EACCES)");
+        }
+        org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks());
+        byte[] raw = cur.raw();
+        Instant now = Instant.now();
+        int finalMode = newMode;
+        try (org.ext4j.txn.Handle h = session.journal.start(org.ext4j.inode.XattrWriter.CREDITS + 1)) {
+            boolean changed;
+            if (stored != null) {
+                changed = writer.set(h, ino, raw, name, stored, org.ext4j.inode.XattrWriter.Mode.valueOf(mode.name()));
+            } else if (value != null) {
+                // an equivalent access ACL: any stored one goes, the mode takes its bits
+                changed = hasXattr(ino, name) && writer.remove(h, ino, raw, name);
+            } else {
+                changed = writer.remove(h, ino, raw, name);
+            }
+            if (!changed && finalMode == cur.mode) {
+                return;
+            }
+            int extra = Superblock.GOOD_OLD_INODE_SIZE + (raw.length > Superblock.GOOD_OLD_INODE_SIZE
+                    ? org.ext4j.format.Le.u16(raw, 0x80) : 0);
+            long fileAcl = org.ext4j.format.Le.u32(raw, 0x68) | (long) org.ext4j.format.Le.u16(raw, 0x76) << 32;
+            long blocks = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
+            long blockDelta = blocks - cur.blocks512(superblock());
+            session.editInode(h, ino, w -> {
+                byte[] live = w.raw();
+                if (extra < live.length) {
+                    System.arraycopy(raw, extra, live, extra, live.length - extra);
+                }
+                long liveBlocks = org.ext4j.format.Le.u32(live, 0x1C) | (long) org.ext4j.format.Le.u16(live, 0x74) << 32;
+                w.fileAcl(fileAcl).blocks512(liveBlocks + blockDelta).mode(finalMode)
+                        .ctime(now.getEpochSecond(), now.getNano());
+            });
+        }
+    }
+
+    private boolean hasXattr(long ino, String name) throws IOException {
+        try {
+            inode(ino).xattr(name);
+            return true;
+        } catch (NotFoundException e) {
+            return false;
+        }
+    }
+
     /** The owner of what this file system creates: the calling process's ({@code current_fsuid()}). */
     static Namei.Owner processOwner() {
         try {

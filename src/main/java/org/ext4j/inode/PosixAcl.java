@@ -118,6 +118,32 @@ final class PosixAcl {
         return d;
     }
 
+    /**
+     * {@code posix_acl_equiv_mode}: the permission bits an access ACL (valid, in
+     * {@code posix_acl_xattr} form) gives {@code mode} (owner, owning group or mask, others), and
+     * whether the ACL says no more than those bits (no named entries, no mask): then the kernel
+     * stores no ACL at all, only the mode.
+     */
+    static int[] equivalentMode(byte[] x, int mode) throws InvalidArgumentException {
+        toDisk(x); // valid, or refused as setxattr refuses it
+        int bits = 0;
+        int equivalent = 1;
+        for (int off = 4; off + 8 <= x.length; off += 8) {
+            int perm = Le.u16(x, off + 2) & 7;
+            switch (Le.u16(x, off)) {
+                case USER_OBJ -> bits = (bits & ~0700) | perm << 6;
+                case GROUP_OBJ -> bits = (bits & ~0070) | perm << 3;
+                case OTHER -> bits |= perm;
+                case MASK -> {
+                    bits = (bits & ~0070) | perm << 3;
+                    equivalent = 0;
+                }
+                default -> equivalent = 0;
+            }
+        }
+        return new int[] {(mode & ~0777) | bits, equivalent};
+    }
+
     private static InvalidArgumentException invalid(int i, String why) {
         return new InvalidArgumentException("POSIX ACL entry " + i + ": " + why + " (EINVAL)");
     }

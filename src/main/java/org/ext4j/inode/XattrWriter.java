@@ -348,6 +348,15 @@ public final class XattrWriter {
     }
 
     /**
+     * What an access ACL (in {@code posix_acl_xattr} form) does to an inode of {@code mode}
+     * ({@code posix_acl_update_mode}): element 0 is the new mode, element 1 is 1 when the ACL says
+     * no more than the mode and is therefore not stored.
+     */
+    public static int[] aclUpdateMode(byte[] value, int mode) throws IOException {
+        return PosixAcl.equivalentMode(value, mode);
+    }
+
+    /**
      * The {@code h_refcount} of attribute block {@code blk} of inode {@code ino}, after checking
      * the block as the kernel reads it ({@code ext4_xattr_check_block}): inside the file system and
      * outside its metadata, magic and h_blocks, checksum with metadata_csum. A count of 0 is

@@ -99,9 +99,11 @@ public final class InodeState {
     public void edit(Handle h, java.util.function.Consumer<InodeWriter> change) throws IOException {
         byte[] bytes;
         synchronized (this) {
-            InodeWriter w = new InodeWriter(sb, ino, raw);
+            InodeWriter w = new InodeWriter(sb, ino, raw).iBlock(iBlock).blocks512(blocks512).size(diskSize);
             change.accept(w);
-            w.iBlock(iBlock).blocks512(blocks512).size(diskSize).setChecksum();
+            // a change may add or remove a block of its own (an xattr block): i_blocks as it left it
+            blocks512 = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
+            w.iBlock(iBlock).size(diskSize).setChecksum();
             bytes = raw.clone();
         }
         volume.writeInode(h, ino, bytes);

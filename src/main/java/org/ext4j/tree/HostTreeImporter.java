@@ -1,0 +1,268 @@
+package org.ext4j.tree;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.ext4j.fs.Ext4File;
+import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.InodeAttributes;
+
+/**
+ * Copies host files and trees into an image as {@code cp -a} places them: regular files with their
+ * bytes and holes, directories, symlinks, devices, fifos and sockets, hard links within the copy
+ * kept as hard links, and for every inode its mode, owner (as root; the caller's otherwise, as cp),
+ * access and modification times to the nanosecond, and extended attributes (POSIX ACLs included).
+ *
+ * <p><b>Holes</b>: the JDK has no {@code SEEK_DATA}; a file that occupies fewer blocks than its size
+ * (st_blocks) is sparse, and its all-zero blocks are left unwritten, as {@code cp --sparse=auto}
+ * does; other files are written whole.
+ *
+ * <p><b>Extended attributes</b>: the JDK reads only the {@code user.} namespace; the others
+ * ({@code security.*}, {@code trusted.*}, {@code system.posix_acl_*}) come from {@code getfattr}
+ * when it is installed, read once per source tree; without it they are not copied and a warning
+ * says so.
+ *
+ * <p>Times are set after a directory's contents are in (adding names changes a directory's mtime),
+ * so the copy ends with the source's times, as cp's does.
+ */
+public final class HostTreeImporter {
+    private static final int CHUNK = 1 << 20;
+
+    private final Ext4FileSystem fs;
+    private final boolean root;
+    private final Consumer<String> warnings;
+    /** Hard links seen: (device, inode) of the source to the path of its first copy. */
+    private final Map<String, String> linked = new HashMap<>();
+    private final Map<String, List<String[]>> xattrCache = new HashMap<>();
+    private boolean warnedXattrs;
+
+    /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
+    public HostTreeImporter(Ext4FileSystem fs, Consumer<String> warnings) throws IOException {
+        this.fs = fs;
+        this.root = uid(Path.of("/proc/self")) == 0;
+        this.warnings = warnings;
+    }
+
+    private static long uid(Path p) {
+        try {
+            return ((Number) Files.getAttribute(p, "unix:uid")).longValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
+        }
+    }
+
+    /** Copies {@code src} (a file or a whole tree, a final symlink copied as a symlink) to the new name {@code dest}. */
+    public void copy(Path src, String dest) throws IOException {
+        if (Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) && Files.isReadable(src)) {
+            readXattrsOf(src);
+        }
+        copyOne(src, dest);
+    }
+
+    private void copyOne(Path src, String dest) throws IOException {
+        Map<String, Object> a = Files.readAttributes(src, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode");
+        int type = mode & 0170000;
+        int nlink = (Integer) a.get("nlink");
+        if (type != 0040000 && nlink > 1) {
+            String key = a.get("dev") + ":" + a.get("ino");
+            String first = linked.putIfAbsent(key, dest);
+            if (first != null) {
+                fs.link(first, dest);
+                return;
+            }
+        }
+        switch (type) {
+            case 0040000 -> {
+                fs.mkdir(dest, 0700); // its own mode once its contents are in
+                List<Path> children = new ArrayList<>();
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
+                    ds.forEach(children::add);
+                }
+                children.sort(null);
+                for (Path c : children) {
+                    copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+                }
+            }
+            case 0100000 -> copyContents(src, dest, (Long) a.get("size"), ((Number) a.get("size")).longValue() > 0
+                    && blocks512(src) * 512 < ((Number) a.get("size")).longValue());
+            case 0120000 -> fs.symlink(Files.readSymbolicLink(src).toString().getBytes(StandardCharsets.UTF_8), dest);
+            case 0020000, 0060000, 0010000, 0140000 -> {
+                long rdev = ((Number) a.get("rdev")).longValue();
+                // glibc's gnu_dev_major / gnu_dev_minor
+                int major = (int) (((rdev >>> 32) & 0xFFFFF000L) | ((rdev >>> 8) & 0xFFF));
+                int minor = (int) (((rdev >>> 12) & 0xFFFFFF00L) | (rdev & 0xFF));
+                fs.mknod(dest, mode, major, minor);
+            }
+            default -> throw new IOException(src + ": unknown file type 0" + Integer.toOctalString(type));
+        }
+        if (type != 0120000) {
+            copyXattrs(src, dest);
+        }
+        FileTime atime = (FileTime) a.get("lastAccessTime");
+        FileTime mtime = (FileTime) a.get("lastModifiedTime");
+        Long uid = root ? ((Number) a.get("uid")).longValue() : null;
+        Long gid = root ? ((Number) a.get("gid")).longValue() : null;
+        fs.setAttributes(dest, new InodeAttributes(type == 0120000 ? null : mode & 07777, uid, gid,
+                atime.toInstant(), mtime.toInstant()), false);
+    }
+
+    private static long blocks512(Path p) {
+        try {
+            // st_blocks is not among the JDK's unix attributes; du's size on disk is
+            return Files.getFileStore(p) == null ? 0 : sizeOnDisk(p);
+        } catch (IOException e) {
+            return Long.MAX_VALUE / 1024;
+        }
+    }
+
+    /** st_blocks of a file, from {@code stat}: the JDK does not expose it. */
+    private static long sizeOnDisk(Path p) throws IOException {
+        try {
+            Process pr = new ProcessBuilder("stat", "-c", "%b", "--", p.toString()).redirectErrorStream(true).start();
+            String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            pr.waitFor();
+            return Long.parseLong(out);
+        } catch (InterruptedException | NumberFormatException e) {
+            return Long.MAX_VALUE / 1024; // unknown: written whole
+        }
+    }
+
+    private void copyContents(Path src, String dest, long size, boolean sparse) throws IOException {
+        try (Ext4File f = fs.createFile(dest, 0600); FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+            long pos = 0;
+            int bs = f.blockSize();
+            while (true) {
+                buf.clear();
+                int n = in.read(buf, pos);
+                if (n <= 0) {
+                    break;
+                }
+                byte[] b = buf.array();
+                if (!sparse) {
+                    f.pwrite(pos, b, 0, n);
+                } else {
+                    for (int off = 0; off < n; off += bs) {
+                        int len = Math.min(bs, n - off);
+                        if (!allZero(b, off, len)) {
+                            f.pwrite(pos + off, b, off, len);
+                        }
+                    }
+                }
+                pos += n;
+            }
+            if (f.size() != pos) {
+                f.truncate(pos); // a hole at the end
+            }
+        }
+    }
+
+    private static boolean allZero(byte[] b, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- extended attributes ----------------------------------------------------------------
+
+    /** Reads every xattr of every name under {@code top} with one {@code getfattr -R}, when it is installed. */
+    private void readXattrsOf(Path top) {
+        try {
+            Process p = new ProcessBuilder("getfattr", "-R", "-P", "-d", "-m", "-", "-e", "hex", "--absolute-names", "--",
+                    top.toAbsolutePath().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            String file = null;
+            for (String line : out.split("\n")) {
+                if (line.startsWith("# file: ")) {
+                    file = unescape(line.substring(8));
+                    xattrCache.put(file, new ArrayList<>());
+                } else if (file != null && line.contains("=0x")) {
+                    int eq = line.indexOf("=0x");
+                    xattrCache.get(file).add(new String[] {line.substring(0, eq), line.substring(eq + 3)});
+                } else if (file != null && line.endsWith("=\"\"")) {
+                    xattrCache.get(file).add(new String[] {line.substring(0, line.length() - 3), ""});
+                }
+            }
+        } catch (IOException e) {
+            if (!warnedXattrs) {
+                warnedXattrs = true;
+                warnings.accept("getfattr is not installed: only user.* extended attributes are copied");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** getfattr's escaping of names: octal \NNN for odd bytes. */
+    private static String unescape(String s) {
+        if (s.indexOf('\\') < 0) {
+            return s;
+        }
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() + 0 && s.substring(i + 1, Math.min(s.length(), i + 4)).matches("[0-7]{3}")) {
+                b.write(Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                byte[] e = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                b.write(e, 0, e.length);
+            }
+        }
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    private void copyXattrs(Path src, String dest) throws IOException {
+        List<String[]> list = xattrCache.get(src.toAbsolutePath().toString());
+        if (list == null) {
+            list = userXattrs(src);
+        }
+        for (String[] x : list) {
+            fs.setXattr(dest, x[0], HexFormat.of().parseHex(x[1]), Ext4FileSystem.XattrMode.EITHER);
+        }
+    }
+
+    /** The user.* attributes through the JDK, where getfattr did not read them. */
+    private static List<String[]> userXattrs(Path src) {
+        List<String[]> out = new ArrayList<>();
+        try {
+            java.nio.file.attribute.UserDefinedFileAttributeView v = Files.getFileAttributeView(src,
+                    java.nio.file.attribute.UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            if (v == null) {
+                return out;
+            }
+            for (String name : v.list()) {
+                ByteBuffer b = ByteBuffer.allocate(v.size(name));
+                v.read(name, b);
+                out.add(new String[] {"user." + name, HexFormat.of().formatHex(b.array(), 0, b.position())});
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // no xattrs on the source file system
+        }
+        return out;
+    }
+
+    static Instant unused() {
+        return null;
+    }
+}
