@@ -551,9 +551,7 @@ public final class Ext4FileSystem implements Closeable {
             // do not take them for entirely sparse files
             blocks += (r.size + 511) >> 9;
         }
-        // links unlinked from a file that is still open are dropped on disk when it closes
-        int links = session == null ? r.linksCount : r.linksCount - session.deferredUnlinks.getOrDefault(ino, 0);
-        return new FileStat(ino, r.mode, Math.max(0, links), r.uid, r.gid, r.size, blocks,
+        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, blocks,
                 instant(r.atime), instant(r.mtime), instant(r.ctime), r.crtime == null ? null : instant(r.crtime),
                 r.flags, r.generation, dev[0], dev[1]);
     }
