@@ -135,7 +135,7 @@ final class OrphanList {
 
     /** Whether the image keeps an orphan file (compat orphan_file). */
     boolean hasFile() {
-        return fileBlocks.length > 0 || sb.hasCompat(Features.COMPAT_ORPHAN_FILE);
+        return sb.hasCompat(Features.COMPAT_ORPHAN_FILE);
     }
 
     /** Whether no orphan is recorded, in the list or in the file ({@code ext4_orphan_file_empty} and more). */
