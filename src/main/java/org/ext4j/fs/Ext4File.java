@@ -105,7 +105,7 @@ public final class Ext4File implements Closeable {
         return inode.number();
     }
 
-    /** The in-memory inode, through which changes by name reach an open file's inode ({@link WriteSession#editInode}). */
+    /** The in-memory inode, through which changes by name reach an open file's inode ({@link WriteSession#updateInode}). */
     InodeState inodeState() {
         return inode;
     }
@@ -580,12 +580,52 @@ public final class Ext4File implements Closeable {
             abandon();
             return;
         }
-        fsync();
+        if (inode.linksCount() == 0) {
+            dropForEviction(); // unlinked while open: the inode is freed below, its data never read again
+        } else {
+            fsync();
+        }
         closed = true;
         space.release();
         es.close();
         session.openFiles.remove(inode.number(), this);
         session.fileClosed(this); // unlinked while open: the inode is freed now (Unlinker)
+    }
+
+    /**
+     * The last close of a file with no name left ({@code ext4_evict_inode}'s
+     * {@code truncate_inode_pages_final}): dirty folios are dropped, not written back, and the
+     * reservations of their delayed blocks given back, since the eviction that follows frees
+     * everything the file has. Waits for writeback already under way (the flusher's), which holds
+     * the writeback mutex, so no completion lands after the eviction.
+     */
+    private void dropForEviction() {
+        writerLock.lock();
+        try {
+            synchronized (writebackMutex) {
+                invalidateLock.writeLock().lock();
+                try {
+                    space.truncate(0);
+                    long last = ExtentStatusTree.MAX_LBLK; // every logical block
+                    long cur = 0;
+                    while (cur <= last) {
+                        ExtentStatusTree.Lookup l = es.findFirst(cur, last,
+                                java.util.EnumSet.of(ExtentStatusTree.Status.DELAYED));
+                        if (!l.found()) {
+                            break;
+                        }
+                        long from = Math.max(cur, l.entry().lblk());
+                        long to = l.entry().end() + 1;
+                        mapper.punchDelalloc(from, to - from); // the reservation comes back
+                        cur = to;
+                    }
+                } finally {
+                    invalidateLock.writeLock().unlock();
+                }
+            }
+        } finally {
+            writerLock.unlock();
+        }
     }
 
     /**

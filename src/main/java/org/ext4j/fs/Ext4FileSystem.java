@@ -687,7 +687,7 @@ public final class Ext4FileSystem implements Closeable {
     /**
      * Sets ({@code value} not null) or removes an attribute of inode {@code ino}: the writer works on
      * a copy of the inode as it is now, then the xattr area, i_file_acl, i_blocks, mode and ctime
-     * go into the inode through {@link WriteSession#editInode} (an open file's in-memory inode
+     * go into the inode through {@link WriteSession#updateInode} (an open file's in-memory inode
      * included). The namespace lock serialises attribute changes ({@code xattr_sem}).
      */
     private void changeXattr(long ino, String name, byte[] value, XattrMode mode) throws IOException {
@@ -725,7 +725,7 @@ public final class Ext4FileSystem implements Closeable {
             long fileAcl = org.ext4j.format.Le.u32(raw, 0x68) | (long) org.ext4j.format.Le.u16(raw, 0x76) << 32;
             long blocks = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
             long blockDelta = blocks - cur.blocks512(superblock());
-            session.editInode(h, ino, w -> {
+            session.updateInode(h, ino, w -> {
                 byte[] live = w.raw();
                 if (extra < live.length) {
                     System.arraycopy(raw, extra, live, extra, live.length - extra);
@@ -962,9 +962,7 @@ public final class Ext4FileSystem implements Closeable {
             // do not take them for entirely sparse files
             blocks += (r.size + 511) >> 9;
         }
-        // links unlinked from a file that is still open are dropped on disk when it closes
-        int links = session == null ? r.linksCount : r.linksCount - session.deferredUnlinks.getOrDefault(ino, 0);
-        return new FileStat(ino, r.mode, Math.max(0, links), r.uid, r.gid, r.size, blocks,
+        return new FileStat(ino, r.mode, r.linksCount, r.uid, r.gid, r.size, blocks,
                 instant(r.atime), instant(r.mtime), instant(r.ctime), r.crtime == null ? null : instant(r.crtime),
                 r.flags, r.generation, dev[0], dev[1]);
     }

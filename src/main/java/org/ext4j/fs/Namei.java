@@ -48,7 +48,7 @@ import org.ext4j.volume.Volume;
  * half-way (a directory block for the new name) undoes what the operation allocated, so the file
  * system is as it was, as {@code ext4_mkdir} drops its new inode.
  *
- * <p>Every change of an existing inode goes through {@link WriteSession#editInode}, because an
+ * <p>Every change of an existing inode goes through {@link WriteSession#updateInode}, because an
  * open file's in-memory inode owns its bytes. The caller holds {@link WriteSession#namespaceLock}
  * and runs each operation inside {@link WriteSession#change}.
  */
@@ -340,12 +340,12 @@ final class Namei {
         if (rec.linksCount >= LINK_MAX) {
             throw new TooManyLinksException("inode " + ino + " has " + rec.linksCount + " links, the most there may be (EMLINK)");
         }
-        if (rec.linksCount == 0 || session.deferredUnlinks.getOrDefault(ino, 0) >= rec.linksCount) {
+        if (rec.linksCount == 0) {
             throw new NotFoundException("inode " + ino + " has no name left to link to (ENOENT)");
         }
         try (Handle h = session.journal.start(dirs.addCredits(parent) + 1)) {
             dirs.addEntry(h, parent, name, ino, DirEntry.fileType(rec.mode));
-            session.editInode(h, ino, w -> w.linksCount(Le.u16(w.raw(), 0x1A) + 1).ctime(now.getEpochSecond(), now.getNano()));
+            session.updateInode(h, ino, w -> w.linksCount(Le.u16(w.raw(), 0x1A) + 1).ctime(now.getEpochSecond(), now.getNano()));
         }
     }
 
@@ -368,9 +368,9 @@ final class Namei {
             throw new DirectoryNotEmptyException("directory not empty (ENOTEMPTY)");
         }
         unlinker.checkEvictable(child);
-        try (Handle h = session.journal.start(DirectoryWriter.REMOVE_CREDITS + 2)) {
+        try (Handle h = session.journal.start(DirectoryWriter.REMOVE_CREDITS + 2 + Unlinker.DROP_NAME_CREDITS)) {
             dirs.removeEntry(h, parent, name);
-            session.editInode(h, child.number, w -> w.linksCount(0).ctime(now.getEpochSecond(), now.getNano()));
+            unlinker.dropName(h, child, now);
             decDirLinks(h, parent);
         }
         unlinker.evictNow(child.number);
@@ -459,13 +459,14 @@ final class Namei {
         }
         long s = now.getEpochSecond();
         int ns = now.getNano();
-        int credits = dirs.addCredits(newDir) + 2 * DirectoryWriter.REMOVE_CREDITS + 2 * DirectoryWriter.SET_PARENT_CREDITS + 6;
+        int credits = dirs.addCredits(newDir) + 2 * DirectoryWriter.REMOVE_CREDITS + 2 * DirectoryWriter.SET_PARENT_CREDITS + 6
+                + Unlinker.DROP_NAME_CREDITS;
         try (Handle h = session.journal.start(credits)) {
             if (mode == RenameMode.EXCHANGE) {
                 dirs.replaceEntry(h, oldDir, oldName, newRec.number, DirEntry.fileType(newRec.mode));
                 dirs.replaceEntry(h, newDir, newName, oldRec.number, DirEntry.fileType(oldRec.mode));
-                session.editInode(h, oldRec.number, w -> w.ctime(s, ns));
-                session.editInode(h, newRec.number, w -> w.ctime(s, ns));
+                session.updateInode(h, oldRec.number, w -> w.ctime(s, ns));
+                session.updateInode(h, newRec.number, w -> w.ctime(s, ns));
                 if (oldIsDir) {
                     dirs.setParent(h, oldRec.number, newDir);
                 }
@@ -489,17 +490,9 @@ final class Namei {
                 dirs.addEntry(h, newDir, newName, oldRec.number, DirEntry.fileType(oldRec.mode));
             }
             dirs.removeEntry(h, oldDir, oldName);
-            session.editInode(h, oldRec.number, w -> w.ctime(s, ns));
+            session.updateInode(h, oldRec.number, w -> w.ctime(s, ns));
             if (newRec != null) {
-                if (newIsDir) {
-                    session.editInode(h, newRec.number, w -> w.linksCount(0).ctime(s, ns));
-                } else if (session.openFiles.containsKey(newRec.number)) {
-                    session.deferredUnlinks.merge(newRec.number, 1, Integer::sum);
-                    session.editInode(h, newRec.number, w -> w.ctime(s, ns));
-                } else {
-                    int left = Math.max(0, newRec.linksCount - 1);
-                    session.editInode(h, newRec.number, w -> w.linksCount(left).ctime(s, ns));
-                }
+                unlinker.dropName(h, newRec, now);
             }
             if (oldIsDir) {
                 dirs.setParent(h, oldRec.number, newDir);
@@ -570,7 +563,7 @@ final class Namei {
         long s = now.getEpochSecond();
         int ns = now.getNano();
         try (Handle h = session.journal.start(1)) {
-            session.editInode(h, ino, w -> {
+            session.updateInode(h, ino, w -> {
                 w.mode(newMode).ctime(s, ns);
                 if (a.uid() != null && a.uid() >= 0) {
                     w.uid(a.uid());
@@ -653,7 +646,7 @@ final class Namei {
             n = 1;
         }
         int links = n;
-        session.editInode(h, dirIno, w -> w.linksCount(links));
+        session.updateInode(h, dirIno, w -> w.linksCount(links));
     }
 
     /** {@code ext4_dec_count} of a directory: one fewer, unless it counts 2 or fewer (1 means "many"). */
@@ -661,7 +654,7 @@ final class Namei {
         InodeRecord dir = volume.readInode(dirIno);
         if (dir.linksCount > 2) {
             int links = dir.linksCount - 1;
-            session.editInode(h, dirIno, w -> w.linksCount(links));
+            session.updateInode(h, dirIno, w -> w.linksCount(links));
         }
     }
 }

@@ -44,14 +44,20 @@ import org.ext4j.volume.Volume;
  * is set and the inode is freed in the inode bitmap. Mode, flags, generation, device numbers, a
  * fast symlink's size and an empty or sparse file's size stay, as the kernel leaves them.
  *
- * <p><b>Open files</b>: an {@link Ext4File}'s in-memory inode ({@link InodeState}) owns every byte of
- * the on-disk inode while it is open and writes them all back, so a link dropped on disk would come
- * back at its next writeback. Unlinking an open inode therefore removes the name at once and
- * records the dropped link in {@link WriteSession#deferredUnlinks}; the link count, ctime and, at
- * zero, the eviction are applied when the last {@code Ext4File} closes ({@link #released}). Until
- * then the on-disk count is the old one ({@link Ext4FileSystem#stat} reports the new one); a crash
- * before the close leaves an inode that e2fsck reconnects to lost+found, where the kernel's orphan
- * list would free it.
+ * <p><b>Orphans</b> ({@link OrphanList}, {@code fs/ext4/orphan.c}): an inode that loses its last
+ * link joins the orphan list in the handle that removes the name, and leaves it in the last handle
+ * of its eviction ({@code ext4_orphan_del}), so a crash between the two (an eviction spans several
+ * handles, an open file the rest of the session) leaves an inode that the next read-write open
+ * ({@link #processOrphan}), the kernel's mount or e2fsck frees, instead of one e2fsck reconnects to
+ * lost+found.
+ *
+ * <p><b>Open files</b>: unlinking an inode that is open as an {@link Ext4File} removes the name and
+ * drops the link on disk at once, as the kernel does; at zero the inode joins the orphan list. Its
+ * {@link InodeState} owns every byte of the on-disk inode while it is open and writes them all back,
+ * so the link count and the orphan link (i_dtime) are changed through it
+ * ({@link WriteSession#updateInode}), never past it. The eviction waits for the last
+ * {@code Ext4File} to close ({@link #released}), which drops the file's dirty data instead of writing
+ * it back (the kernel's {@code truncate_inode_pages_final} in {@code ext4_evict_inode}).
  *
  * <p>The caller holds {@link WriteSession#namespaceLock}.
  */
@@ -74,8 +80,9 @@ final class Unlinker {
     }
 
     /**
-     * Removes {@code name} (naming {@code child}, not a directory) from directory {@code parent}, drops
-     * one link and, at zero, frees the inode unless it is open.
+     * Removes {@code name} (naming {@code child}, not a directory) from directory {@code parent} and
+     * drops one link, in one handle; an inode left with none joins the orphan list in the same handle
+     * ({@code ext4_unlink}'s {@code ext4_orphan_add}) and is evicted now unless it is open.
      */
     void unlink(long parent, byte[] name, InodeRecord child) throws IOException {
         if (child.isDirectory()) {
@@ -90,53 +97,121 @@ final class Unlinker {
             checkEvictable(child); // validate, then change: all the eviction reads and frees, first
         }
         int links;
-        try (Handle h = session.journal.start(DirectoryWriter.REMOVE_CREDITS + 1)) {
+        try (Handle h = session.journal.start(DirectoryWriter.REMOVE_CREDITS + 1 + OrphanList.ADD_CREDITS)) {
             dirs.removeEntry(h, parent, name);
-            if (open) {
-                session.deferredUnlinks.merge(ino, 1, Integer::sum);
-                return;
-            }
             links = dropLinks(h, ino, 1, now);
+            if (links == 0) {
+                session.orphans.add(h, ino);
+            }
         }
-        if (links == 0) {
+        if (links == 0 && !open) {
             evict(ino);
         }
     }
 
+    /** Credits of {@link #dropName}: the inode and its orphan-list entry. */
+    static final int DROP_NAME_CREDITS = 1 + OrphanList.ADD_CREDITS;
+
     /**
-     * The last {@link Ext4File} of inode {@code ino} has closed: applies the links unlinked while it
-     * was open, and evicts the inode when none is left.
+     * A name of {@code rec} went away other than by {@link #unlink} (rename over it, rmdir): it
+     * loses the link (a directory all of its links, {@code clear_nlink}) and takes ctime {@code now};
+     * at zero it joins the orphan list, to be evicted by the caller ({@link #evictNow}) unless it is
+     * open, when its last close evicts it. Returns whether the caller must evict it now.
+     */
+    boolean dropName(Handle h, InodeRecord rec, Instant now) throws IOException {
+        long ino = rec.number;
+        int links = rec.isDirectory() ? 0 : Math.max(0, session.currentInode(ino).linksCount - 1);
+        session.updateInode(h, ino, w -> w.linksCount(links).ctime(now.getEpochSecond(), now.getNano()));
+        if (links == 0) {
+            session.orphans.add(h, ino);
+        }
+        return links == 0 && !session.openFiles.containsKey(ino);
+    }
+
+    /**
+     * The last {@link Ext4File} of inode {@code ino} has closed ({@code iput}): an inode with no link
+     * left, unlinked while it was open, is evicted now.
      */
     void released(long ino) throws IOException {
-        Integer drops = session.deferredUnlinks.get(ino);
-        if (drops == null || session.openFiles.containsKey(ino)) {
-            return; // nothing unlinked, or opened again by a remaining name: that one's close applies them
+        if (session.openFiles.containsKey(ino)) {
+            return; // opened again meanwhile: that one's close decides
         }
         InodeRecord rec = volume.readInode(ino);
-        if (rec.linksCount <= drops) {
+        if (rec.linksCount != 0) {
+            return;
+        }
+        checkEvictable(rec);
+        evict(ino);
+    }
+
+    /**
+     * What {@link #processOrphan} will do to orphan {@code rec}, checked without changing anything
+     * (see {@link OrphanList#collect}): an inode without links must be evictable
+     * ({@link #checkEvictable}); one with links is truncated to its size, which ext4j does for
+     * extent-mapped regular files (their blocks past the size checked as a truncate checks them).
+     */
+    void checkOrphan(InodeRecord rec) throws IOException {
+        if (rec.linksCount == 0) {
             checkEvictable(rec);
+            return;
         }
-        session.deferredUnlinks.remove(ino);
-        int links;
-        try (Handle h = session.journal.start(1)) {
-            links = dropLinks(h, ino, drops, clock.instant());
+        if (!rec.isRegular() || !rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new UnsupportedFeatureException("orphan truncate", String.format("inode %d (mode 0%o, flags 0x%x) is"
+                    + " on the orphan list with %d links; truncating anything but an extent-mapped regular file is"
+                    + " not implemented: run e2fsck", rec.number, rec.mode, rec.flags, rec.linksCount));
         }
-        if (links == 0) {
+        int bs = sb.blockSize;
+        long first = (rec.size + bs - 1) / bs;
+        if (first < 1L << 32) {
+            withMapper(rec, m -> m.checkRemovable(first, (1L << 32) - first));
+        }
+    }
+
+    /**
+     * {@code ext4_process_orphan}, for an orphan checked by {@link #checkOrphan}: one without links is
+     * evicted ({@code iput}, leaving the list in eviction's last handle); one with links has its
+     * blocks past i_size freed ({@code ext4_truncate}) and leaves the list with its i_dtime cleared.
+     */
+    void processOrphan(long ino) throws IOException {
+        InodeRecord rec = volume.readInode(ino);
+        if (rec.linksCount == 0) {
             evict(ino);
+            return;
+        }
+        int bs = sb.blockSize;
+        long first = (rec.size + bs - 1) / bs;
+        if (first < 1L << 32) {
+            withMapper(rec, m -> m.truncateBlocks(first));
+        }
+        try (Handle h = session.journal.start(OrphanList.DEL_CREDITS)) {
+            session.orphans.remove(h, ino, true);
+        }
+    }
+
+    private interface MapperUse {
+        void run(BlockMapper m) throws IOException;
+    }
+
+    /** Runs {@code use} with a block mapper over a fresh in-memory inode of {@code rec} (no file is open on it). */
+    private void withMapper(InodeRecord rec, MapperUse use) throws IOException {
+        InodeState state = new InodeState(volume, rec);
+        ExtentStatusTree es = new ExtentStatusTree(session.shrinker);
+        try {
+            use.run(new BlockMapper(volume, session.journal, session.allocator.blocks(), state, es, session.reservations));
+        } finally {
+            es.close();
         }
     }
 
     /** Writes inode {@code ino} with {@code n} links fewer and ctime {@code now}; returns the links left. */
     private int dropLinks(Handle h, long ino, int n, Instant now) throws IOException {
-        InodeRecord rec = volume.readInode(ino);
+        InodeRecord rec = volume.readInode(ino); // an open file's in-memory inode writes every change through
         if (rec.linksCount < n) {
             // the kernel warns ("Deleting file with no links") and goes on; the count stays at zero
             n = rec.linksCount;
         }
         int links = rec.linksCount - n;
-        byte[] raw = rec.raw();
-        new InodeWriter(sb, ino, raw).linksCount(links).ctime(now.getEpochSecond(), now.getNano()).setChecksum();
-        volume.writeInode(h, ino, raw);
+        session.updateInode(h, ino, w -> w.linksCount(links).ctime(now.getEpochSecond(), now.getNano()));
         return links;
     }
 
@@ -239,7 +314,8 @@ final class Unlinker {
         if (truncate) {
             w.size(0).mtime(now.getEpochSecond(), now.getNano()).ctime(now.getEpochSecond(), now.getNano());
         }
-        try (Handle h = session.journal.start(EVICT_CREDITS)) {
+        try (Handle h = session.journal.start(EVICT_CREDITS + OrphanList.DEL_CREDITS)) {
+            session.orphans.remove(h, ino, false); // ext4_orphan_del; i_dtime is written below
             long blocks = rec.blocks512(sb);
             if (rec.fileAcl != 0) {
                 XattrWriter.releaseBlock(volume, session.allocator.blocks(), h, ino, rec.fileAcl);
@@ -254,14 +330,7 @@ final class Unlinker {
 
     /** The extent tree's blocks, freed by the block mapper's truncate path (handles bounded by credits). */
     private void freeExtentTree(InodeRecord rec) throws IOException {
-        InodeState state = new InodeState(volume, rec);
-        ExtentStatusTree es = new ExtentStatusTree(session.shrinker);
-        try {
-            new BlockMapper(volume, session.journal, session.allocator.blocks(), state, es, session.reservations)
-                    .truncateBlocks(0);
-        } finally {
-            es.close();
-        }
+        withMapper(rec, m -> m.truncateBlocks(0));
     }
 
     /**

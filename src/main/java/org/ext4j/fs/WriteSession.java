@@ -55,7 +55,7 @@ final class WriteSession {
     /** Read-only-compatible features the write path keeps right. */
     static final long RO_COMPAT_WRITABLE = Features.RO_COMPAT_SPARSE_SUPER | Features.RO_COMPAT_LARGE_FILE
             | Features.RO_COMPAT_HUGE_FILE | Features.RO_COMPAT_GDT_CSUM | Features.RO_COMPAT_DIR_NLINK
-            | Features.RO_COMPAT_EXTRA_ISIZE | Features.RO_COMPAT_METADATA_CSUM;
+            | Features.RO_COMPAT_EXTRA_ISIZE | Features.RO_COMPAT_METADATA_CSUM | Features.RO_COMPAT_ORPHAN_PRESENT;
 
     final Volume volume;
     final BlockDevice device;
@@ -72,12 +72,8 @@ final class WriteSession {
      * unlink cannot slip between an open's lookup and its entry in {@link #openFiles}.
      */
     final ReentrantLock namespaceLock = new ReentrantLock();
-    /**
-     * Links unlinked from inodes that were open at the time, by inode: dropped on disk, and the
-     * inode freed at zero, when its last {@link Ext4File} closes ({@link Unlinker}). Changed under
-     * {@link #namespaceLock}; read without it by stat.
-     */
-    final Map<Long, Integer> deferredUnlinks = new ConcurrentHashMap<>();
+    /** Inodes that lost their last link and are not freed yet ({@link OrphanList}); under {@link #namespaceLock}. */
+    final OrphanList orphans;
     final int maxFolioBytes;
     /** Who owns what this session creates (the calling process, as {@code current_fsuid()}). */
     final Namei.Owner owner = Ext4FileSystem.processOwner();
@@ -103,6 +99,7 @@ final class WriteSession {
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());
+        this.orphans = OrphanList.load(this);
         this.maxFolioBytes = options.maxFolioBytes();
         this.originalState = volume.superblock().state;
         this.flushIntervalMillis = Math.max(1, options.flushIntervalMillis());
@@ -181,6 +178,11 @@ final class WriteSession {
             throw new UnsupportedFeatureException(String.join(",", Features.roCompatNames(ro)),
                     "ext4j cannot write file systems with this feature yet (open read-only)");
         }
+        if (sb.hasRoCompat(Features.RO_COMPAT_ORPHAN_PRESENT) && !sb.hasCompat(Features.COMPAT_ORPHAN_FILE)) {
+            throw new UnsupportedFeatureException("orphan_present",
+                    "orphan_present is set without orphan_file (e2fsck's \"orphan_present set but orphan_file is not\"):"
+                    + " run e2fsck before writing");
+        }
         if ((sb.state & Superblock.STATE_ERROR) != 0) {
             throw new UnsupportedFeatureException("errors", "the file system has errors: run e2fsck before writing");
         }
@@ -191,14 +193,74 @@ final class WriteSession {
     }
 
     /**
-     * Opens the write session. Nothing is written yet: the file system is marked in use just before
-     * the first change ({@link #markInUse}).
+     * Opens the write session and frees the orphans an earlier session or the kernel left
+     * ({@link #cleanupOrphans}). Without orphans nothing is written yet: the file system is marked in
+     * use just before the first change ({@link #markInUse}).
      */
     static WriteSession start(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         checkWritable(volume.superblock());
         WriteSession s = new WriteSession(volume, device, options);
+        try {
+            s.cleanupOrphans();
+        } catch (IOException | RuntimeException e) {
+            try {
+                s.close(); // a cleanup that changed something and then failed left the error recorded
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
         s.flusher.start();
         return s;
+    }
+
+    /**
+     * {@code ext4_orphan_cleanup} at a read-write open: every orphan on the classic list and in the
+     * orphan file is checked first (nothing written if one is damaged: the open is refused), then
+     * processed in list order, then file order ({@link Unlinker#processOrphan}): an inode without
+     * links is evicted, one with links truncated to its size. A read-only open never gets here.
+     */
+    private void cleanupOrphans() throws IOException {
+        namespaceLock.lock();
+        try {
+            List<org.ext4j.format.InodeRecord> found = orphans.collect();
+            if (found.isEmpty()) {
+                return;
+            }
+            Unlinker unlinker = new Unlinker(this, java.time.Clock.systemUTC());
+            for (org.ext4j.format.InodeRecord rec : found) {
+                unlinker.checkOrphan(rec);
+            }
+            change("ext4_orphan_cleanup", () -> {
+                for (org.ext4j.format.InodeRecord rec : found) {
+                    unlinker.processOrphan(rec.number);
+                }
+                return null;
+            });
+        } finally {
+            namespaceLock.unlock();
+        }
+    }
+
+    /**
+     * Changes fields of inode {@code ino} in {@code h} that no open file manages (links, i_dtime,
+     * and every attribute changed by name: mode, owner, times, xattrs): through the open file's
+     * in-memory inode when there is one (it writes every byte of the inode back, so a change made
+     * past it would be undone), else on the inode table directly. The caller holds
+     * {@link #namespaceLock}, under which files are opened.
+     */
+    void updateInode(Handle h, long ino, java.util.function.Consumer<org.ext4j.format.InodeWriter> change)
+            throws IOException {
+        Ext4File f = openFiles.get(ino);
+        if (f != null) {
+            f.inodeState().update(h, change);
+            return;
+        }
+        byte[] raw = volume.readInode(ino).raw();
+        org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(volume.superblock(), ino, raw);
+        change.accept(w);
+        w.setChecksum();
+        volume.writeInode(h, ino, raw);
     }
 
     /**
@@ -213,6 +275,9 @@ final class WriteSession {
                 Le.put16(raw, 0x3A, Le.u16(raw, 0x3A) & ~Superblock.STATE_VALID);
                 Le.put16(raw, 0x34, Le.u16(raw, 0x34) + 1);
                 putTime(raw, 0x2C, 0x275, now);
+                if (orphans.hasFile()) { // ext4_setup_super: e2fsck looks in the orphan file while set
+                    Le.put32(raw, 0x64, Le.u32(raw, 0x64) | Features.RO_COMPAT_ORPHAN_PRESENT);
+                }
             });
         }
         journal.commit();
@@ -336,31 +401,10 @@ final class WriteSession {
     }
 
     /**
-     * Called by {@link Ext4File#close()} once the file is written back and has left
-     * {@link #openFiles}: links unlinked while it was open are dropped now, and an inode left with
-     * none is freed ({@code iput} of the last reference reaching {@code ext4_evict_inode}).
+     * Called by {@link Ext4File#close()} once the file is written back (or, without links, its data
+     * dropped) and has left {@link #openFiles}: an inode unlinked while it was open is freed now
+     * ({@code iput} of the last reference reaching {@code ext4_evict_inode}).
      */
-    /**
-     * Changes inode {@code ino} in {@code h}: through its open file's in-memory inode when it is
-     * open (which owns every byte of the inode until it closes, {@link InodeState#edit}), else by
-     * reading, editing and writing its bytes. Every change of an inode's attributes by name goes
-     * through here, so an open file never writes an old link count, mode or owner back. The caller
-     * holds {@link #namespaceLock}, under which files are opened.
-     */
-    void editInode(Handle h, long ino, java.util.function.Consumer<org.ext4j.format.InodeWriter> change)
-            throws IOException {
-        Ext4File open = openFiles.get(ino);
-        if (open != null) {
-            open.inodeState().edit(h, change);
-            return;
-        }
-        byte[] raw = volume.readInode(ino).raw();
-        org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(volume.superblock(), ino, raw);
-        change.accept(w);
-        w.setChecksum();
-        volume.writeInode(h, ino, raw);
-    }
-
     /** Inode {@code ino} as it is now: an open file's in-memory bytes, else the inode table's. */
     org.ext4j.format.InodeRecord currentInode(long ino) throws IOException {
         Ext4File open = openFiles.get(ino);
@@ -417,9 +461,13 @@ final class WriteSession {
             long now = Instant.now().getEpochSecond();
             try (Handle h = journal.start(2)) {
                 allocator.syncCounters(h);
+                boolean noOrphans = orphans.isEmpty();
                 volume.updateSuperblock(h, raw -> {
                     Le.put16(raw, 0x3A, originalState | Superblock.STATE_VALID);
                     putTime(raw, 0x30, 0x274, now);
+                    if (noOrphans) { // ext4_put_super
+                        Le.put32(raw, 0x64, Le.u32(raw, 0x64) & ~Features.RO_COMPAT_ORPHAN_PRESENT);
+                    }
                 });
             }
             journal.commit();

@@ -24,6 +24,13 @@ public final class InodeState {
     private long diskSize;
     /** Changed in memory since the last {@link #write}: times touched or the size moved. */
     private boolean dirty;
+    /**
+     * Taken around a write's snapshot and its copy into the inode table buffer, so that writes
+     * from different threads (writeback completions, fsync, an unlink dropping a link) reach the
+     * buffer in the order of their snapshots: an older snapshot never lands over a newer one.
+     * Outside the monitor; nothing else is taken while holding it but the buffer's lock.
+     */
+    private final Object writeOrder = new Object();
 
     public InodeState(Volume volume, InodeRecord rec) {
         this.volume = volume;
@@ -77,36 +84,44 @@ public final class InodeState {
 
     /** Writes the inode (with i_block, i_blocks, size and {@code mtime} if given) in {@code h}. */
     public void write(Handle h, long mtimeSeconds, int mtimeNanos) throws IOException {
-        byte[] bytes;
-        synchronized (this) {
-            InodeWriter w = new InodeWriter(sb, ino, raw).iBlock(iBlock).blocks512(blocks512).size(diskSize);
-            if (mtimeSeconds >= 0) {
-                w.mtime(mtimeSeconds, mtimeNanos).ctime(mtimeSeconds, mtimeNanos);
-            }
-            w.setChecksum();
-            bytes = raw.clone();
-            dirty = false;
-        }
-        volume.writeInode(h, ino, bytes);
+        write(h, mtimeSeconds, mtimeNanos, null);
     }
 
     /**
-     * Applies an attribute change made by name while the file is open (chmod, chown, utimens, a new
-     * link, an xattr in the inode body) to this in-memory inode, which owns every byte of the
-     * on-disk inode while the file is open, and writes the inode in {@code h} with the mapping
-     * fields as they are now. Without this, the file's next writeback would write the old bytes back.
+     * Changes fields of the on-disk inode that the open file does not manage (the link count,
+     * i_dtime as the orphan list's link, mode, owner and times by name, the xattr area, i_file_acl
+     * and the i_blocks of an xattr block) and writes the inode in {@code h}: the raw bytes held here
+     * are what every later {@link #write} stores, so a change written past them would be undone.
      */
-    public void edit(Handle h, java.util.function.Consumer<InodeWriter> change) throws IOException {
-        byte[] bytes;
-        synchronized (this) {
-            InodeWriter w = new InodeWriter(sb, ino, raw).iBlock(iBlock).blocks512(blocks512).size(diskSize);
-            change.accept(w);
-            // a change may add or remove a block of its own (an xattr block): i_blocks as it left it
-            blocks512 = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
-            w.iBlock(iBlock).size(diskSize).setChecksum();
-            bytes = raw.clone();
+    public void update(Handle h, java.util.function.Consumer<InodeWriter> change) throws IOException {
+        write(h, -1, 0, change);
+    }
+
+    private void write(Handle h, long mtimeSeconds, int mtimeNanos, java.util.function.Consumer<InodeWriter> change)
+            throws IOException {
+        synchronized (writeOrder) {
+            byte[] bytes;
+            synchronized (this) {
+                InodeWriter w = new InodeWriter(sb, ino, raw).iBlock(iBlock).blocks512(blocks512).size(diskSize);
+                if (mtimeSeconds >= 0) {
+                    w.mtime(mtimeSeconds, mtimeNanos).ctime(mtimeSeconds, mtimeNanos);
+                }
+                if (change != null) {
+                    change.accept(w);
+                    // a change may add or remove a block of its own (an xattr block): i_blocks as it left it
+                    blocks512 = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
+                }
+                w.setChecksum();
+                bytes = raw.clone();
+                dirty = false;
+            }
+            volume.writeInode(h, ino, bytes);
         }
-        volume.writeInode(h, ino, bytes);
+    }
+
+    /** {@code i_links_count} as held in memory (and written by every {@link #write}). */
+    public synchronized int linksCount() {
+        return org.ext4j.format.Le.u16(raw, 0x1A);
     }
 
     /** The inode's bytes as they are in memory now, mapping fields and checksum included. */
