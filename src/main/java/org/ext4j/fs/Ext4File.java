@@ -557,7 +557,16 @@ public final class Ext4File implements Closeable {
     /** Data and metadata to disk ({@code fsync}). */
     public void fsync() throws IOException {
         checkOpen();
-        session.change("ext4_sync_file", () -> {
+        flush(true);
+    }
+
+    /**
+     * Writes the file's dirty data back and its inode out; {@code durable} also flushes the
+     * device (fsync). A close does not: as the kernel's close, it leaves durability to a later
+     * fsync, sync or the session's close, so closing thousands of files costs no device flush each.
+     */
+    private void flush(boolean durable) throws IOException {
+        session.change(durable ? "ext4_sync_file" : "ext4_release_file", () -> {
             writeback();
             session.checkFlusher();
             inode.setDiskSize(Math.max(inode.diskSize(), size.get()));
@@ -566,7 +575,9 @@ public final class Ext4File implements Closeable {
                     inode.write(h, -1, 0);
                 }
             }
-            session.journal.commit();
+            if (durable) {
+                session.journal.commit();
+            }
             return null;
         });
     }
@@ -583,7 +594,8 @@ public final class Ext4File implements Closeable {
         if (inode.linksCount() == 0) {
             dropForEviction(); // unlinked while open: the inode is freed below, its data never read again
         } else {
-            fsync();
+            checkOpen();
+            flush(false);
         }
         closed = true;
         space.release();

@@ -10,7 +10,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -49,6 +48,7 @@ public final class HostTreeImporter {
     /** Hard links seen: (device, inode) of the source to the path of its first copy. */
     private final Map<String, String> linked = new HashMap<>();
     private final Map<String, List<String[]>> xattrCache = new HashMap<>();
+    private final Map<String, Long> blocksCache = new HashMap<>();
     private boolean warnedXattrs;
 
     /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
@@ -70,6 +70,7 @@ public final class HostTreeImporter {
     public void copy(Path src, String dest) throws IOException {
         if (Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) && Files.isReadable(src)) {
             readXattrsOf(src);
+            readBlocksOf(src);
         }
         copyOne(src, dest);
     }
@@ -122,24 +123,48 @@ public final class HostTreeImporter {
                 atime.toInstant(), mtime.toInstant()), false);
     }
 
-    private static long blocks512(Path p) {
+    /** st_blocks of a regular file: from the one {@code find} pass over the tree, else asked of {@code stat}. */
+    private long blocks512(Path p) {
+        Long b = blocksCache.get(p.toAbsolutePath().toString());
+        if (b != null) {
+            return b;
+        }
+        List<String> out = run(List.of("stat", "-c", "%b", "--", p.toString()));
         try {
-            // st_blocks is not among the JDK's unix attributes; du's size on disk is
-            return Files.getFileStore(p) == null ? 0 : sizeOnDisk(p);
-        } catch (IOException e) {
-            return Long.MAX_VALUE / 1024;
+            return out.isEmpty() ? Long.MAX_VALUE / 1024 : Long.parseLong(out.get(0).strip());
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE / 1024; // unknown: written whole
         }
     }
 
-    /** st_blocks of a file, from {@code stat}: the JDK does not expose it. */
-    private static long sizeOnDisk(Path p) throws IOException {
+    /** st_blocks of every regular file under {@code top} with one {@code find} (the JDK does not expose it). */
+    private void readBlocksOf(Path top) {
+        String all = String.join("\n", run(List.of("find", "-P", top.toAbsolutePath().toString(), "-type", "f",
+                "-printf", "%b %p\\0")));
+        for (String rec : all.split("\0")) {
+            int sp = rec.indexOf(' ');
+            if (sp > 0) {
+                try {
+                    blocksCache.put(rec.substring(sp + 1).replaceFirst("^\n", ""), Long.parseLong(rec.substring(0, sp).strip()));
+                } catch (NumberFormatException e) {
+                    // not a record of ours
+                }
+            }
+        }
+    }
+
+    /** Standard output of a host tool as lines; empty when the tool is missing or fails. */
+    private static List<String> run(List<String> cmd) {
         try {
-            Process pr = new ProcessBuilder("stat", "-c", "%b", "--", p.toString()).redirectErrorStream(true).start();
-            String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            Process pr = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             pr.waitFor();
-            return Long.parseLong(out);
-        } catch (InterruptedException | NumberFormatException e) {
-            return Long.MAX_VALUE / 1024; // unknown: written whole
+            return out.isEmpty() ? List.of() : List.of(out.split("\n", -1));
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
         }
     }
 
@@ -262,7 +287,4 @@ public final class HostTreeImporter {
         return out;
     }
 
-    static Instant unused() {
-        return null;
-    }
 }
