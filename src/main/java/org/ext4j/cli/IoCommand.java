@@ -110,7 +110,7 @@ final class IoCommand extends FsVerb {
             if (!create) {
                 throw e;
             }
-            f = fs.createFile(path, 0644);
+            f = fs.createFile(path, 0600);
         }
         for (Op op : ops) {
             op.run(f, out);

@@ -703,6 +703,14 @@ public final class Ext4FileSystem implements Closeable {
         } else if (value != null && name.equals("system.posix_acl_default") && !cur.isDirectory()) {
             throw new org.ext4j.error.InvalidRequestException("a default ACL is for directories only (EACCES)");
         }
+        // validate, then change: the outcomes that refuse are known before the handle starts
+        boolean present = hasXattr(ino, name);
+        if (value != null && mode == XattrMode.CREATE && present) {
+            throw new org.ext4j.inode.XattrExistsException("attribute " + name + " exists (EEXIST)");
+        }
+        if ((value == null || mode == XattrMode.REPLACE) && !present) {
+            throw new NotFoundException("no attribute " + name + " (ENODATA)");
+        }
         org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks());
         byte[] raw = cur.raw();
         Instant now = Instant.now();
