@@ -156,19 +156,15 @@ public final class Ext4FileSystem implements Closeable {
         if (name.length == 0 || full.length == 0) {
             throw new org.ext4j.error.InvalidRequestException("no file name in \"" + path + "\"");
         }
-        session.namespaceLock.lock(); // the name checked absent stays absent until it is added
-        try {
-            return session.change("ext4_create", () -> createLocked(path, name, permissions));
-        } finally {
-            session.namespaceLock.unlock();
-        }
-    }
-
-    private Ext4File createLocked(String path, byte[] name, int permissions) throws IOException {
-        long parent = resolveParent(path.getBytes(StandardCharsets.UTF_8), path);
+        long parent = resolveParent(full, path);
         if (!inode(parent).record().isDirectory()) {
             throw new WrongTypeException(path + ": not a directory");
         }
+        // the parent's lock: the name checked absent stays absent until it is added
+        return inDirectory("ext4_create", parent, path, () -> createLocked(path, parent, name, permissions));
+    }
+
+    private Ext4File createLocked(String path, long parent, byte[] name, int permissions) throws IOException {
         if (new Directory(volume, inode(parent)).lookup(name) != null) {
             // before anything is allocated: a failed create must leave nothing behind
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
@@ -179,8 +175,8 @@ public final class Ext4FileSystem implements Closeable {
             throw new UnsupportedFeatureException("^extents",
                     "creating files on a file system without extents is not implemented (open read-only)");
         }
-        new Namei(session, java.time.Clock.systemUTC()).create(parent, name, permissions, session.owner);
-        return openFile(path);
+        long ino = new Namei(session, java.time.Clock.systemUTC()).create(parent, name, permissions, session.owner);
+        return openInode(ino, path); // under the parent's lock: no unlink before it is open
     }
 
     /**
@@ -244,10 +240,20 @@ public final class Ext4FileSystem implements Closeable {
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
-        session.namespaceLock.lock(); // no unlink between the lookup and the entry in openFiles
-        try {
-            long ino = lookupFollow(path);
-            InodeRecord rec = volume.readInode(ino);
+        return openInode(lookupFollow(path), path);
+    }
+
+    /**
+     * Opens inode {@code ino}, which {@code path} named, under its lock: an unlink that took the
+     * last name meanwhile (links zero now) makes it ENOENT, as a lookup after the unlink would; an
+     * unlink after this sees the file open and leaves its eviction to the last close.
+     */
+    private Ext4File openInode(long ino, String path) throws IOException {
+        try (InodeLocks.Held held = session.locks.exclusive(ino)) {
+            InodeRecord rec = session.currentInode(ino);
+            if (rec.linksCount == 0 && !session.openFiles.containsKey(ino)) {
+                throw new NotFoundException(path + ": no such file or directory (removed meanwhile)");
+            }
             if (!rec.isRegular()) {
                 throw new WrongTypeException(path + ": " + (rec.isDirectory() ? "is a directory" : "not a regular file"));
             }
@@ -259,8 +265,6 @@ public final class Ext4FileSystem implements Closeable {
             Ext4File f = new Ext4File(session, rec);
             session.openFiles.put(ino, f);
             return f;
-        } finally {
-            session.namespaceLock.unlock();
         }
     }
 
@@ -299,35 +303,33 @@ public final class Ext4FileSystem implements Closeable {
         }
         byte[] name = java.util.Arrays.copyOfRange(full, slash + 1, end);
         byte[] parentPath = java.util.Arrays.copyOfRange(full, 0, Math.max(slash, 0));
-        session.namespaceLock.lock(); // the parent directory's i_rwsem, and no open between the check and the removal
-        try {
-            if (name.length <= 2 && (name[0] == '.' && (name.length == 1 || name[1] == '.'))) {
-                resolve(java.util.Arrays.copyOf(full, end), true); // NotFoundException, or it is a directory
-                throw new WrongTypeException(path + ": is a directory");
-            }
-            long parent = resolveFrom(ROOT_INO, parentPath, true, new int[] {MAX_SYMLINKS}, path);
-            Inode dir = inode(parent);
-            if (!dir.record().isDirectory()) {
-                throw new WrongTypeException(path + ": not a directory");
-            }
-            DirEntry e = new Directory(volume, dir).lookup(name);
+        if (name.length <= 2 && (name[0] == '.' && (name.length == 1 || name[1] == '.'))) {
+            resolve(java.util.Arrays.copyOf(full, end), true); // NotFoundException, or it is a directory
+            throw new WrongTypeException(path + ": is a directory");
+        }
+        long parent = resolveFrom(ROOT_INO, parentPath, true, new int[] {MAX_SYMLINKS}, path);
+        if (!inode(parent).record().isDirectory()) {
+            throw new WrongTypeException(path + ": not a directory");
+        }
+        boolean trailingSlash = end < full.length;
+        // the parent's lock (i_rwsem), then the child's: no open between the check and the removal
+        inDirectory("ext4_unlink", parent, path, () -> {
+            DirEntry e = new Directory(volume, inode(parent)).lookup(name);
             if (e == null) {
                 throw new NotFoundException(path + ": no such file or directory");
             }
-            InodeRecord child = child(parent, e).record();
-            if (child.isDirectory()) {
+            if (child(parent, e).record().isDirectory()) {
                 throw new WrongTypeException(path + ": is a directory");
             }
-            if (end < full.length) {
+            if (trailingSlash) {
                 throw new WrongTypeException(path + ": not a directory");
             }
-            session.change("ext4_unlink", () -> {
+            try (InodeLocks.Held c = session.locks.exclusive(e.inode())) {
+                InodeRecord child = session.currentInode(e.inode());
                 new Unlinker(session, java.time.Clock.systemUTC()).unlink(parent, name, child);
-                return null;
-            });
-        } finally {
-            session.namespaceLock.unlock();
-        }
+            }
+            return null;
+        });
     }
 
     // ---- namespace changes ----------------------------------------------------------------
@@ -355,16 +357,35 @@ public final class Ext4FileSystem implements Closeable {
         return new NameIn(parent, last, PathNames.trailingSlash(full));
     }
 
-    /** Runs a namespace change under the namespace lock, refused on a read-only file system. */
-    private <T> T namespaceChange(String function, WriteSession.Change<T> op) throws IOException {
+    /**
+     * Runs a change of directory {@code parent}'s names with its lock held exclusive (the kernel's
+     * {@code inode_lock(dir)}), once it is checked to be a directory still in the tree (a directory
+     * removed since the path was resolved takes no names: ENOENT); refused on a read-only file
+     * system. Names checked present or absent under the lock stay so until the change is made.
+     */
+    private <T> T inDirectory(String function, long parent, String path, WriteSession.Change<T> op) throws IOException {
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
-        session.namespaceLock.lock(); // names checked present or absent stay so until the change is made
-        try {
+        try (InodeLocks.Held held = session.locks.exclusive(parent)) {
+            InodeRecord dir = volume.readInode(parent);
+            if (!dir.isDirectory()) {
+                throw new WrongTypeException(path + ": not a directory (ENOTDIR)");
+            }
+            if (dir.linksCount == 0) {
+                throw new NotFoundException(path + ": the directory was removed (ENOENT)");
+            }
             return session.change(function, op);
-        } finally {
-            session.namespaceLock.unlock();
+        }
+    }
+
+    /** Runs a change of inode {@code ino}'s attributes with its lock held exclusive; refused read-only. */
+    private <T> T onInode(String function, long ino, WriteSession.Change<T> op) throws IOException {
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        try (InodeLocks.Held held = session.locks.exclusive(ino)) {
+            return session.change(function, op);
         }
     }
 
@@ -419,16 +440,7 @@ public final class Ext4FileSystem implements Closeable {
      */
     public void mkdir(String path, int mode) throws IOException {
         NameIn n = nameIn(path, name -> new org.ext4j.namespace.EntryExistsException(path + ": file exists (EEXIST)"));
-        namespaceChange("ext4_mkdir", () -> named(path, () -> namei().mkdir(recheck(n, path), n.name(), mode, session.owner)));
-    }
-
-    /** Resolves the parent again under the lock: a rename may have moved it since {@link #nameIn}. */
-    private long recheck(NameIn n, String path) throws IOException {
-        long parent = resolveParent(PathNames.check(path), path);
-        if (!inode(parent).record().isDirectory()) {
-            throw new WrongTypeException(path + ": not a directory (ENOTDIR)");
-        }
-        return parent;
+        inDirectory("ext4_mkdir", n.parent(), path, () -> named(path, () -> namei().mkdir(n.parent(), n.name(), mode, session.owner)));
     }
 
     /**
@@ -440,8 +452,8 @@ public final class Ext4FileSystem implements Closeable {
         if (n.trailingSlash()) {
             throw new NotFoundException(path + ": a trailing '/' names a directory (ENOENT)");
         }
-        namespaceChange("ext4_mknod", () -> named(path, () -> namei().mknod(recheck(n, path), n.name(), mode, major, minor,
-                session.owner)));
+        inDirectory("ext4_mknod", n.parent(), path, () -> named(path, () -> namei().mknod(n.parent(), n.name(), mode, major,
+                minor, session.owner)));
     }
 
     /** {@code symlink(2)}: {@code linkPath} becomes a symbolic link holding {@code target} (not checked to exist). */
@@ -464,8 +476,8 @@ public final class Ext4FileSystem implements Closeable {
                 return null;
             });
         }
-        namespaceChange("ext4_symlink", () -> named(linkPath, () -> namei().symlink(recheck(n, linkPath), n.name(), target,
-                session.owner)));
+        inDirectory("ext4_symlink", n.parent(), linkPath, () -> named(linkPath, () -> namei().symlink(n.parent(), n.name(),
+                target, session.owner)));
     }
 
     /**
@@ -477,19 +489,23 @@ public final class Ext4FileSystem implements Closeable {
      */
     public void link(String existing, String newPath) throws IOException {
         PathNames.check(existing);
-        lookup(existing); // the existing name first (ENOENT, ENOTDIR), as do_linkat
+        long ino = lookup(existing); // the existing name first (ENOENT, ENOTDIR), as do_linkat
         NameIn n = nameIn(newPath, name -> new org.ext4j.namespace.EntryExistsException(newPath + ": file exists (EEXIST)"));
         if (n.trailingSlash()) {
             throw new NotFoundException(newPath + ": a trailing '/' names a directory (ENOENT)");
         }
-        namespaceChange("ext4_link", () -> {
-            long ino = named(existing, () -> lookup(existing));
-            named(newPath, () -> {
-                namei().link(ino, recheck(n, newPath), n.name());
+        boolean directory = inode(ino).record().isDirectory(); // a type never changes
+        inDirectory("ext4_link", n.parent(), newPath, () -> named(newPath, () -> {
+            if (directory) {
+                namei().link(ino, n.parent(), n.name()); // refuses (EEXIST or EPERM) without the directory's lock
                 return null;
-            });
+            }
+            // the new parent's lock, then the inode's: directories before the non-directory
+            try (InodeLocks.Held held = session.locks.exclusive(ino)) {
+                namei().link(ino, n.parent(), n.name());
+            }
             return null;
-        });
+        }));
     }
 
     /**
@@ -504,8 +520,12 @@ public final class Ext4FileSystem implements Closeable {
                 ? new org.ext4j.namespace.DirectoryNotEmptyException(path + ": directory not empty (ENOTEMPTY)")
                 : new org.ext4j.error.InvalidRequestException(path + (name.equals("/") ? ": the root cannot be removed (EBUSY)"
                         : ": \".\" cannot be removed (EINVAL)")));
-        namespaceChange("ext4_rmdir", () -> named(path, () -> {
-            namei().rmdir(recheck(n, path), n.name(), new Unlinker(session, java.time.Clock.systemUTC()));
+        inDirectory("ext4_rmdir", n.parent(), path, () -> named(path, () -> {
+            DirEntry e = new Directory(volume, inode(n.parent())).lookup(n.name());
+            // the parent's lock, then the child's (a directory below it)
+            try (InodeLocks.Held held = e == null ? () -> { } : session.locks.exclusive(e.inode())) {
+                namei().rmdir(n.parent(), n.name(), new Unlinker(session, java.time.Clock.systemUTC()));
+            }
             return null;
         }));
     }
@@ -532,22 +552,60 @@ public final class Ext4FileSystem implements Closeable {
         NameIn dst = nameIn(to, name -> mode == RenameMode.NOREPLACE
                 ? new org.ext4j.namespace.EntryExistsException(to + ": file exists (EEXIST)")
                 : new org.ext4j.error.InvalidRequestException(to + ": cannot rename onto \"" + name + "\" (EBUSY)"));
-        namespaceChange("ext4_rename", () -> {
-            long oldDir = recheck(src, from);
-            long newDir = recheck(dst, to);
-            if (src.trailingSlash() || dst.trailingSlash()) {
-                // a trailing '/' is allowed on directories only
-                DirEntry e = new Directory(volume, inode(oldDir)).lookup(src.name());
-                if (e != null && !inode(e.inode()).record().isDirectory()) {
-                    throw new WrongTypeException(from + ": not a directory (ENOTDIR)");
+        if (session == null) {
+            throw new java.nio.file.ReadOnlyFileSystemException();
+        }
+        long oldDir = src.parent();
+        long newDir = dst.parent();
+        boolean cross = oldDir != newDir;
+        if (cross) {
+            session.renameLock.lock(); // s_vfs_rename_mutex: no directory moves while the parents' chains are used
+        }
+        try {
+            Namei namei = namei();
+            java.util.Set<Long> oldChain = cross ? namei.chainToRoot(oldDir) : java.util.Set.of(oldDir);
+            java.util.Set<Long> newChain = cross ? namei.chainToRoot(newDir) : java.util.Set.of(newDir);
+            // lock_rename: an ancestor before its descendant, unrelated parents by inode number
+            List<Long> parents = !cross ? List.of(oldDir)
+                    : oldChain.contains(newDir) ? List.of(newDir, oldDir)
+                    : newChain.contains(oldDir) ? List.of(oldDir, newDir)
+                    : List.of(Math.min(oldDir, newDir), Math.max(oldDir, newDir));
+            try (InodeLocks.Held p = session.locks.exclusive(parents)) {
+                for (long d : parents) {
+                    InodeRecord dir = volume.readInode(d);
+                    if (!dir.isDirectory() || dir.linksCount == 0) {
+                        throw new NotFoundException((d == oldDir ? from : to) + ": the directory was removed (ENOENT)");
+                    }
+                }
+                DirEntry se = new Directory(volume, inode(oldDir)).lookup(src.name());
+                DirEntry te = new Directory(volume, inode(newDir)).lookup(dst.name());
+                java.util.TreeSet<Long> children = new java.util.TreeSet<>();
+                for (DirEntry e : new DirEntry[] {se, te}) {
+                    if (e != null && !parents.contains(e.inode())) {
+                        children.add(e.inode());
+                    }
+                }
+                // then the two inodes, by inode number (lock_two_nondirectories)
+                try (InodeLocks.Held c = session.locks.exclusive(new ArrayList<>(children))) {
+                    session.change("ext4_rename", () -> {
+                        if ((src.trailingSlash() || dst.trailingSlash()) && se != null
+                                && !inode(se.inode()).record().isDirectory()) {
+                            throw new WrongTypeException(from + ": not a directory (ENOTDIR)"); // '/' is for directories only
+                        }
+                        named(from, () -> {
+                            namei.rename(oldDir, src.name(), newDir, dst.name(), mode,
+                                    new Unlinker(session, java.time.Clock.systemUTC()), oldChain, newChain);
+                            return null;
+                        });
+                        return null;
+                    });
                 }
             }
-            named(from, () -> {
-                namei().rename(oldDir, src.name(), newDir, dst.name(), mode, new Unlinker(session, java.time.Clock.systemUTC()));
-                return null;
-            });
-            return null;
-        });
+        } finally {
+            if (cross) {
+                session.renameLock.unlock();
+            }
+        }
     }
 
     /** {@code chmod(2)}: the permission bits of what {@code path} names (symlinks followed). */
@@ -573,14 +631,11 @@ public final class Ext4FileSystem implements Closeable {
     public void setAttributes(String path, InodeAttributes attrs, boolean follow) throws IOException {
         java.util.Objects.requireNonNull(attrs, "attrs");
         PathNames.check(path);
-        namespaceChange("ext4_setattr", () -> {
-            long ino = follow ? lookupFollow(path) : lookup(path);
-            named(path, () -> {
-                namei().setattr(ino, attrs);
-                return null;
-            });
+        long ino = follow ? lookupFollow(path) : lookup(path);
+        onInode("ext4_setattr", ino, () -> named(path, () -> {
+            namei().setattr(ino, attrs);
             return null;
-        });
+        }));
     }
 
     /** {@code truncate(2)}: the regular file {@code path} names (symlinks followed) becomes {@code size} bytes. */
@@ -668,8 +723,9 @@ public final class Ext4FileSystem implements Closeable {
         }
         org.ext4j.inode.XattrName.parse(name); // a bad name is refused before the image is touched
         PathNames.check(path);
-        namespaceChange("ext4_xattr_set", () -> named(path, () -> {
-            changeXattr(lookup(path), name, value, mode);
+        long ino = lookup(path);
+        onInode("ext4_xattr_set", ino, () -> named(path, () -> {
+            changeXattr(ino, name, value, mode);
             return null;
         }));
     }
@@ -678,8 +734,9 @@ public final class Ext4FileSystem implements Closeable {
     public void removeXattr(String path, String name) throws IOException {
         org.ext4j.inode.XattrName.parse(name);
         PathNames.check(path);
-        namespaceChange("ext4_xattr_set", () -> named(path, () -> {
-            changeXattr(lookup(path), name, null, XattrMode.REPLACE);
+        long ino = lookup(path);
+        onInode("ext4_xattr_set", ino, () -> named(path, () -> {
+            changeXattr(ino, name, null, XattrMode.REPLACE);
             return null;
         }));
     }
@@ -903,16 +960,21 @@ public final class Ext4FileSystem implements Closeable {
                 // a symlink's target, read from the image: ext4_lookup's ENAMETOOLONG as well
                 throw org.ext4j.error.NameTooLongException.component(name);
             }
-            Inode dirInode = inode(cur);
-            if (!dirInode.record().isDirectory()) {
-                throw new WrongTypeException(shown + ": not a directory");
-            }
-            DirEntry e = new Directory(volume, dirInode).lookup(name);
-            if (e == null) {
-                throw new NotFoundException(shown + ": no such file or directory");
+            DirEntry e;
+            Inode target;
+            // the directory's lock shared for the lookup in it (i_rwsem in lookup_slow), dropped before the next
+            try (InodeLocks.Held held = lockShared(cur)) {
+                Inode dirInode = inode(cur);
+                if (!dirInode.record().isDirectory()) {
+                    throw new WrongTypeException(shown + ": not a directory");
+                }
+                e = new Directory(volume, dirInode).lookup(name);
+                if (e == null) {
+                    throw new NotFoundException(shown + ": no such file or directory");
+                }
+                target = child(cur, e);
             }
             long next = e.inode();
-            Inode target = child(cur, e);
             if (target.record().isSymlink() && (!last || followFinal)) {
                 if (--budget[0] < 0) {
                     throw CorruptionException.of(Kind.LOOP).inode(next).build(shown + ": too many levels of symbolic links");
@@ -985,12 +1047,21 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     public List<DirEntry> readdir(long ino) throws IOException {
-        return new Directory(volume, inode(ino)).list();
+        try (InodeLocks.Held held = lockShared(ino)) {
+            return new Directory(volume, inode(ino)).list();
+        }
     }
 
-    /** Streams the entries of a directory without holding them all in memory. */
+    /** Streams the entries of a directory without holding them all in memory (its lock held shared meanwhile). */
     public void forEachEntry(long ino, DirEntry.Visitor visitor) throws IOException {
-        new Directory(volume, inode(ino)).forEach(visitor);
+        try (InodeLocks.Held held = lockShared(ino)) {
+            new Directory(volume, inode(ino)).forEach(visitor);
+        }
+    }
+
+    /** A directory's lock shared while it is read, on a read-write file system (nothing changes a read-only one). */
+    private InodeLocks.Held lockShared(long ino) {
+        return session == null ? () -> { } : session.locks.shared(ino);
     }
 
     /** Reads up to {@code len} bytes of inode {@code ino} at {@code pos}; -1 at end of file. */

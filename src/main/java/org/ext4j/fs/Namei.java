@@ -49,7 +49,7 @@ import org.ext4j.volume.Volume;
  * system is as it was, as {@code ext4_mkdir} drops its new inode.
  *
  * <p>Every change of an existing inode goes through {@link WriteSession#updateInode}, because an
- * open file's in-memory inode owns its bytes. The caller holds {@link WriteSession#namespaceLock}
+ * open file's in-memory inode owns its bytes. The caller holds the inode locks the operation needs ({@link InodeLocks}: the parent's, then the child's)
  * and runs each operation inside {@link WriteSession#change}.
  */
 final class Namei {
@@ -384,8 +384,8 @@ final class Namei {
      * nothing. A moved directory's ".." follows it and both parents' link counts change; a replaced
      * inode loses its link and, with its last, is evicted (or, open, when it closes).
      */
-    void rename(long oldDir, byte[] oldName, long newDir, byte[] newName, RenameMode mode, Unlinker unlinker)
-            throws IOException {
+    void rename(long oldDir, byte[] oldName, long newDir, byte[] newName, RenameMode mode, Unlinker unlinker,
+            java.util.Set<Long> oldChain, java.util.Set<Long> newChain) throws IOException {
         DirEntry oldE = new Directory(volume, Inode.load(volume, oldDir)).lookup(oldName);
         if (oldE == null) {
             throw new NotFoundException("no such file or directory (ENOENT)");
@@ -411,10 +411,10 @@ final class Namei {
         if (oldDir != newDir) {
             // before the types: the VFS checks the trap of lock_rename first
             // lock_rename's trap: the source may not be an ancestor of the target, nor the target of the source
-            if (oldIsDir && isAncestor(oldRec.number, newDir)) {
+            if (oldIsDir && newChain.contains(oldRec.number)) {
                 throw new InvalidRequestException("cannot move a directory into itself (EINVAL)");
             }
-            if (newIsDir && isAncestor(newRec.number, oldDir)) {
+            if (newIsDir && oldChain.contains(newRec.number)) {
                 throw mode == RenameMode.EXCHANGE
                         ? new InvalidRequestException("cannot exchange a directory with one inside it (EINVAL)")
                         : new DirectoryNotEmptyException("directory not empty (ENOTEMPTY)");
@@ -507,17 +507,26 @@ final class Namei {
         }
     }
 
-    /** Whether directory {@code ancestor} is {@code dir} or above it, walking ".." up to the root. */
-    private boolean isAncestor(long ancestor, long dir) throws IOException {
+    /**
+     * Directory {@code dir} and each one above it up to the root, following "..": what
+     * {@code lock_rename} needs to order the two parents and to refuse moving a directory into
+     * itself. Called under the rename lock, which no directory moves without, holding no directory
+     * lock: each directory's lock is taken shared while its ".." is read.
+     */
+    java.util.Set<Long> chainToRoot(long dir) throws IOException {
+        java.util.LinkedHashSet<Long> chain = new java.util.LinkedHashSet<>();
         long cur = dir;
-        for (long steps = 0; steps <= sb.inodesCount; steps++) {
-            if (cur == ancestor) {
-                return true;
-            }
+        while (chain.add(cur)) {
             if (cur == Ext4FileSystem.ROOT_INO) {
-                return false;
+                return chain;
             }
-            DirEntry up = new Directory(volume, Inode.load(volume, cur)).lookup(DOTDOT);
+            if (chain.size() > sb.inodesCount) {
+                break;
+            }
+            DirEntry up;
+            try (InodeLocks.Held held = session.locks.shared(cur)) {
+                up = new Directory(volume, Inode.load(volume, cur)).lookup(DOTDOT);
+            }
             if (up == null) {
                 throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(cur).build("directory inode " + cur + " has no \"..\"");
             }

@@ -46,8 +46,8 @@ import org.ext4j.volume.Volume;
  * <p>Unlike the kernel, which keeps orphans only with a journal, ext4j keeps them without one too:
  * its eviction spans several handles, and an open unlinked inode spans the session.
  *
- * <p>Guarded by {@link WriteSession#namespaceLock}: every caller (unlink, the last close, the
- * cleanup at open) holds it.
+ * <p>Thread-safe: its own monitor guards the list and the on-disk links it writes (callers hold
+ * the inode locks of the inode joining or leaving, never of its neighbours on the list).
  */
 final class OrphanList {
     /** Buffers {@link #add} dirties: the superblock and the inode's table block, or one orphan file block. */
@@ -139,11 +139,11 @@ final class OrphanList {
     }
 
     /** Whether no orphan is recorded, in the list or in the file ({@code ext4_orphan_file_empty} and more). */
-    boolean isEmpty() {
+    synchronized boolean isEmpty() {
         return chain.isEmpty() && inFile.isEmpty();
     }
 
-    boolean contains(long ino) {
+    synchronized boolean contains(long ino) {
         return inFile.containsKey(ino) || chain.contains(ino);
     }
 
@@ -153,7 +153,7 @@ final class OrphanList {
      * list (its i_dtime takes the old head, through its open file's in-memory inode if it has one;
      * the superblock takes its number). An inode already recorded stays where it is.
      */
-    void add(Handle h, long ino) throws IOException {
+    synchronized void add(Handle h, long ino) throws IOException {
         if (contains(ino)) {
             return;
         }
@@ -190,7 +190,7 @@ final class OrphanList {
      * keeps living); an eviction writes i_dtime itself in the same handle. Nothing for an inode not
      * recorded.
      */
-    void remove(Handle h, long ino, boolean clearOwnLink) throws IOException {
+    synchronized void remove(Handle h, long ino, boolean clearOwnLink) throws IOException {
         Integer idx = inFile.remove(ino);
         if (idx != null) {
             int i = idx / slotsPerBlock;
@@ -253,7 +253,7 @@ final class OrphanList {
      * read-write open where the kernel would record an error and give up the rest of the list:
      * e2fsck is the tool to sort it out.
      */
-    List<InodeRecord> collect() throws IOException {
+    synchronized List<InodeRecord> collect() throws IOException {
         List<InodeRecord> found = new ArrayList<>();
         Set<Long> seen = new HashSet<>();
         long ino = sb.lastOrphan;

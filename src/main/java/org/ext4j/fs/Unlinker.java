@@ -59,7 +59,7 @@ import org.ext4j.volume.Volume;
  * {@code Ext4File} to close ({@link #released}), which drops the file's dirty data instead of writing
  * it back (the kernel's {@code truncate_inode_pages_final} in {@code ext4_evict_inode}).
  *
- * <p>The caller holds {@link WriteSession#namespaceLock}.
+ * <p>The caller holds the parent directory's and the inode's locks ({@link InodeLocks}).
  */
 final class Unlinker {
     /** Credits of the final handle of an eviction: inode table block, xattr block or its free, inode bitmap and descriptor. */

@@ -65,14 +65,19 @@ final class WriteSession {
     final PageCacheLimits limits;
     final ExtentStatusShrinker shrinker;
     final Map<Long, Ext4File> openFiles = new ConcurrentHashMap<>();
-    /**
-     * Namespace changes (unlink, create) and the opening of files by name, one at a time: the
-     * parent directory's {@code i_rwsem}, taken for the whole file system for now. Outermost: taken
-     * before an inode writer lock and the allocators' group locks, never while holding them; so an
-     * unlink cannot slip between an open's lookup and its entry in {@link #openFiles}.
-     */
-    final ReentrantLock namespaceLock = new ReentrantLock();
-    /** Inodes that lost their last link and are not freed yet ({@link OrphanList}); under {@link #namespaceLock}. */
+    /** Per-inode namespace locks (i_rwsem): see {@link InodeLocks} for the order. */
+    final InodeLocks locks = new InodeLocks();
+    /** {@code s_vfs_rename_mutex}: cross-directory renames, one at a time; outermost of the namespace locks. */
+    final ReentrantLock renameLock = new ReentrantLock();
+    /** Leaf locks of {@link #updateInode}: one inode's read-modify-write at a time (striped; nothing is taken inside). */
+    private final Object[] updateLocks = new Object[64];
+
+    {
+        for (int i = 0; i < updateLocks.length; i++) {
+            updateLocks[i] = new Object();
+        }
+    }
+    /** Inodes that lost their last link and are not freed yet ({@link OrphanList}, which guards itself). */
     final OrphanList orphans;
     final int maxFolioBytes;
     /** Who owns what this session creates (the calling process, as {@code current_fsuid()}). */
@@ -221,8 +226,7 @@ final class WriteSession {
      * links is evicted, one with links truncated to its size. A read-only open never gets here.
      */
     private void cleanupOrphans() throws IOException {
-        namespaceLock.lock();
-        try {
+        { // at open, before any other thread can use the file system: no lock needed
             List<org.ext4j.format.InodeRecord> found = orphans.collect();
             if (found.isEmpty()) {
                 return;
@@ -237,8 +241,6 @@ final class WriteSession {
                 }
                 return null;
             });
-        } finally {
-            namespaceLock.unlock();
         }
     }
 
@@ -246,21 +248,24 @@ final class WriteSession {
      * Changes fields of inode {@code ino} in {@code h} that no open file manages (links, i_dtime,
      * and every attribute changed by name: mode, owner, times, xattrs): through the open file's
      * in-memory inode when there is one (it writes every byte of the inode back, so a change made
-     * past it would be undone), else on the inode table directly. The caller holds
-     * {@link #namespaceLock}, under which files are opened.
+     * past it would be undone), else on the inode table directly, one read-modify-write of an
+     * inode at a time. The caller holds the inode's lock ({@link InodeLocks}), under which files
+     * are opened too, or (the orphan list's links) the orphan list's monitor.
      */
     void updateInode(Handle h, long ino, java.util.function.Consumer<org.ext4j.format.InodeWriter> change)
             throws IOException {
-        Ext4File f = openFiles.get(ino);
-        if (f != null) {
-            f.inodeState().update(h, change);
-            return;
+        synchronized (updateLocks[(int) (ino % updateLocks.length)]) {
+            Ext4File f = openFiles.get(ino);
+            if (f != null) {
+                f.inodeState().update(h, change);
+                return;
+            }
+            byte[] raw = volume.readInode(ino).raw();
+            org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(volume.superblock(), ino, raw);
+            change.accept(w);
+            w.setChecksum();
+            volume.writeInode(h, ino, raw);
         }
-        byte[] raw = volume.readInode(ino).raw();
-        org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(volume.superblock(), ino, raw);
-        change.accept(w);
-        w.setChecksum();
-        volume.writeInode(h, ino, raw);
     }
 
     /**
@@ -414,15 +419,13 @@ final class WriteSession {
         return org.ext4j.format.InodeRecord.decode(volume.superblock(), ino, open.inodeState().rawCopy(), -1, -1);
     }
 
+    /** The last close of {@code f}: under the inode's lock, so no open or unlink of it runs meanwhile. */
     void fileClosed(Ext4File f) throws IOException {
-        namespaceLock.lock();
-        try {
+        try (InodeLocks.Held held = locks.exclusive(f.inode())) {
             change("ext4_evict_inode", () -> {
                 new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
                 return null;
             });
-        } finally {
-            namespaceLock.unlock();
         }
     }
 
