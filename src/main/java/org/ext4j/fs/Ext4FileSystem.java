@@ -159,12 +159,8 @@ public final class Ext4FileSystem implements Closeable {
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
         }
         Superblock sb = superblock();
-        if (!sb.hasIncompat(Features.INCOMPAT_EXTENTS)) {
-            // an extent-mapped inode on such a file system is damage to e2fsck; the kernel would make
-            // a block-mapped one, which ext4j cannot write yet
-            throw new UnsupportedFeatureException("^extents",
-                    "creating files on a file system without extents is not implemented (open read-only)");
-        }
+        // without the extent feature the file is block-mapped (i_block all zero, no EXTENTS flag), as the kernel makes it
+        boolean extents = sb.hasIncompat(Features.INCOMPAT_EXTENTS);
         org.ext4j.namespace.DirectoryWriter dirs = new org.ext4j.namespace.DirectoryWriter(volume,
                 session.allocator.blocks(), java.time.Clock.systemUTC());
         long ino;
@@ -174,14 +170,16 @@ public final class Ext4FileSystem implements Closeable {
             ino = session.allocator.inodes().allocate(h, parent, false);
             byte[] raw = new byte[sb.inodeSize];
             byte[] iBlock = new byte[InodeRecord.I_BLOCK_SIZE];
-            org.ext4j.format.ExtentNodeWriter.initRoot(iBlock);
+            if (extents) {
+                org.ext4j.format.ExtentNodeWriter.initRoot(iBlock);
+            }
             Instant now = Instant.now();
             long s = now.getEpochSecond();
             int ns = now.getNano();
             org.ext4j.format.InodeWriter w = new org.ext4j.format.InodeWriter(sb, ino, raw)
                     .extraIsize(sb.newInodeExtraIsize())
                     .mode(InodeRecord.S_IFREG | (permissions & 07777)).uid(0).gid(0).size(0).linksCount(1)
-                    .flags(InodeRecord.FL_EXTENTS).generation(new java.security.SecureRandom().nextInt() & 0xFFFFFFFFL)
+                    .flags(extents ? InodeRecord.FL_EXTENTS : 0).generation(new java.security.SecureRandom().nextInt() & 0xFFFFFFFFL)
                     .iBlock(iBlock).blocks512(0);
             w.atime(s, ns).mtime(s, ns).ctime(s, ns).crtime(s, ns).setChecksum();
             volume.writeInode(h, ino, raw);

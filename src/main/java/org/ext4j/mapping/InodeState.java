@@ -90,6 +90,11 @@ public final class InodeState {
         volume.writeInode(h, ino, bytes);
     }
 
+    /** Whether i_block holds an extent tree (EXT4_EXTENTS_FL), not an indirect block map. */
+    public boolean extents() {
+        return (org.ext4j.format.Le.u32(raw, 0x20) & InodeRecord.FL_EXTENTS) != 0;
+    }
+
     public int checksumSeed() {
         return InodeRecord.checksumSeed(sb, ino, org.ext4j.format.Le.u32(raw, 0x64));
     }
