@@ -268,6 +268,44 @@ class IndirectWriteTest {
     }
 
     /**
+     * Goal placement ({@code ext4_find_near}, {@code ext4_alloc_branch}): a file written sequentially
+     * on an empty file system is laid out as ext3 lays it out, each indirect block right before the
+     * data it maps and everything in one contiguous run, as {@code debugfs stat} lists it.
+     */
+    @ParameterizedTest(name = "{0} blocks")
+    @CsvSource({"1024", "4096"})
+    void sequentialWritesAreLaidOutContiguously(int bs, @TempDir Path tmp) throws Exception {
+        long p = bs / 4;
+        Path img = image(tmp, "ext3", bs, Map.of());
+        byte[] data = random(new Random(bs), (int) ((12 + p + 2 * p + 7) * bs));
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.aggressive());
+                Ext4File f = fs.createFile("/f", 0644)) {
+            for (int off = 0; off < data.length; off += 5000) {
+                int n = Math.min(5000, data.length - off);
+                f.pwrite(off, data, off, n);
+            }
+        }
+        assertEquals(0, Tools.fsck(img).exit(), Tools.fsck(img).stdout());
+        Tools.requireTools("debugfs");
+        String stat = Tools.run("debugfs", "-R", "stat /f", img.toString()).ok().stdout();
+        String blocks = stat.substring(stat.indexOf("BLOCKS:") + 7, stat.indexOf("TOTAL:")).replace("\n", " ").trim();
+        // "(0-11):a-b, (IND):c, (12-N):d-e, (DIND):f, (IND):g, ..." in logical order
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(([^)]*)\\):(\\d+)(?:-(\\d+))?").matcher(blocks);
+        List<String> labels = new ArrayList<>();
+        long prevEnd = -1;
+        while (m.find()) {
+            labels.add(m.group(1));
+            long start = Long.parseLong(m.group(2));
+            long end = m.group(3) != null ? Long.parseLong(m.group(3)) : start;
+            assertTrue(prevEnd < 0 || start == prevEnd + 1, "not one contiguous run at (" + m.group(1) + "): " + blocks);
+            prevEnd = end;
+        }
+        List<String> want = List.of("0-11", "IND", "12-" + (11 + p), "DIND", "IND", (12 + p) + "-" + (11 + 2 * p),
+                "IND", (12 + 2 * p) + "-" + (11 + 3 * p), "IND", (12 + 3 * p) + "-" + (12 + 3 * p + 6));
+        assertEquals(want, labels, "each indirect block before the data it maps: " + blocks);
+    }
+
+    /**
      * Sizes stop at the kernel's {@code s_bitmap_maxbytes}: writing and truncating there is EFBIG for
      * ext4j and for the kernel, one byte less is not.
      */
