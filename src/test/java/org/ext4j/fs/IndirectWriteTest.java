@@ -306,6 +306,42 @@ class IndirectWriteTest {
     }
 
     /**
+     * The goal is the block before ({@code ext4_find_near}), not the group's start: an append after
+     * another file's blocks were freed near the start of the group still continues the file.
+     */
+    @ParameterizedTest(name = "{0} blocks")
+    @CsvSource({"1024", "4096"})
+    void appendsContinueTheFileAfterSpaceFreedBeforeIt(int bs, @TempDir Path tmp) throws Exception {
+        Path img = image(tmp, "ext3", bs, Map.of());
+        Random rnd = new Random(bs + 1);
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults())) {
+            try (Ext4File c = fs.createFile("/c", 0644)) {
+                byte[] d = random(rnd, 40 * bs);
+                c.pwrite(0, d, 0, d.length);
+            }
+            try (Ext4File a = fs.createFile("/a", 0644)) {
+                byte[] d = random(rnd, 8 * bs);
+                a.pwrite(0, d, 0, d.length);
+                a.fsync();
+                fs.unlink("/c"); // frees the blocks before /a's
+                byte[] more = random(rnd, 20 * bs);
+                a.pwrite(d.length, more, 0, more.length);
+            }
+        }
+        assertEquals(0, Tools.fsck(img).exit(), Tools.fsck(img).stdout());
+        Tools.requireTools("debugfs");
+        String stat = Tools.run("debugfs", "-R", "stat /a", img.toString()).ok().stdout();
+        String blocks = stat.substring(stat.indexOf("BLOCKS:") + 7, stat.indexOf("TOTAL:")).replace("\n", " ").trim();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(([^)]*)\\):(\\d+)(?:-(\\d+))?").matcher(blocks);
+        long prevEnd = -1;
+        while (m.find()) {
+            long start = Long.parseLong(m.group(2));
+            assertTrue(prevEnd < 0 || start == prevEnd + 1, "the append left the file at (" + m.group(1) + "): " + blocks);
+            prevEnd = m.group(3) != null ? Long.parseLong(m.group(3)) : start;
+        }
+    }
+
+    /**
      * Sizes stop at the kernel's {@code s_bitmap_maxbytes}: writing and truncating there is EFBIG for
      * ext4j and for the kernel, one byte less is not.
      */
