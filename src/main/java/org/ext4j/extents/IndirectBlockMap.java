@@ -51,6 +51,17 @@ public final class IndirectBlockMap implements BlockMap {
     }
 
     /**
+     * Takes i_block's fifteen pointers again from {@code iBlockBytes}: the block map writer changed
+     * them. Only for a map owned by one writer, under its lock; indirect blocks are re-read (and
+     * checked again where their bytes changed) on every lookup anyway.
+     */
+    void reloadRoot(byte[] iBlockBytes) {
+        for (int i = 0; i < 15; i++) {
+            iBlock[i] = Le.u32(iBlockBytes, i * 4);
+        }
+    }
+
+    /**
      * {@code ext4_ind_check_inode}, run when the inode is loaded: the twelve direct pointers of
      * i_block are valid blocks for this inode. As in the kernel, the single, double and triple
      * indirect pointers are checked when a read follows them (so {@code stat} of a file whose

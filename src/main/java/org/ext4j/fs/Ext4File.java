@@ -54,22 +54,26 @@ public final class Ext4File implements Closeable {
             new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final AtomicLong size;
     private final long maxSize;
+    /** The file system's {@code s_maxbytes}, which {@code vfs_fallocate} checks whatever the file's map. */
+    private final long fallocateMax;
     private volatile boolean closed;
 
     Ext4File(WriteSession session, InodeRecord rec) throws IOException {
         if (!rec.isRegular()) {
             throw new WrongTypeException("inode " + rec.number + " is not a regular file");
         }
-        if (!rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new org.ext4j.error.UnsupportedFeatureException("block-mapped or inline file",
-                    "writing is implemented for extent-mapped files only (inode " + rec.number + ")");
+        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new org.ext4j.error.UnsupportedFeatureException("inline_data",
+                    "writing is implemented for extent-mapped and block-mapped files only (inode " + rec.number + ")");
         }
         this.session = session;
         this.inode = new InodeState(session.volume, rec);
         int bs = session.volume.blockSize();
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
-        this.maxSize = maxBytes(session.volume.superblock());
+        this.fallocateMax = maxBytes(session.volume.superblock());
+        this.maxSize = rec.hasFlag(InodeRecord.FL_EXTENTS) ? fallocateMax
+                : maxBitmapBytes(session.volume.superblock());
         this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
                 session.reservations);
         this.ops = new Ext4IomapOps(mapper, bs, size::get);
@@ -126,7 +130,40 @@ public final class Ext4File implements Closeable {
         return res;
     }
 
-    /** The largest size this file may reach ({@link #maxBytes}). */
+    /**
+     * The largest size of a block-mapped (ext2/ext3) file, the kernel's {@code s_bitmap_maxbytes} from
+     * {@code ext4_max_bitmap_size}: the blocks twelve direct pointers and the single, double and triple
+     * indirect blocks address, less what i_blocks cannot count (2^32 - 1 sectors without huge_file,
+     * 2^48 - 1 with it) once the indirect blocks a dense file needs are counted too; and no more
+     * than 2^32 - 1 blocks, a logical block number's 32 bits. Writes and truncates of a block-mapped
+     * file past it are EFBIG ({@code ext4_write_checks}, {@code ext4_setattr}).
+     */
+    static long maxBitmapBytes(org.ext4j.format.Superblock sb) {
+        int bits = Integer.numberOfTrailingZeros(sb.blockSize);
+        long ppb = 1L << (bits - 2);
+        long upper = sb.hasRoCompat(org.ext4j.format.Features.RO_COMPAT_HUGE_FILE) ? (1L << 48) - 1
+                : ((1L << 32) - 1) >> (bits - 9);
+        long res = 12 + ppb + ppb * ppb + ppb * ppb * ppb;
+        long meta = 1 + (1 + ppb) + (1 + ppb + ppb * ppb);
+        if (res + meta > upper) {
+            // how many blocks fit once the indirect blocks that address them are counted too
+            res = upper;
+            long left = upper - 12 - ppb;
+            meta = 1;
+            if (left < ppb * ppb) {
+                meta += 1 + (left + ppb - 1) / ppb;
+            } else {
+                meta += 1 + ppb;
+                left -= ppb * ppb;
+                meta += 1 + (left + ppb - 1) / ppb + (left + ppb * ppb - 1) / (ppb * ppb);
+            }
+            res -= meta;
+        }
+        res = Math.min(res, (1L << 32) - 1);
+        return Math.min(res << bits, Long.MAX_VALUE);
+    }
+
+    /** The largest size this file may reach ({@link #maxBytes}, or {@link #maxBitmapBytes} for a block-mapped file). */
     public long maxSize() {
         return maxSize;
     }
@@ -326,7 +363,11 @@ public final class Ext4File implements Closeable {
      * length of zero or less, then a mode the kernel refuses (unknown bits, punch with zero range,
      * punch without keep-size: EOPNOTSUPP), are {@link InvalidArgumentException}; the kernel's
      * collapse, insert and unshare modes are not implemented ({@link UnsupportedFeatureException});
-     * a range ending past {@link #maxSize()} or past 2^63 - 1 is EFBIG ({@link FileTooLargeException}).
+     * a range ending past the file system's largest file ({@link #maxBytes}, the {@code s_maxbytes}
+     * of {@code vfs_fallocate}) or past 2^63 - 1 is EFBIG ({@link FileTooLargeException}). A
+     * block-mapped file has no unwritten blocks: every mode but punch is refused there
+     * ({@link UnsupportedFeatureException}, the kernel's EOPNOTSUPP from {@code ext4_do_fallocate}
+     * and {@code ext4_zero_range}) before anything changes.
      */
     public void fallocate(int mode, long pos, long len) throws IOException {
         checkOpen();
@@ -346,9 +387,13 @@ public final class Ext4File implements Closeable {
             throw new org.ext4j.error.UnsupportedFeatureException(String.format("fallocate mode 0x%x", mode),
                     "collapse, insert and unshare ranges are not implemented");
         }
-        if (pos > maxSize - len) {
+        if (pos > fallocateMax - len) {
             throw new FileTooLargeException("fallocate of " + len + " bytes at offset " + pos + ": file too large",
-                    maxSize);
+                    fallocateMax);
+        }
+        if (!punch && mapper.blockMapped()) {
+            throw new org.ext4j.error.UnsupportedFeatureException(zero ? "zero range" : "fallocate",
+                    "inode " + inode.number() + " is block-mapped (no extents): it cannot hold unwritten blocks (EOPNOTSUPP)");
         }
         session.change("ext4_fallocate", () -> {
             fallocateLocked(pos, len, punch, zero, keep);

@@ -169,12 +169,7 @@ public final class Ext4FileSystem implements Closeable {
             // before anything is allocated: a failed create must leave nothing behind
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
         }
-        if (!superblock().hasIncompat(Features.INCOMPAT_EXTENTS)) {
-            // an extent-mapped inode on such a file system is damage to e2fsck; the kernel would make
-            // a block-mapped one, which ext4j cannot write yet
-            throw new UnsupportedFeatureException("^extents",
-                    "creating files on a file system without extents is not implemented (open read-only)");
-        }
+        // without the extent feature the file is block-mapped (i_block all zero, no EXTENTS flag), as the kernel makes it
         long ino = new Namei(session, java.time.Clock.systemUTC()).create(parent, name, permissions, session.owner);
         return openInode(ino, path); // under the parent's lock: no unlink before it is open
     }
@@ -231,7 +226,9 @@ public final class Ext4FileSystem implements Closeable {
      * huge_file). Writes, truncates and fallocates past it are refused with EFBIG.
      */
     public long maxFileSize() {
-        return Ext4File.maxBytes(superblock());
+        Superblock sb = superblock();
+        // a file created here is block-mapped without the extent feature: s_bitmap_maxbytes then
+        return sb.hasIncompat(Features.INCOMPAT_EXTENTS) ? Ext4File.maxBytes(sb) : Ext4File.maxBitmapBytes(sb);
     }
 
     /** Opens an existing regular file for reading and writing (follows symlinks). */

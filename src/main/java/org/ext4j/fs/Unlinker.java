@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.Arrays;
 
 import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
@@ -12,6 +11,7 @@ import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.ExtentTreeReader;
+import org.ext4j.extents.IndirectMapWriter;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.ExtentNode;
 import org.ext4j.format.InodeRecord;
@@ -39,7 +39,7 @@ import org.ext4j.volume.Volume;
  * mount): a fast symlink's i_block is zeroed (its size stays); a regular file, directory or slow
  * symlink that owns blocks (i_blocks, the xattr block included, is not zero) is truncated to size 0, with mtime and
  * ctime set, its extent tree freed through the block mapper (the truncate path, in credit-bounded
- * handles) or its indirect map freed; the external xattr block loses a reference
+ * handles) or its indirect map freed the same way ({@link IndirectMapWriter}); the external xattr block loses a reference
  * ({@code h_refcount}), and is freed with its last; then i_file_acl and i_blocks become 0, i_dtime
  * is set and the inode is freed in the inode bitmap. Mode, flags, generation, device numbers, a
  * fast symlink's size and an empty or sparse file's size stay, as the kernel leaves them.
@@ -64,8 +64,6 @@ import org.ext4j.volume.Volume;
 final class Unlinker {
     /** Credits of the final handle of an eviction: inode table block, xattr block or its free, inode bitmap and descriptor. */
     private static final int EVICT_CREDITS = 1 + BlockAllocator.FREE_CREDITS_PER_GROUP + InodeAllocator.FREE_CREDITS;
-    /** Credits per handle while freeing an indirect map's blocks. */
-    private static final int FREE_BATCH_CREDITS = 64;
 
     private final WriteSession session;
     private final Volume volume;
@@ -298,11 +296,7 @@ final class Unlinker {
         boolean fastSymlink = isFastSymlink(rec);
         boolean truncate = truncates(rec);
         if (truncate) {
-            if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
-                freeExtentTree(rec);
-            } else {
-                freeIndirectMap(rec);
-            }
+            freeBlocks(rec);
             rec = volume.readInode(ino);
         }
         Instant now = clock.instant();
@@ -328,120 +322,23 @@ final class Unlinker {
         }
     }
 
-    /** The extent tree's blocks, freed by the block mapper's truncate path (handles bounded by credits). */
-    private void freeExtentTree(InodeRecord rec) throws IOException {
+    /**
+     * The extent tree's blocks or the indirect map's ({@code ext4_ind_truncate}), freed by the block
+     * mapper's truncate path (handles bounded by credits; for a map, the map written first, then the
+     * blocks freed, so a crash in between leaks blocks and never leaves one both free and mapped).
+     */
+    private void freeBlocks(InodeRecord rec) throws IOException {
         withMapper(rec, m -> m.truncateBlocks(0));
     }
 
     /**
-     * The blocks of an indirect (ext2/ext3) block map, as {@code ext4_ind_truncate} frees them: every
-     * block, data and map, is collected first (bounded by i_blocks, each range-checked, a block named
-     * twice refused before anything changes); the inode is written without them; then they are freed.
-     * A crash in between leaks blocks, never leaves one both free and referenced.
-     */
-    private void freeIndirectMap(InodeRecord rec) throws IOException {
-        long ino = rec.number;
-        int per512 = sb.blockSize / 512;
-        long[] blocks = indirectBlocks(rec);
-        try (Handle h = session.journal.start(1)) {
-            byte[] raw = rec.raw();
-            long left = Math.max(0, rec.blocks512(sb) - (long) blocks.length * per512);
-            new InodeWriter(sb, ino, raw).iBlock(new byte[InodeRecord.I_BLOCK_SIZE]).blocks512(left).setChecksum();
-            volume.writeInode(h, ino, raw);
-        }
-        int i = 0;
-        while (i < blocks.length) {
-            try (Handle h = session.journal.start(FREE_BATCH_CREDITS)) {
-                int used = 0;
-                while (i < blocks.length) {
-                    int j = i + 1;
-                    while (j < blocks.length && blocks[j] == blocks[j - 1] + 1) {
-                        j++;
-                    }
-                    long start = blocks[i];
-                    long len = j - i;
-                    long groups = (start + len - 1 - sb.firstDataBlock) / sb.blocksPerGroup
-                            - (start - sb.firstDataBlock) / sb.blocksPerGroup + 1;
-                    int cost = (int) Math.min(Integer.MAX_VALUE / 2, groups * BlockAllocator.FREE_CREDITS_PER_GROUP);
-                    if (used > 0 && used + cost > FREE_BATCH_CREDITS) {
-                        break;
-                    }
-                    if (cost > FREE_BATCH_CREDITS) {
-                        len = (long) (FREE_BATCH_CREDITS / BlockAllocator.FREE_CREDITS_PER_GROUP - 1) * sb.blocksPerGroup;
-                        j = i + (int) len;
-                        cost = FREE_BATCH_CREDITS;
-                    }
-                    for (long b = start; b < start + len; b++) {
-                        volume.bufferCache().forget(b); // map blocks were read through the cache
-                    }
-                    session.allocator.blocks().free(h, start, len);
-                    used += cost;
-                    i = j;
-                }
-            }
-        }
-    }
-
-    /**
-     * Every block of an indirect map, data and map blocks, sorted: bounded by i_blocks, each
-     * checked against the file system's size and the system zone, a block named twice refused.
+     * Every block of an indirect map, data and map blocks, sorted, as eviction's truncate will free
+     * them ({@link IndirectMapWriter#blocksToFree}): bounded by i_blocks, each checked against the
+     * file system's size and the system zone, a block named twice refused.
      */
     private long[] indirectBlocks(InodeRecord rec) throws IOException {
-        long ino = rec.number;
         long limit = rec.blocks512(sb) / (sb.blockSize / 512); // the inode's own count bounds the walk
-        long[] found = new long[(int) Math.min(limit, 1 << 20)];
-        int[] n = {0};
-        byte[] iBlock = rec.iBlock();
-        long per = sb.blockSize / 4;
-        long base = 0; // first logical block under i_block[i]
-        for (int i = 0; i < 15; i++) {
-            long p = Le.u32(iBlock, i * 4);
-            int level = i < 12 ? 0 : i - 11;
-            if (p != 0) {
-                found = collect(ino, p, level, base, found, n, limit);
-            }
-            base += level == 0 ? 1 : level == 1 ? per : level == 2 ? per * per : 0;
-        }
-        long[] blocks = Arrays.copyOf(found, n[0]);
-        Arrays.sort(blocks);
-        for (int i = 1; i < blocks.length; i++) {
-            if (blocks[i] == blocks[i - 1]) {
-                throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(blocks[i])
-                        .build("block " + blocks[i] + " appears twice in the block map");
-            }
-        }
-        return blocks;
-    }
-
-    /**
-     * Adds block {@code p} and, for a map block of {@code level} (1 single, 2 double, 3 triple),
-     * everything below it. {@code base} is the first logical block under {@code p}; every block is
-     * checked against the file system's size and the system zone before it is read or counted, so a
-     * map pointing into metadata is refused before anything is freed ({@code ext4_check_blockref}).
-     */
-    private long[] collect(long ino, long p, int level, long base, long[] found, int[] n, long limit) throws IOException {
-        volume.checkFileBlocks(ino, base, p, 1, level > 0 ? "indirect block" : "file data");
-        if (n[0] >= limit) {
-            throw CorruptionException.of(Kind.BAD_INDIRECT_MAP).inode(ino).block(p)
-                    .build("the block map names more blocks than i_blocks counts (" + limit + ")");
-        }
-        if (n[0] == found.length) {
-            found = Arrays.copyOf(found, (int) Math.min(limit, (long) found.length * 2 + 16));
-        }
-        found[n[0]++] = p;
-        if (level > 0) {
-            byte[] map = volume.readBlock(p, ino);
-            long span = 1; // logical blocks under one pointer of this block
-            for (int k = 1; k < level; k++) {
-                span *= sb.blockSize / 4;
-            }
-            for (int off = 0; off + 4 <= map.length; off += 4) {
-                long q = Le.u32(map, off);
-                if (q != 0) {
-                    found = collect(ino, q, level - 1, base + (off / 4) * span, found, n, limit);
-                }
-            }
-        }
-        return found;
+        return new IndirectMapWriter(volume, session.allocator.blocks(), rec.number, rec.iBlock(), 0)
+                .blocksToFree(0, 1L << 32, limit);
     }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.extents.BlockMap;
 import org.ext4j.extents.ExtentTreeWriter;
+import org.ext4j.extents.IndirectMapWriter;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.extentstatus.ExtentStatusTree.Entry;
 import org.ext4j.extentstatus.ExtentStatusTree.Lookup;
@@ -21,7 +22,16 @@ import org.ext4j.volume.Volume;
 /**
  * Block mapping of one inode: {@code ext4_map_blocks} and its delayed-allocation twin
  * {@code ext4_da_map_blocks} ({@code fs/ext4/inode.c}), over the extent status tree (the cache and
- * the source of the sequence counter) and the on-disk extent tree.
+ * the source of the sequence counter) and the on-disk extent tree, or, for a block-mapped
+ * (ext2/ext3, no EXTENTS flag) file, the indirect map ({@link IndirectMapWriter}, {@code fs/ext4/indirect.c}).
+ *
+ * <p><b>Block-mapped files</b> go through the same status tree and the same lookups, so everything
+ * said here about sequence values holds for them too; only the on-disk side differs. A block map
+ * has no unwritten state: writeback maps a DELAYED range as WRITTEN blocks straight away (the
+ * kernel's {@code ext4_ind_map_blocks}; the data reaches the disk before the map, because the map's
+ * buffers are written when the writeback operation completes), fallocate's unwritten allocation is
+ * refused (EOPNOTSUPP, as the kernel refuses it), and punch and truncate free through
+ * {@code ext4_ind_remove_space} / {@code ext4_ind_truncate}.
  *
  * <p><b>Every lookup hands out the sequence value it read under.</b> {@link #lookup} and both
  * lookups of {@link #daMap} (the first without the mapping lock, the second under it in write mode
@@ -39,7 +49,11 @@ public final class BlockMapper {
     private final BlockAllocator allocator;
     private final InodeState inode;
     private final ExtentStatusTree es;
+    /** The extent tree of an extent-mapped file; null for a block-mapped one. */
     private final ExtentTreeWriter tree;
+    /** The indirect map of a block-mapped file; null for an extent-mapped one. */
+    private final IndirectMapWriter ind;
+    private final Volume volume;
     private final Reservations reservations;
     private final ReentrantReadWriteLock mappingLock = new ReentrantReadWriteLock();
 
@@ -50,8 +64,20 @@ public final class BlockMapper {
         this.inode = inode;
         this.es = es;
         this.reservations = reservations;
-        this.tree = new ExtentTreeWriter(volume, allocator, inode.number(), inode.iBlock(), inode.checksumSeed(),
-                inode.goalHint());
+        this.volume = volume;
+        if (inode.extents()) {
+            this.tree = new ExtentTreeWriter(volume, allocator, inode.number(), inode.iBlock(), inode.checksumSeed(),
+                    inode.goalHint());
+            this.ind = null;
+        } else {
+            this.tree = null;
+            this.ind = new IndirectMapWriter(volume, allocator, inode.number(), inode.iBlock(), inode.goalHint());
+        }
+    }
+
+    /** Whether the file is block-mapped (no EXTENTS flag): no unwritten blocks, no fallocate. */
+    public boolean blockMapped() {
+        return ind != null;
     }
 
     public ExtentStatusTree statusTree() {
@@ -83,7 +109,7 @@ public final class BlockMapper {
         if (l.found()) {
             return l;
         }
-        BlockMap.Mapping m = tree.map(lblk, (1L << 32) - lblk);
+        BlockMap.Mapping m = tree != null ? tree.map(lblk, (1L << 32) - lblk) : ind.map(lblk, (1L << 32) - lblk);
         Status st = switch (m.state()) {
             case WRITTEN -> Status.WRITTEN;
             case UNWRITTEN -> Status.UNWRITTEN;
@@ -187,6 +213,9 @@ public final class BlockMapper {
                 throw new IllegalStateException("writeback of block " + lblk + " of inode " + inode.number()
                         + ", which holds no data");
             }
+            if (ind != null) {
+                return allocateIndirect(lblk, Math.min(e.lblk() + e.len() - lblk, maxBlocks));
+            }
             long want = Math.min(Math.min(e.lblk() + e.len() - lblk, maxBlocks), ExtentNode.UNWRITTEN_MAX_LEN);
             BlockAllocator.Run run = allocateUnwrittenRun(lblk, want);
             reservations.release(run.length());
@@ -196,6 +225,30 @@ public final class BlockMapper {
         } finally {
             mappingLock.writeLock().unlock();
         }
+    }
+
+    /**
+     * With the mapping lock held, for a block-mapped file: maps {@code lblk} and as many of the
+     * {@code want} DELAYED blocks after it as one leaf of the map holds ({@code ext4_ind_map_blocks}
+     * with create), as WRITTEN on disk and in the status tree (the counter moves). The data blocks
+     * give back their reservation; the indirect blocks the map needed count in i_blocks too.
+     */
+    private Lookup allocateIndirect(long lblk, long want) throws IOException {
+        IndirectMapWriter.Allocation a;
+        try (Handle h = journal.start(IndirectMapWriter.ALLOC_CREDITS + 1)) {
+            a = ind.allocate(h, lblk, want);
+            inode.addBlocks(a.length() + a.mapBlocks());
+            inode.write(h, -1, 0);
+        }
+        reservations.release(a.length());
+        es.insert(lblk, a.length(), a.pblk(), Status.WRITTEN);
+        // every status change happens under the mapping lock, so this is the value the allocation left
+        return new Lookup(new Entry(lblk, a.length(), a.pblk(), Status.WRITTEN), es.seq());
+    }
+
+    /** i_blocks in file system blocks: bounds the walk over a block map (a damaged map cannot loop it). */
+    private long mapBlockLimit() {
+        return inode.blocks512() / (volume.blockSize() / 512);
     }
 
     /**
@@ -209,6 +262,10 @@ public final class BlockMapper {
         }
         mappingLock.writeLock().lock(); // the tree writer's state is the mapping lock's
         try {
+            if (ind != null) {
+                ind.checkRemovable(lblk, lblk + len, mapBlockLimit());
+                return;
+            }
             tree.checkRemovable(lblk, len);
         } finally {
             mappingLock.writeLock().unlock();
@@ -230,6 +287,11 @@ public final class BlockMapper {
             if (delayed > 0) {
                 reservations.release(delayed);
             }
+            if (ind != null) {
+                removeIndirect(lblk, len);
+                es.insert(lblk, len, ExtentStatusTree.NO_PBLK, Status.HOLE);
+                return;
+            }
             long remaining = len;
             while (remaining > 0) {
                 int credits = Math.max(tree.removeStepCredits(), 64);
@@ -250,11 +312,31 @@ public final class BlockMapper {
     }
 
     /**
+     * With the mapping lock held, for a block-mapped file: the map forgets {@code [lblk, lblk+len)}
+     * and the inode is written with i_blocks lower in one handle, then the blocks are freed
+     * (a crash in between leaks them, never frees a mapped one).
+     */
+    private void removeIndirect(long lblk, long len) throws IOException {
+        long[] freed;
+        try (Handle h = journal.start(IndirectMapWriter.REMOVE_CREDITS + 1)) {
+            freed = ind.remove(h, lblk, lblk + len, mapBlockLimit());
+            inode.addBlocks(-freed.length);
+            inode.write(h, -1, 0);
+        }
+        IndirectMapWriter.freeBlocks(volume, journal, allocator, freed);
+    }
+
+    /**
      * Allocates unwritten extents for the holes of {@code [lblk, lblk+len)} ({@code ext4_alloc_file_blocks}
      * with {@code EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT}): blocks are reserved on disk and read as zeros
      * until written. Ranges already mapped are left alone; the caller has written back delayed data.
      */
     public void allocateUnwritten(long lblk, long len) throws IOException {
+        if (ind != null) {
+            // the caller refuses this first; never reached with a block map
+            throw new org.ext4j.error.UnsupportedFeatureException("unwritten blocks",
+                    "a block-mapped file (inode " + inode.number() + ") has no unwritten blocks (EOPNOTSUPP)");
+        }
         mappingLock.writeLock().lock();
         try {
             long cur = lblk;

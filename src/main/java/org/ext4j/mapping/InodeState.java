@@ -131,6 +131,11 @@ public final class InodeState {
         return copy;
     }
 
+    /** Whether i_block holds an extent tree (EXT4_EXTENTS_FL), not an indirect block map. */
+    public boolean extents() {
+        return (org.ext4j.format.Le.u32(raw, 0x20) & InodeRecord.FL_EXTENTS) != 0;
+    }
+
     public int checksumSeed() {
         return InodeRecord.checksumSeed(sb, ino, org.ext4j.format.Le.u32(raw, 0x64));
     }

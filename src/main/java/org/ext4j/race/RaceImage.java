@@ -37,10 +37,20 @@ public final class RaceImage {
 
     /** Makes an 8 MiB image with {@code blockSize}-byte blocks; needs {@code mkfs.ext4} on the PATH. */
     public static RaceImage create(int blockSize) throws IOException {
+        return create(blockSize, List.of());
+    }
+
+    /**
+     * As {@link #create(int)}, with {@code mkfsOptions} added to mkfs's command line ({@code -t ext3}
+     * makes the race file block-mapped).
+     */
+    public static RaceImage create(int blockSize, List<String> mkfsOptions) throws IOException {
         Path tmp = Files.createTempFile("ext4j-race-", ".img");
         try {
-            List<String> cmd = List.of("mkfs.ext4", "-q", "-F", "-b", Integer.toString(blockSize), "-N", "64",
-                    "-E", "nodiscard", tmp.toString(), "8M");
+            List<String> cmd = new java.util.ArrayList<>(List.of("mkfs.ext4", "-q", "-F", "-b",
+                    Integer.toString(blockSize), "-N", "64", "-E", "nodiscard"));
+            cmd.addAll(mkfsOptions);
+            cmd.addAll(List.of(tmp.toString(), "8M"));
             Process p;
             try {
                 p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -91,8 +91,9 @@ class ValidateThenChangeTest {
     void aWriteRefusedOnAnExt3ImageChangesNothing() throws IOException {
         // issue 8, defect 6: the refusal used to bump the mount count and times
         Path img = image("ext3.img", List.of("-t", "ext3"));
-        assertRefusedUnchanged(img, 3, "block-mapped", "io", img.toString(), "/hello.txt", "-c", "pwrite 0 10");
-        assertRefusedUnchanged(img, 3, "extents", "io", "-f", img.toString(), "/new", "-c", "pwrite 0 10");
+        // block-mapped files are writable now; what stays refused on them is unwritten allocation
+        assertRefusedUnchanged(img, 3, "EOPNOTSUPP", "io", img.toString(), "/hello.txt", "-c", "falloc 0 10");
+        assertRefusedUnchanged(img, 3, "EOPNOTSUPP", "io", img.toString(), "/hello.txt", "-c", "fzero 0 10");
     }
 
     @Test
@@ -100,7 +101,7 @@ class ValidateThenChangeTest {
         // issue 8, defect 6: closing a refused session synced the free counts into the superblock
         Path img = image("ext3-counts.img", List.of("-t", "ext3"));
         debugfsWrite(img, "ssv free_blocks_count 17", "ssv free_inodes_count 5");
-        assertRefusedUnchanged(img, 3, "block-mapped", "io", img.toString(), "/big.bin", "-c", "truncate 0");
+        assertRefusedUnchanged(img, 3, "EOPNOTSUPP", "io", img.toString(), "/big.bin", "-c", "falloc -k 0 1m");
     }
 
     @Test
