@@ -42,6 +42,11 @@ final class RmCommand extends FsVerb {
 
     @Override
     void run(Ext4FileSystem fs, PrintWriter out) throws Exception {
+        if (!force) {
+            for (String p : paths) {
+                fs.lookup(p); // every name exists before the first goes: a missing one changes nothing
+            }
+        }
         for (String p : paths) {
             try {
                 if (recursive && fs.stat(fs.lookup(p)).isDirectory()) {

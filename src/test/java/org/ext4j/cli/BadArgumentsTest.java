@@ -218,7 +218,8 @@ class BadArgumentsTest {
         rows.add(row(2, "'extra'", "cat", "{IMG}", "/hello.txt", "extra"));
         rows.add(row(2, "'extra'", "get", "{IMG}", "/hello.txt", "{OUT}", "extra"));
         rows.add(row(2, "'extra'", "io", "{IMG}", "/hello.txt", "extra", "-c", "fsync"));
-        rows.add(row(2, "'extra'", "rm", "{IMG}", "/hello.txt", "extra"));
+        // rm takes several paths; each is checked before the first is removed
+        rows.add(row(1, "extra: no such file or directory", "rm", "{IMG}", "/hello.txt", "extra"));
         rows.add(row(2, "'extra'", "race", "R1", "extra"));
         // unknown options, for every verb and before the verb
         for (List<String> form : List.of(List.of("info", "{IMG}"), List.of("ls", "{IMG}"), List.of("stat", "{IMG}", "/hello.txt"),
