@@ -87,8 +87,10 @@ import org.ext4j.volume.Volume;
  * are the caller's business.
  *
  * <p><b>Refused</b>: inline-data directories ({@link UnsupportedFeatureException} "inline_data":
- * their read side exists, their write side does not), encrypted and casefolded directories, and
- * appending blocks to a block-mapped (non-extent) directory. A malformed htree index makes the
+ * their read side exists, their write side does not), encrypted and casefolded directories. A
+ * block-mapped (non-extent) directory grows through its block map, as ext3's does
+ * ({@link org.ext4j.extents.IndirectMapWriter}: the block and the indirect blocks its pointer
+ * needs). A malformed htree index makes the
  * add fail with {@link CorruptionException} of kind BAD_HTREE (the kernel refuses it with
  * metadata_csum, and without it drops the index and adds linearly); a removal then still finds the
  * name by a linear scan.
@@ -165,7 +167,11 @@ public final class DirectoryWriter {
         } else {
             appends = dirIndex && rec.size <= bs ? 2 : 1;
         }
-        int depth = rec.hasFlag(InodeRecord.FL_EXTENTS) ? ExtentNodeWriter.depth(rec.iBlock(), 0) : 0;
+        if (!rec.hasFlag(InodeRecord.FL_EXTENTS)) {
+            // each append: the block and the indirect blocks of its path (IndirectMapWriter.ALLOC_CREDITS)
+            return appends * (org.ext4j.extents.IndirectMapWriter.ALLOC_CREDITS + 2) + (maxLevels + 1) + 2 + 1;
+        }
+        int depth = ExtentNodeWriter.depth(rec.iBlock(), 0);
         // as ExtentTreeWriter.insertCredits: base 2, the path, (depth + 2) new blocks with their groups,
         // a folded leaf freed; each append may deepen the tree by one level
         int perLevel = 1 + (1 + BlockAllocator.ALLOC_CREDITS);
@@ -383,6 +389,8 @@ public final class DirectoryWriter {
         final int seed;
         final byte[] iBlock;
         final ExtentTreeWriter tree;
+        /** The block map's writer of a block-mapped (non-extent) directory; null with extents. */
+        final org.ext4j.extents.IndirectMapWriter blockMap;
         final BlockMap map;
         long size;
         long blocks512;
@@ -390,7 +398,7 @@ public final class DirectoryWriter {
         /** i_size, i_blocks, i_block or flags changed: the inode must be written even on failure. */
         boolean changed;
 
-        Dir(InodeRecord rec, BlockMap indirect) throws IOException {
+        Dir(InodeRecord rec) throws IOException {
             this.ino = rec.number;
             this.raw = rec.raw();
             this.seed = rec.checksumSeed(sb);
@@ -398,13 +406,16 @@ public final class DirectoryWriter {
             this.size = rec.size;
             this.blocks512 = rec.blocks512(sb);
             this.flags = rec.flags;
+            long goal = sb.groupFirstBlock((ino - 1) / sb.inodesPerGroup);
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
-                long goal = sb.groupFirstBlock((ino - 1) / sb.inodesPerGroup);
                 this.tree = new ExtentTreeWriter(volume, allocator, ino, iBlock, seed, goal);
+                this.blockMap = null;
                 this.map = tree;
             } else {
+                // ext4_ind_map_blocks over the live i_block, which an append changes
                 this.tree = null;
-                this.map = indirect;
+                this.blockMap = new org.ext4j.extents.IndirectMapWriter(volume, allocator, ino, iBlock, goal);
+                this.map = blockMap::map;
             }
         }
 
@@ -439,10 +450,6 @@ public final class DirectoryWriter {
          * allocated near the directory's last block and mapped; i_size and i_blocks grow.
          */
         Appended append(Handle h) throws IOException {
-            if (tree == null) {
-                throw new UnsupportedFeatureException("^extents",
-                        "growing a block-mapped (non-extent) directory is not implemented");
-            }
             long lblk = blocks();
             if (map.map(lblk, 1).state() != BlockMap.State.HOLE) {
                 throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(ino).build("directory block " + lblk
@@ -452,6 +459,14 @@ public final class DirectoryWriter {
             long limit = sb.hasIncompat(Features.INCOMPAT_LARGEDIR) ? 0x0FFFFFFFL : Math.min(0x0FFFFFFFL, 0xFFFFFFFFL / bs);
             if (lblk + 1 > limit) {
                 throw new NoSpaceException("directory " + ino + " has reached its largest size");
+            }
+            if (tree == null) {
+                // a block-mapped directory: the block and the indirect blocks its pointer needs
+                org.ext4j.extents.IndirectMapWriter.Allocation a = blockMap.allocate(h, lblk, 1);
+                blocks512 += (1 + a.mapBlocks()) * (bs / 512);
+                size += bs;
+                changed = true;
+                return new Appended(lblk, volume.bufferCache().getZeroed(a.pblk()));
             }
             long goal = tree.findGoal(lblk);
             BlockAllocator.Run run = allocator.allocate(h, goal, 1, 1);
@@ -507,8 +522,7 @@ public final class DirectoryWriter {
             throw CorruptionException.of(Kind.BAD_DIRECTORY).inode(dirIno)
                     .build("indexed directory on a file system without dir_index");
         }
-        BlockMap indirect = rec.hasFlag(InodeRecord.FL_EXTENTS) ? null : Inode.load(volume, dirIno).blockMap();
-        return new Dir(rec, indirect);
+        return new Dir(rec);
     }
 
     // ------------------------------------------------------------------ leaves

@@ -34,6 +34,9 @@ class NamespaceWorkloadTest {
         "'-b 1024', 3",
         "'-O ^metadata_csum -b 4096', 4",
         "'-I 128 -b 2048', 5",
+        "'-t ext3 -b 4096', 6",
+        "'-t ext2 -b 1024', 7",
+        "'-O large_dir -b 1024', 8",
     })
     void ext4jAnswersAndEndsAsTheKernel(String options, long seed) throws Exception {
         Tools.requireRootAndLoop();
