@@ -26,6 +26,8 @@ public final class BufferCache {
     private final int blockSize;
     private final int maxClean;
     private final LinkedHashMap<Long, MetaBuffer> buffers = new LinkedHashMap<>(256, 0.75f, true);
+    /** The dirty buffers, so that writing them out costs what they are, not what the cache holds. */
+    private final java.util.Set<MetaBuffer> dirtySet = new java.util.HashSet<>();
     private int dirtyCount;
 
     public BufferCache(BlockDevice device, int blockSize, long maxBytes) {
@@ -99,13 +101,20 @@ public final class BufferCache {
     }
 
     public synchronized void markDirty(MetaBuffer b) {
-        if (buffers.get(b.block()) != b) {
+        MetaBuffer old = buffers.get(b.block());
+        if (old != b) {
             buffers.put(b.block(), b);
+            if (old != null && old.dirty) { // replaced: its bytes are not written
+                old.dirty = false;
+                dirtyCount--;
+                dirtySet.remove(old);
+            }
         }
         b.dirtyGeneration++;
         if (!b.dirty) {
             b.dirty = true;
             dirtyCount++;
+            dirtySet.add(b);
         }
     }
 
@@ -115,6 +124,7 @@ public final class BufferCache {
         if (b != null && b.dirty) {
             b.dirty = false;
             dirtyCount--;
+            dirtySet.remove(b);
         }
     }
 
@@ -135,6 +145,7 @@ public final class BufferCache {
             }
         }
         dirtyCount = 0;
+        dirtySet.clear();
         return n;
     }
 
@@ -149,11 +160,7 @@ public final class BufferCache {
             if (dirtyCount == 0) {
                 return;
             }
-            for (MetaBuffer b : buffers.values()) {
-                if (b.dirty) {
-                    dirty.add(b);
-                }
-            }
+            dirty.addAll(dirtySet);
         }
         dirty.sort((a, b) -> Long.compare(a.block(), b.block()));
         for (MetaBuffer b : dirty) {
@@ -174,6 +181,7 @@ public final class BufferCache {
                 if (b.dirty && b.dirtyGeneration == generation) {
                     b.dirty = false;
                     dirtyCount--;
+                    dirtySet.remove(b);
                 }
             }
         }
