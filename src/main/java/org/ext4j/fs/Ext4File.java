@@ -54,18 +54,21 @@ public final class Ext4File implements Closeable {
             new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final AtomicLong size;
     private final long maxSize;
+    /** The file's inline data, or whether it may become inline; null when it never will (InlineFile). */
+    private final InlineFile inline;
     private volatile boolean closed;
 
     Ext4File(WriteSession session, InodeRecord rec) throws IOException {
         if (!rec.isRegular()) {
             throw new WrongTypeException("inode " + rec.number + " is not a regular file");
         }
-        if (!rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new org.ext4j.error.UnsupportedFeatureException("block-mapped or inline file",
-                    "writing is implemented for extent-mapped files only (inode " + rec.number + ")");
+        if (!rec.hasFlag(InodeRecord.FL_EXTENTS) && !rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new org.ext4j.error.UnsupportedFeatureException("block-mapped file",
+                    "writing is implemented for extent-mapped and inline files only (inode " + rec.number + ")");
         }
         this.session = session;
         this.inode = new InodeState(session.volume, rec);
+        this.inline = InlineFile.of(session, inode, rec);
         int bs = session.volume.blockSize();
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
@@ -211,6 +214,14 @@ public final class Ext4File implements Closeable {
         Instant now = Instant.now();
         writerLock.lock(); // i_rwsem
         try {
+            if (inline != null && inline.active()) {
+                if (inline.tryWrite(pos, src, off, len)) {
+                    n = len;
+                    inode.setDiskSize(size.accumulateAndGet(pos + len, Math::max));
+                    return n;
+                }
+                convertInline();
+            }
             zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
@@ -272,6 +283,16 @@ public final class Ext4File implements Closeable {
             long old = size.get();
             if (newSize == old) {
                 return;
+            }
+            if (inline != null && inline.hasData()) {
+                if (newSize <= inline.capacity()) { // ext4_inline_data_truncate
+                    inline.truncate(newSize);
+                    size.set(newSize);
+                    inode.setDiskSize(newSize);
+                    writeInodeNow();
+                    return;
+                }
+                convertInline(); // ext4_setattr: a size past i_inline_size converts first
             }
             if (newSize < old) {
                 // validate, then change: the blocks to free are checked before a byte is zeroed
@@ -361,6 +382,9 @@ public final class Ext4File implements Closeable {
         long end = pos + len;
         writerLock.lock();
         try {
+            if (inline != null) {
+                convertInline(); // ext4_fallocate and ext4_punch_hole convert first
+            }
             Interleave.point(punch ? Interleave.PUNCH_BEGIN : zero ? Interleave.ZERO_BEGIN : Interleave.FALLOC_BEGIN);
             long fileSize = size.get();
             if (punch || zero) {
@@ -431,6 +455,39 @@ public final class Ext4File implements Closeable {
         }
     }
 
+    /**
+     * {@code ext4_convert_inline_data} / {@code ext4_da_convert_inline_data_to_extent}, under the
+     * writer lock: the inline bytes leave the inode (now an empty extent-mapped file) and are written
+     * back at offset 0 through the page cache, where writeback gives them a block; the file will not
+     * be inline again. When the bytes cannot be written (no space for their reservation) the inode is
+     * put back as it was.
+     */
+    private void convertInline() throws IOException {
+        if (!inline.hasData()) {
+            inline.clearMay();
+            return;
+        }
+        synchronized (writebackMutex) {
+            invalidateLock.writeLock().lock(); // no read between the inline bytes and the page cache
+            try {
+                InlineFile.Undo[] undo = new InlineFile.Undo[1];
+                byte[] data = inline.destroy(size.get(), undo);
+                try {
+                    if (data.length > 0) {
+                        io.write(ops, 0, data, 0, data.length, size::get, s -> { });
+                    }
+                } catch (IOException | RuntimeException e) {
+                    space.truncate(0);
+                    inline.restore(undo[0]);
+                    throw e;
+                }
+            } finally {
+                invalidateLock.writeLock().unlock();
+            }
+        }
+        inline.clearMay();
+    }
+
     /** Zeroes bytes through the page cache; past the end of file there is nothing to zero. */
     private void zeroBytes(long from, long to, long fileSize) throws IOException {
         to = Math.min(to, fileSize);
@@ -453,6 +510,12 @@ public final class Ext4File implements Closeable {
         int bs = session.volume.blockSize();
         long blocks = (size.get() + bs - 1) / bs;
         java.util.List<MappedRun> out = new java.util.ArrayList<>();
+        if (inline != null && inline.hasData()) { // FIEMAP_EXTENT_DATA_INLINE
+            if (blocks > 0) {
+                out.add(new MappedRun(0, blocks, -1, "INLINE"));
+            }
+            return out;
+        }
         long cur = 0;
         while (cur < blocks) {
             ExtentStatusTree.Entry e = mapper.lookup(cur).entry();
@@ -482,6 +545,9 @@ public final class Ext4File implements Closeable {
         long fileSize = size.get();
         if (pos < 0 || pos >= fileSize) {
             return -1;
+        }
+        if (inline != null && inline.hasData()) {
+            return data ? pos : fileSize; // inline bytes are data up to the end of file
         }
         int bs = session.volume.blockSize();
         long cur = pos / bs;
@@ -530,6 +596,9 @@ public final class Ext4File implements Closeable {
         checkRange("read", pos, len);
         invalidateLock.readLock().lock();
         try {
+            if (inline != null && inline.hasData()) {
+                return inline.read(pos, dst, off, len, size.get());
+            }
             return io.read(ops, pos, dst, off, len, size.get());
         } finally {
             invalidateLock.readLock().unlock();

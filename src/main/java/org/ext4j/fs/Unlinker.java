@@ -11,7 +11,6 @@ import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
-import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.ExtentTreeReader;
 import org.ext4j.extentstatus.ExtentStatusTree;
 import org.ext4j.format.Crc32c;
@@ -144,7 +143,7 @@ final class Unlinker {
 
     /**
      * Everything {@link #evict} of {@code rec} will read or free, checked without changing anything:
-     * an inode whose eviction ext4j cannot do (inline data) is refused; the blocks it owns (the
+     * the blocks it owns (the
      * extent tree's extents and tree blocks, or the indirect map's data and map blocks, and an xattr
      * block it holds the last reference to) are collected and verified (tree blocks and checksums as
      * they are read, the xattr block's header and checksum, no block owned twice), every one must be
@@ -153,9 +152,6 @@ final class Unlinker {
      */
     void checkEvictable(InodeRecord rec) throws IOException {
         long ino = rec.number;
-        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
-        }
         java.util.List<long[]> owned = new java.util.ArrayList<>();
         if (truncates(rec)) {
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
@@ -198,13 +194,17 @@ final class Unlinker {
      */
     private boolean truncates(InodeRecord rec) {
         int type = rec.type();
+        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            return false; // no blocks but an xattr block; its data stays in the freed inode, as the kernel leaves it
+        }
         return rec.blocks512(sb) != 0 && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR
                 || type == InodeRecord.S_IFLNK && !isFastSymlink(rec));
     }
 
     private boolean isFastSymlink(InodeRecord rec) {
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
-        return rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
+        // ext4_inode_is_fast_symlink: never an inline one
+        return rec.isSymlink() && !rec.hasFlag(InodeRecord.FL_INLINE_DATA) && rec.blocks512(sb) - eaBlocks512 == 0;
     }
 
     /**
@@ -218,9 +218,7 @@ final class Unlinker {
     /** {@code ext4_evict_inode} of an inode with no links left and no open file, checked by {@link #checkEvictable}. */
     private void evict(long ino) throws IOException {
         InodeRecord rec = volume.readInode(ino);
-        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
-        }
+        session.mayInline.remove(ino);
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
         boolean fastSymlink = isFastSymlink(rec);
         boolean truncate = truncates(rec);

@@ -34,6 +34,7 @@ class NamespaceWorkloadTest {
         "'-b 1024', 3",
         "'-O ^metadata_csum -b 4096', 4",
         "'-I 128 -b 2048', 5",
+        "'-O inline_data -b 4096', 6",
     })
     void ext4jAnswersAndEndsAsTheKernel(String options, long seed) throws Exception {
         Tools.requireRootAndLoop();
