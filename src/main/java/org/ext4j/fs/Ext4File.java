@@ -38,9 +38,10 @@ public final class Ext4File implements Closeable {
     private final InodeState inode;
     private final AddressSpace space;
     private final BufferedIO io;
-    private final Ext4IomapOps ops;
+    /** Null while the file's data is inline (i_block is no extent root then): built by {@link #mapBlocks}. */
+    private volatile Ext4IomapOps ops;
     private final ExtentStatusTree es;
-    private final BlockMapper mapper;
+    private volatile BlockMapper mapper;
     private final ReentrantLock writerLock = new ReentrantLock();
     /** Writeback versus freeing blocks; taken after {@link #writerLock} when both are held. */
     private final Object writebackMutex = new Object();
@@ -73,11 +74,19 @@ public final class Ext4File implements Closeable {
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
         this.maxSize = maxBytes(session.volume.superblock());
-        this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
-                session.reservations);
-        this.ops = new Ext4IomapOps(mapper, bs, size::get);
+        if (inline == null || !inline.hasData()) {
+            mapBlocks();
+        }
         this.space = new AddressSpace(bs, Math.max(bs, session.maxFolioBytes), session.limits);
         this.io = new BufferedIO(space, new DeviceIO(session));
+    }
+
+    /** The block mapper and iomap ops over the extent tree in i_block (not while the data is inline). */
+    private void mapBlocks() throws IOException {
+        BlockMapper m = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
+                session.reservations);
+        this.ops = new Ext4IomapOps(m, session.volume.blockSize(), size::get);
+        this.mapper = m;
     }
 
     /** Data I/O straight to the device by byte address. */
@@ -473,11 +482,14 @@ public final class Ext4File implements Closeable {
                 InlineFile.Undo[] undo = new InlineFile.Undo[1];
                 byte[] data = inline.destroy(size.get(), undo);
                 try {
+                    mapBlocks(); // i_block is an empty extent root now
                     if (data.length > 0) {
                         io.write(ops, 0, data, 0, data.length, size::get, s -> { });
                     }
                 } catch (IOException | RuntimeException e) {
                     space.truncate(0);
+                    ops = null;
+                    mapper = null;
                     inline.restore(undo[0]);
                     throw e;
                 }
@@ -613,6 +625,9 @@ public final class Ext4File implements Closeable {
     public long writeback() throws IOException {
         return session.change("ext4_writepages", () -> {
             synchronized (writebackMutex) {
+                if (ops == null) {
+                    return 0L; // inline: nothing in the page cache
+                }
                 return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
             }
         });
