@@ -167,7 +167,8 @@ public final class InlineData {
             if (list.isEmpty()) {
                 return;
             }
-            throw new IllegalArgumentException("inode " + ino + " has no room for extended attributes");
+            throw CorruptionException.of(Kind.BAD_INLINE_DATA).inode(ino)
+                    .build("inline data in an inode without room for extended attributes");
         }
         int start = areaStart(raw);
         byte[] area = new byte[raw.length - start];
@@ -192,8 +193,10 @@ public final class InlineData {
             off += e.length();
         }
         if (!list.isEmpty() && off + 4 > low) {
-            throw new IllegalArgumentException("inode " + ino + ": the attributes need " + (off + 4 - XattrEntry.IBODY_HEADER_SIZE)
-                    + " bytes of entries below values from " + (low - XattrEntry.IBODY_HEADER_SIZE));
+            // only where the area's values overlap or leave less room than their offsets say (damage)
+            throw CorruptionException.of(Kind.BAD_XATTR).inode(ino).offset(start)
+                    .build("the in-inode attributes need " + (off + 4 - XattrEntry.IBODY_HEADER_SIZE)
+                            + " bytes of entries below values from " + (low - XattrEntry.IBODY_HEADER_SIZE));
         }
         System.arraycopy(area, 0, raw, start, area.length);
     }

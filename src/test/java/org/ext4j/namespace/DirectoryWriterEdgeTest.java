@@ -20,7 +20,6 @@ import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.NotFoundException;
-import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.error.WrongTypeException;
 import org.ext4j.extents.ExtentTreeWriter;
 import org.ext4j.format.DirEntry;
