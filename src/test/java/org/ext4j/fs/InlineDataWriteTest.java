@@ -215,6 +215,71 @@ class InlineDataWriteTest {
         }
     }
 
+    /**
+     * Unlink and rmdir of inline inodes the kernel made leave the freed inodes as the kernel's
+     * {@code rm} and {@code rmdir} leave them on a copy ({@code debugfs stat} of each, times left
+     * out): links 0, the inline bytes and size kept, no blocks; and the same bitmaps.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-b 4096", "-b 1024 -O ^metadata_csum"})
+    void freedInlineInodesAsTheKernelLeavesThem(String options) throws Exception {
+        Path ours = image(options);
+        Tools.requireRootAndLoop();
+        try (Tools.Mount m = Tools.Mount.of(ours, false)) {
+            Files.write(m.dir().resolve("small"), pattern(20));
+            Files.write(m.dir().resolve("mid"), pattern(110));
+            Files.createDirectory(m.dir().resolve("d"));
+            Files.createDirectory(m.dir().resolve("full"));
+            for (int i = 0; i < 6; i++) {
+                Files.write(m.dir().resolve("full/n" + i), new byte[0]);
+            }
+        }
+        Path theirs = dir.resolve("kernel.img");
+        Files.copy(ours, theirs);
+        List<String> gone = List.of("small", "mid", "d", "full/n0", "full/n1", "full/n2", "full/n3", "full/n4", "full/n5",
+                "full");
+        List<Long> inodes = new ArrayList<>();
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(ours, WriteOptions.defaults())) {
+            assertTrue(inline(fs, "/small") && inline(fs, "/mid") && inline(fs, "/d") && inline(fs, "/full"));
+            for (String g : gone) {
+                inodes.add(fs.lookup("/" + g));
+                if (g.equals("d") || g.equals("full")) {
+                    fs.rmdir("/" + g);
+                } else {
+                    fs.unlink("/" + g);
+                }
+            }
+        }
+        try (Tools.Mount m = Tools.Mount.of(theirs, false)) {
+            for (String g : gone) {
+                Files.delete(m.dir().resolve(g));
+            }
+        }
+        Tools.Result fsck = Tools.fsck(ours);
+        assertEquals(0, fsck.exit(), "e2fsck -fn:\n" + fsck.stdout());
+        for (long ino : inodes) {
+            assertEquals(deleted(theirs, ino), deleted(ours, ino), "debugfs stat <" + ino + "> (kernel, ext4j)");
+        }
+        assertEquals(UnlinkTest.counts(theirs), UnlinkTest.counts(ours), "free counts (kernel, ext4j)");
+    }
+
+    /** {@code debugfs stat <ino>} and {@code id <ino>} of a freed inode without its times (and the checksum they change). */
+    private static String deleted(Path img, long ino) throws Exception {
+        String stat = Tools.run("debugfs", "-R", "stat <" + ino + ">", img.toString()).ok().stdout().lines()
+                .filter(l -> !l.matches("^ *(ctime|atime|mtime|crtime|dtime|Inode checksum|Generation).*"))
+                .map(l -> l.replaceAll("Generation: \\d+ +", ""))
+                .reduce("", (x, y) -> x + y + "\n");
+        String id = Tools.run("debugfs", "-R", "id <" + ino + ">", img.toString()).ok().stdout();
+        // i_block (octal offsets 0050..0143) and the attribute area (0240 on): the inline bytes
+        StringBuilder body = new StringBuilder();
+        for (String l : id.split("\n")) {
+            if (l.matches("^0(0[5-9]|1[0-4]|2[4-9]|3[0-7]).*") || l.equals("*")) {
+                body.append(l, 0, Math.min(l.length(), 45)).append('\n');
+            }
+        }
+        return stat + body;
+    }
+
     private static byte[] pattern(int n) {
         byte[] b = new byte[n];
         for (int i = 0; i < n; i++) {
