@@ -143,8 +143,8 @@ final class Unlinker {
 
     /**
      * Everything {@link #evict} of {@code rec} will read or free, checked without changing anything:
-     * the blocks it owns (the
-     * extent tree's extents and tree blocks, or the indirect map's data and map blocks, and an xattr
+     * the blocks it owns (the extent tree's extents and tree blocks, or the indirect map's data and
+     * map blocks, none for inline data, and an xattr
      * block it holds the last reference to) are collected and verified (tree blocks and checksums as
      * they are read, the xattr block's header and checksum, no block owned twice), every one must be
      * in use in a valid block bitmap, and the inode in the inode bitmap. Damage found here refuses the
