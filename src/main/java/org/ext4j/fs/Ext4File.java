@@ -38,9 +38,10 @@ public final class Ext4File implements Closeable {
     private final InodeState inode;
     private final AddressSpace space;
     private final BufferedIO io;
-    private final Ext4IomapOps ops;
+    /** Null while the file's data is inline (i_block is no extent root then): built by {@link #mapBlocks}. */
+    private volatile Ext4IomapOps ops;
     private final ExtentStatusTree es;
-    private final BlockMapper mapper;
+    private volatile BlockMapper mapper;
     private final ReentrantLock writerLock = new ReentrantLock();
     /** Writeback versus freeing blocks; taken after {@link #writerLock} when both are held. */
     private final Object writebackMutex = new Object();
@@ -56,29 +57,39 @@ public final class Ext4File implements Closeable {
     private final long maxSize;
     /** The file system's {@code s_maxbytes}, which {@code vfs_fallocate} checks whatever the file's map. */
     private final long fallocateMax;
+    /** The file's inline data, or whether it may become inline; null when it never will (InlineFile). */
+    private final InlineFile inline;
     private volatile boolean closed;
 
     Ext4File(WriteSession session, InodeRecord rec) throws IOException {
         if (!rec.isRegular()) {
             throw new WrongTypeException("inode " + rec.number + " is not a regular file");
         }
-        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new org.ext4j.error.UnsupportedFeatureException("inline_data",
-                    "writing is implemented for extent-mapped and block-mapped files only (inode " + rec.number + ")");
-        }
+        // extent-mapped, block-mapped (ext2/ext3) and inline files are all written
         this.session = session;
         this.inode = new InodeState(session.volume, rec);
+        this.inline = InlineFile.of(session, inode, rec);
         int bs = session.volume.blockSize();
         this.es = new ExtentStatusTree(session.shrinker);
         this.size = new AtomicLong(rec.size);
         this.fallocateMax = maxBytes(session.volume.superblock());
-        this.maxSize = rec.hasFlag(InodeRecord.FL_EXTENTS) ? fallocateMax
-                : maxBitmapBytes(session.volume.superblock());
-        this.mapper = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
-                session.reservations);
-        this.ops = new Ext4IomapOps(mapper, bs, size::get);
+        // an inline file becomes extent-mapped on a file system with extents, block-mapped without
+        boolean extentLimit = rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)
+                && session.volume.superblock().hasIncompat(org.ext4j.format.Features.INCOMPAT_EXTENTS);
+        this.maxSize = extentLimit ? fallocateMax : maxBitmapBytes(session.volume.superblock());
+        if (inline == null || !inline.hasData()) {
+            mapBlocks();
+        }
         this.space = new AddressSpace(bs, Math.max(bs, session.maxFolioBytes), session.limits);
         this.io = new BufferedIO(space, new DeviceIO(session));
+    }
+
+    /** The block mapper and iomap ops over the extent tree in i_block (not while the data is inline). */
+    private void mapBlocks() throws IOException {
+        BlockMapper m = new BlockMapper(session.volume, session.journal, session.allocator.blocks(), inode, es,
+                session.reservations);
+        this.ops = new Ext4IomapOps(m, session.volume.blockSize(), size::get);
+        this.mapper = m;
     }
 
     /** Data I/O straight to the device by byte address. */
@@ -248,6 +259,14 @@ public final class Ext4File implements Closeable {
         Instant now = Instant.now();
         writerLock.lock(); // i_rwsem
         try {
+            if (inline != null && inline.active()) {
+                if (inline.tryWrite(pos, src, off, len)) {
+                    n = len;
+                    inode.setDiskSize(size.accumulateAndGet(pos + len, Math::max));
+                    return n;
+                }
+                convertInline();
+            }
             zeroPastEof(pos);
             // in pieces, so that the dirty limit is checked as the write goes (balance_dirty_pages)
             int piece = (int) Math.max(session.volume.blockSize(), Math.min(1 << 20, session.limits.dirtyLimit() / 2));
@@ -309,6 +328,16 @@ public final class Ext4File implements Closeable {
             long old = size.get();
             if (newSize == old) {
                 return;
+            }
+            if (inline != null && inline.hasData()) {
+                if (newSize <= inline.capacity()) { // ext4_inline_data_truncate
+                    inline.truncate(newSize);
+                    size.set(newSize);
+                    inode.setDiskSize(newSize);
+                    writeInodeNow();
+                    return;
+                }
+                convertInline(); // ext4_setattr: a size past i_inline_size converts first
             }
             if (newSize < old) {
                 // validate, then change: the blocks to free are checked before a byte is zeroed
@@ -406,6 +435,9 @@ public final class Ext4File implements Closeable {
         long end = pos + len;
         writerLock.lock();
         try {
+            if (inline != null) {
+                convertInline(); // ext4_fallocate and ext4_punch_hole convert first
+            }
             Interleave.point(punch ? Interleave.PUNCH_BEGIN : zero ? Interleave.ZERO_BEGIN : Interleave.FALLOC_BEGIN);
             long fileSize = size.get();
             if (punch || zero) {
@@ -476,6 +508,42 @@ public final class Ext4File implements Closeable {
         }
     }
 
+    /**
+     * {@code ext4_convert_inline_data} / {@code ext4_da_convert_inline_data_to_extent}, under the
+     * writer lock: the inline bytes leave the inode (now an empty extent-mapped file) and are written
+     * back at offset 0 through the page cache, where writeback gives them a block; the file will not
+     * be inline again. When the bytes cannot be written (no space for their reservation) the inode is
+     * put back as it was.
+     */
+    private void convertInline() throws IOException {
+        if (!inline.hasData()) {
+            inline.clearMay();
+            return;
+        }
+        synchronized (writebackMutex) {
+            invalidateLock.writeLock().lock(); // no read between the inline bytes and the page cache
+            try {
+                InlineFile.Undo[] undo = new InlineFile.Undo[1];
+                byte[] data = inline.destroy(size.get(), undo);
+                try {
+                    mapBlocks(); // i_block is an empty extent root now
+                    if (data.length > 0) {
+                        io.write(ops, 0, data, 0, data.length, size::get, s -> { });
+                    }
+                } catch (IOException | RuntimeException e) {
+                    space.truncate(0);
+                    ops = null;
+                    mapper = null;
+                    inline.restore(undo[0]);
+                    throw e;
+                }
+            } finally {
+                invalidateLock.writeLock().unlock();
+            }
+        }
+        inline.clearMay();
+    }
+
     /** Zeroes bytes through the page cache; past the end of file there is nothing to zero. */
     private void zeroBytes(long from, long to, long fileSize) throws IOException {
         to = Math.min(to, fileSize);
@@ -498,6 +566,12 @@ public final class Ext4File implements Closeable {
         int bs = session.volume.blockSize();
         long blocks = (size.get() + bs - 1) / bs;
         java.util.List<MappedRun> out = new java.util.ArrayList<>();
+        if (inline != null && inline.hasData()) { // FIEMAP_EXTENT_DATA_INLINE
+            if (blocks > 0) {
+                out.add(new MappedRun(0, blocks, -1, "INLINE"));
+            }
+            return out;
+        }
         long cur = 0;
         while (cur < blocks) {
             ExtentStatusTree.Entry e = mapper.lookup(cur).entry();
@@ -527,6 +601,9 @@ public final class Ext4File implements Closeable {
         long fileSize = size.get();
         if (pos < 0 || pos >= fileSize) {
             return -1;
+        }
+        if (inline != null && inline.hasData()) {
+            return data ? pos : fileSize; // inline bytes are data up to the end of file
         }
         int bs = session.volume.blockSize();
         long cur = pos / bs;
@@ -575,6 +652,9 @@ public final class Ext4File implements Closeable {
         checkRange("read", pos, len);
         invalidateLock.readLock().lock();
         try {
+            if (inline != null && inline.hasData()) {
+                return inline.read(pos, dst, off, len, size.get());
+            }
             return io.read(ops, pos, dst, off, len, size.get());
         } finally {
             invalidateLock.readLock().unlock();
@@ -589,6 +669,9 @@ public final class Ext4File implements Closeable {
     public long writeback() throws IOException {
         return session.change("ext4_writepages", () -> {
             synchronized (writebackMutex) {
+                if (ops == null) {
+                    return 0L; // inline: nothing in the page cache
+                }
                 return io.writeback(ops, 0, Long.MAX_VALUE, size.get());
             }
         });

@@ -103,6 +103,7 @@ final class Namei {
         try (Handle h = session.journal.start(credits)) {
             long ino = newInode(h, dir, InodeRecord.S_IFREG | (perm & 07777), owner, 1, w -> { });
             addName(h, parent, name, ino, DirEntry.FT_REG_FILE, false);
+            InlineFile.created(session, ino); // inline_data: its first write may keep it in the inode
             return ino;
         }
     }
@@ -160,6 +161,11 @@ final class Namei {
             long[] pblk = new long[1];
             // vfs_mkdir keeps the permission and sticky bits only; set-group-ID comes from the parent
             long ino = newInode(h, dir, InodeRecord.S_IFDIR | (perm & 01777), owner, 2, w -> { });
+            if (dirs.createInline(h, ino, parent)) { // inline_data: ext4_try_create_inline_dir
+                addName(h, parent, name, ino, DirEntry.FT_DIR, true);
+                incDirLinks(h, parent);
+                return ino;
+            }
             try {
                 pblk[0] = session.allocator.blocks().allocate(h, goal(ino), 1, 1).start();
             } catch (NoSpaceException e) {

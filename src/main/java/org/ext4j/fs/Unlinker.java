@@ -9,7 +9,6 @@ import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
-import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.ExtentTreeReader;
 import org.ext4j.extents.IndirectMapWriter;
 import org.ext4j.extentstatus.ExtentStatusTree;
@@ -146,17 +145,18 @@ final class Unlinker {
      * What {@link #processOrphan} will do to orphan {@code rec}, checked without changing anything
      * (see {@link OrphanList#collect}): an inode without links must be evictable
      * ({@link #checkEvictable}); one with links is truncated to its size, which ext4j does for
-     * extent-mapped regular files (their blocks past the size checked as a truncate checks them).
+     * extent- and block-mapped regular files (their blocks past the size checked as a truncate checks them).
      */
     void checkOrphan(InodeRecord rec) throws IOException {
         if (rec.linksCount == 0) {
             checkEvictable(rec);
             return;
         }
-        if (!rec.isRegular() || !rec.hasFlag(InodeRecord.FL_EXTENTS) || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("orphan truncate", String.format("inode %d (mode 0%o, flags 0x%x) is"
-                    + " on the orphan list with %d links; truncating anything but an extent-mapped regular file is"
-                    + " not implemented: run e2fsck", rec.number, rec.mode, rec.flags, rec.linksCount));
+        if (!rec.isRegular() || rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            throw new org.ext4j.error.UnsupportedFeatureException("orphan truncate", String.format("inode %d (mode 0%o,"
+                    + " flags 0x%x) is on the orphan list with %d links; truncating anything but an extent- or"
+                    + " block-mapped regular file is not implemented: run e2fsck", rec.number, rec.mode, rec.flags,
+                    rec.linksCount));
         }
         int bs = sb.blockSize;
         long first = (rec.size + bs - 1) / bs;
@@ -215,8 +215,8 @@ final class Unlinker {
 
     /**
      * Everything {@link #evict} of {@code rec} will read or free, checked without changing anything:
-     * an inode whose eviction ext4j cannot do (inline data) is refused; the blocks it owns (the
-     * extent tree's extents and tree blocks, or the indirect map's data and map blocks, and an xattr
+     * the blocks it owns (the extent tree's extents and tree blocks, or the indirect map's data and
+     * map blocks, none for inline data, and an xattr
      * block it holds the last reference to) are collected and verified (tree blocks and checksums as
      * they are read, the xattr block's header and checksum, no block owned twice), every one must be
      * in use in a valid block bitmap, and the inode in the inode bitmap. Damage found here refuses the
@@ -224,9 +224,6 @@ final class Unlinker {
      */
     void checkEvictable(InodeRecord rec) throws IOException {
         long ino = rec.number;
-        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
-        }
         java.util.List<long[]> owned = new java.util.ArrayList<>();
         if (truncates(rec)) {
             if (rec.hasFlag(InodeRecord.FL_EXTENTS)) {
@@ -269,13 +266,17 @@ final class Unlinker {
      */
     private boolean truncates(InodeRecord rec) {
         int type = rec.type();
+        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
+            return false; // no blocks but an xattr block; its data stays in the freed inode, as the kernel leaves it
+        }
         return rec.blocks512(sb) != 0 && (type == InodeRecord.S_IFREG || type == InodeRecord.S_IFDIR
                 || type == InodeRecord.S_IFLNK && !isFastSymlink(rec));
     }
 
     private boolean isFastSymlink(InodeRecord rec) {
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
-        return rec.isSymlink() && rec.blocks512(sb) - eaBlocks512 == 0;
+        // ext4_inode_is_fast_symlink: never an inline one
+        return rec.isSymlink() && !rec.hasFlag(InodeRecord.FL_INLINE_DATA) && rec.blocks512(sb) - eaBlocks512 == 0;
     }
 
     /**
@@ -289,9 +290,7 @@ final class Unlinker {
     /** {@code ext4_evict_inode} of an inode with no links left and no open file, checked by {@link #checkEvictable}. */
     private void evict(long ino) throws IOException {
         InodeRecord rec = volume.readInode(ino);
-        if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("inline_data", "freeing inode " + ino + " with inline data is not implemented");
-        }
+        session.mayInline.remove(ino);
         long eaBlocks512 = rec.fileAcl != 0 ? sb.blockSize / 512 : 0;
         boolean fastSymlink = isFastSymlink(rec);
         boolean truncate = truncates(rec);

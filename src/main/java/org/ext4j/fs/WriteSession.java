@@ -51,7 +51,7 @@ final class WriteSession {
     /** Incompatible features the write path handles. */
     static final long INCOMPAT_WRITABLE = Features.INCOMPAT_FILETYPE | Features.INCOMPAT_EXTENTS
             | Features.INCOMPAT_64BIT | Features.INCOMPAT_FLEX_BG | Features.INCOMPAT_CSUM_SEED
-            | Features.INCOMPAT_LARGEDIR;
+            | Features.INCOMPAT_LARGEDIR | Features.INCOMPAT_INLINE_DATA;
     /** Read-only-compatible features the write path keeps right. */
     static final long RO_COMPAT_WRITABLE = Features.RO_COMPAT_SPARSE_SUPER | Features.RO_COMPAT_LARGE_FILE
             | Features.RO_COMPAT_HUGE_FILE | Features.RO_COMPAT_GDT_CSUM | Features.RO_COMPAT_DIR_NLINK
@@ -80,6 +80,12 @@ final class WriteSession {
     /** Inodes that lost their last link and are not freed yet ({@link OrphanList}, which guards itself). */
     final OrphanList orphans;
     final int maxFolioBytes;
+    /**
+     * Regular files created in this session that may still become inline at their first write
+     * (the kernel's {@code EXT4_STATE_MAY_INLINE_DATA}, which lives as long as the in-memory inode);
+     * see {@link InlineFile}.
+     */
+    final java.util.Set<Long> mayInline = ConcurrentHashMap.newKeySet();
     /** Who owns what this session creates (the calling process, as {@code current_fsuid()}). */
     final Namei.Owner owner = Ext4FileSystem.processOwner();
     private final int originalState;

@@ -124,6 +124,33 @@ public final class InodeState {
         return org.ext4j.format.Le.u16(raw, 0x1A);
     }
 
+    /** A change of the whole in-memory inode, i_block included (inline data, {@code org.ext4j.fs.InlineFile}). */
+    public interface RawChange<T> {
+        T apply(byte[] raw) throws IOException;
+    }
+
+    /**
+     * Runs {@code change} on the in-memory inode's bytes with i_block in place (inline data lives in
+     * i_block and the attribute area; the flags are there too) and keeps what it did; marks the
+     * inode dirty. An exception leaves the inode as it was.
+     */
+    public synchronized <T> T editRaw(RawChange<T> change) throws IOException {
+        byte[] copy = raw.clone();
+        System.arraycopy(iBlock, 0, copy, InodeRecord.I_BLOCK_OFFSET, InodeRecord.I_BLOCK_SIZE);
+        T result = change.apply(copy);
+        System.arraycopy(copy, 0, raw, 0, raw.length);
+        System.arraycopy(copy, InodeRecord.I_BLOCK_OFFSET, iBlock, 0, InodeRecord.I_BLOCK_SIZE);
+        dirty = true;
+        return result;
+    }
+
+    /** Runs {@code view} on a copy of the in-memory inode's bytes, i_block in place; changes nothing. */
+    public synchronized <T> T viewRaw(RawChange<T> view) throws IOException {
+        byte[] copy = raw.clone();
+        System.arraycopy(iBlock, 0, copy, InodeRecord.I_BLOCK_OFFSET, InodeRecord.I_BLOCK_SIZE);
+        return view.apply(copy);
+    }
+
     /** The inode's bytes as they are in memory now, mapping fields and checksum included. */
     public synchronized byte[] rawCopy() {
         byte[] copy = raw.clone();

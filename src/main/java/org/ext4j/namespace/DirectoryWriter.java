@@ -86,11 +86,12 @@ import org.ext4j.volume.Volume;
  * directory inode (the link count for mkdir) read it again afterwards. Links of the child inode
  * are the caller's business.
  *
- * <p><b>Refused</b>: inline-data directories ({@link UnsupportedFeatureException} "inline_data":
- * their read side exists, their write side does not), encrypted and casefolded directories. A
- * block-mapped (non-extent) directory grows through its block map, as ext3's does
- * ({@link org.ext4j.extents.IndirectMapWriter}: the block and the indirect blocks its pointer
- * needs). A malformed htree index makes the
+ * <p><b>Inline directories</b> (inline_data) are changed in their inode by {@link InlineDirectory};
+ * one whose inode is full is converted to one block, to which the name is then added here.
+ *
+ * <p><b>Refused</b>: encrypted and casefolded directories. A block-mapped (non-extent) directory
+ * grows through its block map, as ext3's does ({@link org.ext4j.extents.IndirectMapWriter}: the
+ * block and the indirect blocks its pointer needs). A malformed htree index makes the
  * add fail with {@link CorruptionException} of kind BAD_HTREE (the kernel refuses it with
  * metadata_csum, and without it drops the index and adds linearly); a removal then still finds the
  * name by a linear scan.
@@ -123,6 +124,8 @@ public final class DirectoryWriter {
     private final int maxLevels;
     /** Debug: entries at which an index node counts as full (the kernel's limit is used when smaller). */
     private final int dxCapacity;
+    /** Inline directories (inline_data), changed in the inode. */
+    private final InlineDirectory inline;
 
     /** A writer for directories of {@code volume}, allocating blocks from {@code allocator}, timestamps from {@code clock}. */
     public DirectoryWriter(Volume volume, BlockAllocator allocator, Clock clock) {
@@ -149,6 +152,7 @@ public final class DirectoryWriter {
         this.dirIndex = sb.hasCompat(Features.COMPAT_DIR_INDEX);
         this.maxLevels = sb.hasIncompat(Features.INCOMPAT_LARGEDIR) ? DxNode.MAX_LEVELS_LARGEDIR : 2;
         this.dxCapacity = dxCapacity;
+        this.inline = new InlineDirectory(volume, allocator, clock);
     }
 
     // ------------------------------------------------------------------ credits
@@ -178,7 +182,9 @@ public final class DirectoryWriter {
         int insert = 2 + depth + (depth + 2) * (1 + BlockAllocator.ALLOC_CREDITS)
                 + BlockAllocator.FREE_CREDITS_PER_GROUP + appends * perLevel;
         int perAppend = 1 + BlockAllocator.ALLOC_CREDITS + insert;
-        return appends * perAppend + (maxLevels + 1) + 2 + 1;
+        // an inline directory may first be converted to one block (InlineDirectory)
+        int convert = InlineDirectory.isInline(rec) ? InlineDirectory.CONVERT_CREDITS : 0;
+        return appends * perAppend + (maxLevels + 1) + 2 + 1 + convert;
     }
 
     // ------------------------------------------------------------------ public operations
@@ -199,6 +205,12 @@ public final class DirectoryWriter {
         checkName(name);
         checkInode(childIno);
         checkType(type);
+        if (inlineDir(dirIno)) {
+            checkNotSelf(dirIno, childIno);
+            if (inline.add(h, dirIno, name, childIno, type)) {
+                return;
+            } // converted to one block: added below as to any linear directory
+        }
         Dir d = open(dirIno);
         checkNotSelf(dirIno, childIno);
         boolean ok = false;
@@ -224,6 +236,9 @@ public final class DirectoryWriter {
      */
     public DirEntry removeEntry(Handle h, long dirIno, byte[] name) throws IOException {
         checkName(name);
+        if (inlineDir(dirIno)) {
+            return inline.remove(h, dirIno, name);
+        }
         Dir d = open(dirIno);
         Location loc = find(d, name);
         if (loc == null) {
@@ -246,6 +261,10 @@ public final class DirectoryWriter {
         checkName(name);
         checkInode(newIno);
         checkType(type);
+        if (inlineDir(dirIno)) {
+            checkNotSelf(dirIno, newIno);
+            return inline.replace(h, dirIno, name, newIno, type);
+        }
         Dir d = open(dirIno);
         Location loc = find(d, name);
         if (loc == null) {
@@ -274,6 +293,9 @@ public final class DirectoryWriter {
      */
     public long setParent(Handle h, long dirIno, long parentIno) throws IOException {
         checkInode(parentIno);
+        if (inlineDir(dirIno)) {
+            return inline.setParent(h, dirIno, parentIno); // the inline directory's inode is written
+        }
         Dir d = open(dirIno);
         MetaBuffer buf = d.dirBlock(0);
         checkBlockZero(d, buf);
@@ -297,6 +319,16 @@ public final class DirectoryWriter {
         }
         h.markDirty(buf);
         return old;
+    }
+
+    /**
+     * Makes the new directory {@code dirIno} (no blocks yet) an inline one holding ".." only, when
+     * the file system has inline_data and the inode has room ({@code ext4_try_create_inline_dir});
+     * false, changing nothing, otherwise: the caller gives it a block. Credits: 1.
+     */
+    public boolean createInline(Handle h, long dirIno, long parentIno) throws IOException {
+        checkInode(parentIno);
+        return inline.create(h, dirIno, parentIno);
     }
 
     /** Whether directory {@code dirIno} holds nothing but "." and ".." ({@code ext4_empty_dir}). */
@@ -501,13 +533,31 @@ public final class DirectoryWriter {
     private record Appended(long lblk, MetaBuffer buf) {
     }
 
+    /**
+     * Whether {@code dirIno} is an inline directory, for {@link InlineDirectory}; refuses what
+     * {@link #open} refuses of any directory first.
+     */
+    private boolean inlineDir(long dirIno) throws IOException {
+        InodeRecord rec = volume.readInode(dirIno);
+        if (!rec.isDirectory()) {
+            throw new WrongTypeException("inode " + dirIno + " is not a directory");
+        }
+        if (rec.hasFlag(InodeRecord.FL_ENCRYPT)) {
+            throw new UnsupportedFeatureException("encrypt", "changing encrypted directories is not implemented");
+        }
+        if (rec.hasFlag(InodeRecord.FL_CASEFOLD)) {
+            throw new UnsupportedFeatureException("casefold", "changing casefolded directories is not implemented");
+        }
+        return InlineDirectory.isInline(rec);
+    }
+
     private Dir open(long dirIno) throws IOException {
         InodeRecord rec = volume.readInode(dirIno);
         if (!rec.isDirectory()) {
             throw new WrongTypeException("inode " + dirIno + " is not a directory");
         }
         if (rec.hasFlag(InodeRecord.FL_INLINE_DATA)) {
-            throw new UnsupportedFeatureException("inline_data", "changing inline directories is not implemented");
+            throw new IllegalStateException("inline directory " + dirIno + " reached the block directory writer");
         }
         if (rec.hasFlag(InodeRecord.FL_ENCRYPT)) {
             throw new UnsupportedFeatureException("encrypt", "changing encrypted directories is not implemented");

@@ -37,6 +37,8 @@ class NamespaceWorkloadTest {
         "'-t ext3 -b 4096', 6",
         "'-t ext2 -b 1024', 7",
         "'-O large_dir -b 1024', 8",
+        "'-O inline_data -b 4096', 9",
+        "'-O inline_data -b 1024', 10",
     })
     void ext4jAnswersAndEndsAsTheKernel(String options, long seed) throws Exception {
         Tools.requireRootAndLoop();

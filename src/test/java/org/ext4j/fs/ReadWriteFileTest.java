@@ -134,7 +134,7 @@ class ReadWriteFileTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"inline_data", "bigalloc"})
+    @CsvSource({"bigalloc"})
     void unsupportedFeaturesRefuseWriteAccessButStillRead(String feature, @TempDir Path tmp) throws Exception {
         Path img = tmp.resolve("fs.img");
         Tools.mkfs(img, 64L << 20, List.of("-O", feature), null);

@@ -20,7 +20,6 @@ import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.NotFoundException;
-import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.error.WrongTypeException;
 import org.ext4j.extents.ExtentTreeWriter;
 import org.ext4j.format.DirEntry;
@@ -38,6 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -311,29 +311,52 @@ class DirectoryWriterEdgeTest {
         DirFixture.verify(img, "/big", big);
     }
 
-    /** Inline-data directories are read, never written: UnsupportedFeatureException names the feature. */
-    @Test
-    void inlineDirectoriesAreRefused(@TempDir Path tmp) throws IOException {
+    /**
+     * An inline directory made by mke2fs (InlineDirectory): names added stay in the inode (i_block,
+     * then the system.data value), then the directory is converted to one block and grows on; names
+     * removed on both sides of the conversion; debugfs, the kernel and ext4j see the model, e2fsck is
+     * clean. Over 1 KiB and 4 KiB blocks, with and without metadata_csum.
+     */
+    @ParameterizedTest
+    @CsvSource({"4096, metadata_csum", "1024, metadata_csum", "4096, ^metadata_csum", "1024, ^metadata_csum"})
+    void inlineDirectoriesGrowIntoBlocks(int bs, String csum, @TempDir Path tmp) throws Exception {
         Tools.requireTools("mkfs.ext4", "debugfs", "e2fsck");
         Path src = tmp.resolve("src");
         Files.createDirectories(src.resolve("small"));
         Files.write(src.resolve("small").resolve("f"), new byte[0]);
         Files.write(src.resolve("target"), new byte[0]);
         Path img = tmp.resolve("inline.img");
-        Tools.mkfs(img, 32L << 20, List.of("-b", "4096", "-O", "inline_data"), src);
+        Tools.mkfs(img, 32L << 20, List.of("-b", Integer.toString(bs), "-I", "256", "-O", "inline_data," + csum), src);
+        TreeMap<String, Long> model;
         try (DirFixture f = new DirFixture(img, "/small", "/target", Integer.MAX_VALUE, 15)) {
             org.junit.jupiter.api.Assumptions.assumeTrue(f.dirRecord().hasFlag(InodeRecord.FL_INLINE_DATA),
                     "mke2fs made /small a block directory");
-            try (Handle h = f.journal.start(100)) {
-                UnsupportedFeatureException e = assertThrows(UnsupportedFeatureException.class,
-                        () -> f.writer.addEntry(h, f.dir, DirFixture.bytes("new"), f.target, 1));
-                assertEquals("inline_data", e.feature());
-                e = assertThrows(UnsupportedFeatureException.class,
-                        () -> f.writer.removeEntry(h, f.dir, DirFixture.bytes("f")));
-                assertEquals("inline_data", e.feature());
+            int i = 0;
+            List<String> added = new ArrayList<>();
+            while (f.dirRecord().hasFlag(InodeRecord.FL_INLINE_DATA)) {
+                String n = DirFixture.name(i, 5 + i % 7);
+                f.add(n, i % 3 == 0);
+                added.add(n);
+                if (i == 1) {
+                    f.remove("f"); // the first record of i_block: its inode becomes 0
+                }
+                if (i == 5) {
+                    f.remove(added.get(2));
+                }
+                i++;
+                assertTrue(i < 40, "an inline directory never filled its inode");
             }
+            assertTrue(i > 4, "names were added inline before the conversion (" + i + ")");
+            assertEquals(bs, f.dirRecord().size, "converted to one block");
+            f.remove(added.get(0));
+            for (int k = 0; k < 30; k++, i++) {
+                f.add(DirFixture.name(i, 9 + k % 20), false);
+            }
+            f.commit();
+            model = new TreeMap<>(f.model);
         }
-        assertEquals(0, Tools.fsck(img).exit());
+        DirFixture.verify(img, "/small", model);
+        assertEquals(0, Tools.fsck(img).exit(), Tools.fsck(img).stdout());
     }
 
     // ------------------------------------------------------------------ codecs against the reader
