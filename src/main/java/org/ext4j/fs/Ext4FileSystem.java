@@ -813,7 +813,7 @@ public final class Ext4FileSystem implements Closeable {
         try {
             Object uid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
             Object gid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:gid");
-            return new Namei.Owner(((Number) uid).longValue(), ((Number) gid).longValue());
+            return new Namei.Owner(Integer.toUnsignedLong((Integer) uid), Integer.toUnsignedLong((Integer) gid));
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return new Namei.Owner(0, 0); // no /proc: root, as mke2fs -d leaves files without an owner
         }

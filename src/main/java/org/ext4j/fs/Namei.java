@@ -554,8 +554,8 @@ final class Namei {
     /**
      * {@code ext4_setattr}: permission bits (the type stays), owner and group, access and
      * modification times; ctime becomes now whenever anything is asked. A change of owner or group
-     * of anything but a directory clears set-user-ID, and set-group-ID where group execute is set,
-     * as {@code chown(2)} does even for root.
+     * of anything but a directory, without a new mode, clears set-user-ID, and set-group-ID where
+     * group execute is set, as {@code chown(2)} does even for root.
      */
     void setattr(long ino, InodeAttributes a) throws IOException {
         if (a.isEmpty()) {
@@ -568,7 +568,8 @@ final class Namei {
         if (a.mode() != null) {
             mode = (mode & InodeRecord.S_IFMT) | (a.mode() & 07777);
         }
-        if ((a.uid() != null || a.gid() != null) && !rec.isDirectory()) {
+        if ((a.uid() != null || a.gid() != null) && a.mode() == null && !rec.isDirectory()) {
+            // chown's ATTR_KILL_SUID/SGID; a mode given with the owner (cp -a's chown then chmod) is kept
             mode &= ~S_ISUID;
             if ((mode & S_IXGRP) != 0) {
                 mode &= ~S_ISGID;

@@ -60,7 +60,7 @@ public final class HostTreeImporter {
 
     private static long uid(Path p) {
         try {
-            return ((Number) Files.getAttribute(p, "unix:uid")).longValue();
+            return Integer.toUnsignedLong((Integer) Files.getAttribute(p, "unix:uid"));
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return -1;
         }
@@ -117,8 +117,9 @@ public final class HostTreeImporter {
         }
         FileTime atime = (FileTime) a.get("lastAccessTime");
         FileTime mtime = (FileTime) a.get("lastModifiedTime");
-        Long uid = root ? ((Number) a.get("uid")).longValue() : null;
-        Long gid = root ? ((Number) a.get("gid")).longValue() : null;
+        // the JDK hands ids out as int: ids above 2^31 come back negative
+        Long uid = root ? Integer.toUnsignedLong((Integer) a.get("uid")) : null;
+        Long gid = root ? Integer.toUnsignedLong((Integer) a.get("gid")) : null;
         fs.setAttributes(dest, new InodeAttributes(type == 0120000 ? null : mode & 07777, uid, gid,
                 atime.toInstant(), mtime.toInstant()), false);
     }

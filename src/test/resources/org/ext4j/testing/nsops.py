@@ -60,7 +60,7 @@ def run(root, line):
         raise SystemExit("unknown op " + op)
 
 
-def dump(root):
+def dump(root, times=False):
     out, groups = [], {}
     for d, dirs, files in os.walk(root):
         dirs.sort()
@@ -72,6 +72,8 @@ def dump(root):
             st = os.lstat(full)
             t = st.st_mode & 0o170000
             line = [rel, "%o" % st.st_mode, "%d:%d" % (st.st_uid, st.st_gid), "n%d" % st.st_nlink]
+            if times:
+                line.append("m%d" % st.st_mtime_ns)
             if t == 0o100000:
                 with open(full, "rb") as fh:
                     line += ["s%d" % st.st_size, hashlib.sha256(fh.read()).hexdigest()[:16]]
@@ -96,7 +98,7 @@ def dump(root):
 
 if __name__ == "__main__":
     if sys.argv[1] == "dump":
-        dump(sys.argv[2])
+        dump(sys.argv[2], len(sys.argv) > 3 and sys.argv[3] == "times")
     else:
         os.umask(0)
         root = sys.argv[2]
