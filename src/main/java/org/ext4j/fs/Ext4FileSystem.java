@@ -746,6 +746,10 @@ public final class Ext4FileSystem implements Closeable {
      */
     private void changeXattr(long ino, String name, byte[] value, XattrMode mode) throws IOException {
         InodeRecord cur = session.currentInode(ino);
+        if (name.startsWith("user.") && !cur.isRegular() && !cur.isDirectory()) {
+            // xattr_permission: user attributes belong to files and directories only
+            throw new org.ext4j.error.InvalidRequestException("user.* attributes are for regular files and directories (EPERM)");
+        }
         int newMode = cur.mode;
         byte[] stored = value;
         if (value != null && name.equals("system.posix_acl_access")) {

@@ -58,6 +58,9 @@ final class NamespaceOps {
                     }
                 }
                 case "truncate" -> fs.truncate(f[1], Long.parseLong(f[2]));
+                case "setxattr" -> fs.setXattr(f[1], f[2], HexFormat.of().parseHex(f[3]),
+                        Ext4FileSystem.XattrMode.valueOf(f[4].toUpperCase()));
+                case "rmxattr" -> fs.removeXattr(f[1], f[2]);
                 default -> throw new IllegalArgumentException("unknown op " + line);
             }
             return "ok";
@@ -180,7 +183,18 @@ final class NamespaceOps {
                 op = "chown " + p + " " + (rnd.nextBoolean() ? -1 : rnd.nextInt(70000)) + " " + (rnd.nextBoolean() ? -1 : rnd.nextInt(70000));
             } else if (k < 88) {
                 op = "utimens " + p + " " + (rnd.nextLong() % 4_000_000_000_000_000_000L) + " " + (rnd.nextLong() % 4_000_000_000_000_000_000L);
-            } else if (k < 95) {
+            } else if (k < 92) {
+                String[] names = {"user.a", "user.b", "trusted.t", "user." + "n".repeat(100)};
+                String[] modes = {"either", "either", "create", "replace"};
+                if (rnd.nextInt(3) == 0) {
+                    op = "rmxattr " + p + " " + names[rnd.nextInt(names.length)];
+                } else {
+                    byte[] v = new byte[rnd.nextInt(rnd.nextBoolean() ? 40 : 1500)];
+                    rnd.nextBytes(v);
+                    op = "setxattr " + p + " " + names[rnd.nextInt(names.length)] + " " + HexFormat.of().formatHex(v) + " "
+                            + modes[rnd.nextInt(modes.length)];
+                }
+            } else if (k < 96) {
                 byte[] b = new byte[1 + rnd.nextInt(rnd.nextBoolean() ? 10 : 9000)];
                 rnd.nextBytes(b);
                 op = "write " + p + " " + rnd.nextInt(20000) + " " + HexFormat.of().formatHex(b);

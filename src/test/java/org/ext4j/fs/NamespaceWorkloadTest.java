@@ -50,7 +50,7 @@ class NamespaceWorkloadTest {
         Files.copy(base, ours);
         Files.copy(base, theirs, StandardCopyOption.REPLACE_EXISTING);
         int bs = Integer.parseInt(options.replaceAll(".*-b (\\d+).*", "$1"));
-        List<String> ops = NamespaceOps.generate(seed, 400, bs);
+        List<String> ops = NamespaceOps.generate(seed, Integer.getInteger("ext4j.ns.ops", 400), bs);
         Path script = NamespaceOps.script(dir);
 
         List<String> kernel;
@@ -84,6 +84,62 @@ class NamespaceWorkloadTest {
             a.stream().filter(l -> !e.contains(l)).forEach(l -> diff.append("+ ").append(shorten(l)).append('\n'));
             throw new AssertionError("the kernel's view of ext4j's tree (-) differs from its view of its own (+):\n" + diff);
         }
+    }
+
+    /**
+     * The kernel and ext4j take turns on one image (ext4j a round, a read-write kernel mount the
+     * next), while the kernel alone runs the same operations on a copy: every answer must be the
+     * kernel's, {@code e2fsck -fn} clean after every round, and both trees the same at the end.
+     */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @CsvSource({"'-b 4096', 21", "'-O inline_data -b 1024', 22", "'-t ext3 -b 2048', 23"})
+    void roundsAlternateWithTheKernel(String options, long seed) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("python3", "e2fsck");
+        Path shared = dir.resolve("shared.img");
+        Path kernelOnly = dir.resolve("kernel-only.img");
+        Tools.mkfs(shared, 16L << 20, List.of(options.split(" ")), null);
+        Files.copy(shared, kernelOnly, StandardCopyOption.REPLACE_EXISTING);
+        int bs = Integer.parseInt(options.replaceAll(".*-b (\\d+).*", "$1"));
+        List<String> ops = NamespaceOps.generate(seed, 600, bs);
+        Path script = NamespaceOps.script(dir);
+        List<String> expected;
+        try (Tools.Mount m = Tools.Mount.of(kernelOnly, false)) {
+            expected = NamespaceOps.onKernel(script, m.dir(), ops);
+        }
+        int round = 100;
+        for (int from = 0; from < ops.size(); from += round) {
+            List<String> batch = ops.subList(from, Math.min(ops.size(), from + round));
+            List<String> answers = new ArrayList<>();
+            boolean ext4j = (from / round) % 2 == 0;
+            if (ext4j) {
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(shared, WriteOptions.defaults())) {
+                    for (String op : batch) {
+                        answers.add(NamespaceOps.apply(fs, op));
+                    }
+                }
+            } else {
+                try (Tools.Mount m = Tools.Mount.of(shared, false)) {
+                    answers.addAll(NamespaceOps.onKernel(script, m.dir(), batch));
+                }
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                assertEquals(expected.get(from + i), answers.get(i), (ext4j ? "ext4j" : "the kernel") + ", op " + (from + i)
+                        + ": " + shorten(batch.get(i)));
+            }
+            Tools.Result fsck = Tools.fsck(shared);
+            assertEquals(0, fsck.exit(), "e2fsck -fn after the round from op " + from + " by " + (ext4j ? "ext4j" : "the kernel")
+                    + ":\n" + fsck.stdout());
+        }
+        String a;
+        String b;
+        try (Tools.Mount m = Tools.Mount.of(kernelOnly, true)) {
+            a = NamespaceOps.dump(script, m.dir());
+        }
+        try (Tools.Mount m = Tools.Mount.of(shared, true)) {
+            b = NamespaceOps.dump(script, m.dir());
+        }
+        assertEquals(a, b, "the tree the kernel and ext4j built in turns");
     }
 
     private static String shorten(String op) {

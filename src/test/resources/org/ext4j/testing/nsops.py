@@ -54,6 +54,11 @@ def run(root, line):
             os.pwrite(fd, bytes.fromhex(f[3]), int(f[2]))
         finally:
             os.close(fd)
+    elif op == "setxattr":
+        flags = {"either": 0, "create": os.XATTR_CREATE, "replace": os.XATTR_REPLACE}[f[4]]
+        os.setxattr(p(f[1]), f[2], bytes.fromhex(f[3]), flags, follow_symlinks=False)
+    elif op == "rmxattr":
+        os.removexattr(p(f[1]), f[2], follow_symlinks=False)
     elif op == "truncate":
         os.truncate(p(f[1]), int(f[2]))
     else:
