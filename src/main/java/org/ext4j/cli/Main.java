@@ -126,7 +126,10 @@ public final class Main implements Runnable {
 
     private static CommandLine commandLine(Main main) {
         CommandLine cl = new CommandLine(main);
-        for (CommandLine verb : cl.getSubcommands().values()) {
+        java.util.ArrayDeque<CommandLine> verbs = new java.util.ArrayDeque<>(cl.getSubcommands().values());
+        while (!verbs.isEmpty()) {
+            CommandLine verb = verbs.pop();
+            verbs.addAll(verb.getSubcommands().values()); // xattr's get, set, list, rm too
             // --help on every verb; not the standard mixin, whose -h is info's --header-only
             CommandLine.Model.CommandSpec s = verb.getCommandSpec();
             if (!s.optionsMap().containsKey("--help")) {

@@ -420,7 +420,10 @@ public final class Ext4File implements Closeable {
             throw new FileTooLargeException("fallocate of " + len + " bytes at offset " + pos + ": file too large",
                     fallocateMax);
         }
-        if (!punch && mapper.blockMapped()) {
+        // an inline file (no mapper yet) is converted first: to extents where the file system has them
+        boolean blockMapped = mapper != null ? mapper.blockMapped()
+                : !session.volume.superblock().hasIncompat(org.ext4j.format.Features.INCOMPAT_EXTENTS);
+        if (!punch && blockMapped) {
             throw new org.ext4j.error.UnsupportedFeatureException(zero ? "zero range" : "fallocate",
                     "inode " + inode.number() + " is block-mapped (no extents): it cannot hold unwritten blocks (EOPNOTSUPP)");
         }
