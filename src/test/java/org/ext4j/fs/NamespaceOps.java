@@ -184,14 +184,14 @@ final class NamespaceOps {
             } else if (k < 88) {
                 op = "utimens " + p + " " + (rnd.nextLong() % 4_000_000_000_000_000_000L) + " " + (rnd.nextLong() % 4_000_000_000_000_000_000L);
             } else if (k < 92) {
-                String[] names = {"user.a", "user.b", "trusted.t", "user." + "n".repeat(100)};
+                String[] xattrs = {"user.a", "user.b", "trusted.t", "user." + "n".repeat(100)};
                 String[] modes = {"either", "either", "create", "replace"};
                 if (rnd.nextInt(3) == 0) {
-                    op = "rmxattr " + p + " " + names[rnd.nextInt(names.length)];
+                    op = "rmxattr " + p + " " + xattrs[rnd.nextInt(xattrs.length)];
                 } else {
                     byte[] v = new byte[rnd.nextInt(rnd.nextBoolean() ? 40 : 1500)];
                     rnd.nextBytes(v);
-                    op = "setxattr " + p + " " + names[rnd.nextInt(names.length)] + " " + HexFormat.of().formatHex(v) + " "
+                    op = "setxattr " + p + " " + xattrs[rnd.nextInt(xattrs.length)] + " " + HexFormat.of().formatHex(v) + " "
                             + modes[rnd.nextInt(modes.length)];
                 }
             } else if (k < 96) {
