@@ -50,7 +50,7 @@ for r in $(seq 1 "$rounds"); do
   cold; t0=$(now); mount -o loop "$work/b.img" "$mnt"; cp -a "$src" "$mnt/"; sync -f "$mnt"; umount "$mnt"; t1=$(now)
   echo "$t1 - $t0" | bc >> "$work/put.kernel"
 
-  mkfs.ext4 -q -F "$work/a.img" 512M
+  mkfs.ext4 -q -F -N "$((files + 1000))" "$work/a.img" 512M
   cp "$work/a.img" "$work/b.img"
   cold; t0=$(now); "$ext4j" shell "$work/a.img" -f "$work/files.script"; t1=$(now)
   e2fsck -fn "$work/a.img" > /dev/null || { echo "e2fsck found problems after ext4j shell" >&2; exit 1; }

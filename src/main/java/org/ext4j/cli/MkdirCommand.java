@@ -35,9 +35,7 @@ final class MkdirCommand extends FsVerb {
 
     @Override
     void check() {
-        if (modeText != null) {
-            mode = Modes.parse(spec.commandLine(), modeText, 0777, true);
-        }
+        mode = modeText == null ? 0755 : Modes.parse(spec.commandLine(), modeText, 0777, true);
     }
 
     @Override

@@ -42,6 +42,9 @@ final class ShellCommand implements Callable<Integer> {
     @Option(names = "-f", paramLabel = "SCRIPT", description = "Read commands from SCRIPT instead of standard input.")
     Path script;
 
+    /** The verbs' command line, parsed again for every line. */
+    private CommandLine verbs;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -96,10 +99,13 @@ final class ShellCommand implements Callable<Integer> {
                     // the image goes where the verb takes it: after the verb (and xattr's sub-verb), before put's DEST
                     int at = verb.equals("put") ? Math.max(1, args.size() - 1) : verb.equals("xattr") ? Math.min(2, args.size()) : 1;
                     args.add(at, image.toString());
-                    CommandLine cl = Main.commandLine();
-                    cl.setOut(out);
-                    cl.setErr(err);
-                    CommandLine.ParseResult parsed = cl.parseArgs(args.toArray(String[]::new));
+                    if (verbs == null) {
+                        // built once: picocli resets every option and parameter before each parse
+                        verbs = Main.commandLine();
+                        verbs.setOut(out);
+                        verbs.setErr(err);
+                    }
+                    CommandLine.ParseResult parsed = verbs.parseArgs(args.toArray(String[]::new));
                     while (parsed.subcommand() != null) {
                         parsed = parsed.subcommand();
                     }

@@ -46,9 +46,7 @@ final class TouchCommand extends FsVerb {
 
     @Override
     void check() {
-        if (time != null) {
-            when = parse(spec.commandLine(), time);
-        }
+        when = time == null ? InodeAttributes.NOW : parse(spec.commandLine(), time);
     }
 
     static Instant parse(CommandLine cl, String t) {

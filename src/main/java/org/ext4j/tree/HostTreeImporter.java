@@ -49,6 +49,7 @@ public final class HostTreeImporter {
     private final Map<String, String> linked = new HashMap<>();
     private final Map<String, List<String[]>> xattrCache = new HashMap<>();
     private final Map<String, Long> blocksCache = new HashMap<>();
+    private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
     private boolean warnedXattrs;
 
     /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
@@ -171,7 +172,7 @@ public final class HostTreeImporter {
 
     private void copyContents(Path src, String dest, long size, boolean sparse) throws IOException {
         try (Ext4File f = fs.createFile(dest, 0600); FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+            ByteBuffer buf = this.buffer; // one for the whole copy: zeroing a fresh MiB per file costs more than the copy
             long pos = 0;
             int bs = f.blockSize();
             while (true) {
