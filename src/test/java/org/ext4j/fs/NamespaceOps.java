@@ -131,6 +131,11 @@ final class NamespaceOps {
         }
     }
 
+    /** The names under a kernel mount, relative, as {@code nsops.py dump} lists them. */
+    static List<String> paths(Path script, Path root) throws IOException {
+        return dump(script, root).lines().map(l -> l.substring(0, l.indexOf(' '))).filter(p -> !p.contains("xyyy")).toList();
+    }
+
     /** The tree under a kernel mount as {@code nsops.py dump} prints it. */
     static String dump(Path script, Path root) throws IOException {
         Tools.Result r = Tools.run("python3", script.toString(), "dump", root.toString());
@@ -142,12 +147,26 @@ final class NamespaceOps {
 
     /** A random workload of {@code n} operations over a few directories and names. */
     static List<String> generate(long seed, int n, int blockSize) {
-        Random rnd = new Random(seed);
+        return generate(new Random(seed), n, blockSize, List.of(), true);
+    }
+
+    /**
+     * {@code n} operations; with {@code existing} (the names the tree holds now, as
+     * {@link #paths} lists them) most operations name something that exists, so that they succeed
+     * more often than not; {@code prologue} first makes the directories the names live in.
+     */
+    static List<String> generate(Random rnd, int n, int blockSize, List<String> existing, boolean prologue) {
         String[] dirs = {"", "a/", "a/b/", "c/", "a/b/d/"};
         String[] names = {"a", "b", "c", "d", "f0", "f1", "f2", "l0", "x" + "y".repeat(70)};
         List<String> ops = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String p = dirs[rnd.nextInt(dirs.length)] + names[rnd.nextInt(names.length)];
+        if (prologue) {
+            for (String d : new String[] {"a", "a/b", "c", "a/b/d"}) {
+                ops.add("mkdir " + d + " 755"); // most operations then meet an existing directory
+            }
+        }
+        for (int i = ops.size(); i < n; i++) {
+            String p = !existing.isEmpty() && rnd.nextInt(10) < 6 ? existing.get(rnd.nextInt(existing.size()))
+                    : dirs[rnd.nextInt(dirs.length)] + names[rnd.nextInt(names.length)];
             String q = dirs[rnd.nextInt(dirs.length)] + names[rnd.nextInt(names.length)];
             String mode = Integer.toOctalString(rnd.nextInt(010000));
             int k = rnd.nextInt(100);

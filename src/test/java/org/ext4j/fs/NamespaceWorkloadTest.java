@@ -50,12 +50,19 @@ class NamespaceWorkloadTest {
         Files.copy(base, ours);
         Files.copy(base, theirs, StandardCopyOption.REPLACE_EXISTING);
         int bs = Integer.parseInt(options.replaceAll(".*-b (\\d+).*", "$1"));
-        List<String> ops = NamespaceOps.generate(seed, Integer.getInteger("ext4j.ns.ops", 400), bs);
+        int total = Integer.getInteger("ext4j.ns.ops", 400);
         Path script = NamespaceOps.script(dir);
-
-        List<String> kernel;
+        List<String> ops = new ArrayList<>();
+        List<String> kernel = new ArrayList<>();
+        java.util.Random rnd = new java.util.Random(seed);
         try (Tools.Mount m = Tools.Mount.of(theirs, false)) {
-            kernel = NamespaceOps.onKernel(script, m.dir(), ops);
+            // in chunks, each generated from the names the kernel's tree holds now
+            while (ops.size() < total) {
+                List<String> chunk = NamespaceOps.generate(rnd, Math.min(200, total - ops.size()), bs,
+                        ops.isEmpty() ? List.of() : NamespaceOps.paths(script, m.dir()), ops.isEmpty());
+                kernel.addAll(NamespaceOps.onKernel(script, m.dir(), chunk));
+                ops.addAll(chunk);
+            }
         }
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(ours, WriteOptions.defaults())) {
             for (int i = 0; i < ops.size(); i++) {
@@ -66,6 +73,8 @@ class NamespaceWorkloadTest {
                 }
             }
         }
+        System.out.println("workload " + options + " seed " + seed + ": " + ops.size() + " operations, "
+                + kernel.stream().filter("ok"::equals).count() + " succeeded, the rest refused as the kernel refused them");
         Tools.Result fsck = Tools.fsck(ours);
         assertEquals(0, fsck.exit(), "e2fsck -fn of ext4j's image:\n" + fsck.stdout());
         String expected;
