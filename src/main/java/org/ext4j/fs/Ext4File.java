@@ -120,6 +120,11 @@ public final class Ext4File implements Closeable {
         return inode.number();
     }
 
+    /** Whether {@link #close} has begun (an open by name must not hand this one out again). */
+    boolean isClosed() {
+        return closed;
+    }
+
     /** The in-memory inode, through which changes by name reach an open file's inode ({@link WriteSession#updateInode}). */
     InodeState inodeState() {
         return inode;
@@ -731,8 +736,7 @@ public final class Ext4File implements Closeable {
         closed = true;
         space.release();
         es.close();
-        session.openFiles.remove(inode.number(), this);
-        session.fileClosed(this); // unlinked while open: the inode is freed now (Unlinker)
+        session.fileClosed(this); // leaves the open files under the inode's lock; unlinked while open: freed now (Unlinker)
     }
 
     /**

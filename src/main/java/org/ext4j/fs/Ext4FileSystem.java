@@ -256,9 +256,10 @@ public final class Ext4FileSystem implements Closeable {
             }
             Inode.checkContentReadable(rec); // the kernel refuses to open a verity file for writing (EPERM)
             Ext4File open = session.openFiles.get(ino);
-            if (open != null) {
+            if (open != null && !open.isClosed()) {
                 return open;
             }
+            // none, or one closing whose last step (fileClosed) waits for this lock: a new one takes its place
             Ext4File f = new Ext4File(session, rec);
             session.openFiles.put(ino, f);
             return f;

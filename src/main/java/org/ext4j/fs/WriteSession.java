@@ -425,9 +425,14 @@ final class WriteSession {
         return org.ext4j.format.InodeRecord.decode(volume.superblock(), ino, open.inodeState().rawCopy(), -1, -1);
     }
 
-    /** The last close of {@code f}: under the inode's lock, so no open or unlink of it runs meanwhile. */
+    /**
+     * The last close of {@code f}: it leaves the open files, and an inode without links is evicted,
+     * under the inode's lock, so an unlink either saw it open (and left the eviction to this) or
+     * waits and sees it closed; never both evicting it.
+     */
     void fileClosed(Ext4File f) throws IOException {
         try (InodeLocks.Held held = locks.exclusive(f.inode())) {
+            openFiles.remove(f.inode(), f);
             change("ext4_evict_inode", () -> {
                 new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
                 return null;
