@@ -11,7 +11,6 @@ import org.ext4j.error.NotFoundException;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.tree.HostTreeImporter;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -83,9 +82,5 @@ final class PutCommand extends FsVerb {
             String target = intoDir ? (dest.endsWith("/") ? dest : dest + "/") + name : dest;
             importer.copy(src, target);
         }
-    }
-
-    static CommandLine.ParameterException usage(CommandLine cl, String msg) {
-        return new CommandLine.ParameterException(cl, msg);
     }
 }

@@ -323,6 +323,7 @@ final class Namei {
         } catch (NoSpaceException e) {
             for (long b : ownBlock) {
                 session.allocator.blocks().free(h, b, 1);
+                volume.bufferCache().forget(b); // its "." and ".." or target must never reach a reused block
             }
             if (ownBlock.length > 0) {
                 byte[] raw = volume.readInode(ino).raw();
