@@ -233,7 +233,7 @@ public final class Ext4FileSystem implements Closeable {
 
     /** Opens an existing regular file for reading and writing (follows symlinks). */
     public Ext4File openFile(String path) throws IOException {
-        PathNames.check(path); // before the namespace lock
+        PathNames.check(path); // before any lock
         if (session == null) {
             throw new java.nio.file.ReadOnlyFileSystemException();
         }
@@ -743,7 +743,7 @@ public final class Ext4FileSystem implements Closeable {
      * Sets ({@code value} not null) or removes an attribute of inode {@code ino}: the writer works on
      * a copy of the inode as it is now, then the xattr area, i_file_acl, i_blocks, mode and ctime
      * go into the inode through {@link WriteSession#updateInode} (an open file's in-memory inode
-     * included). The namespace lock serialises attribute changes ({@code xattr_sem}).
+     * included). The inode's lock serialises attribute changes ({@code xattr_sem}).
      */
     private void changeXattr(long ino, String name, byte[] value, XattrMode mode) throws IOException {
         InodeRecord cur = session.currentInode(ino);
