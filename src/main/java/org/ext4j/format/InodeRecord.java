@@ -75,10 +75,10 @@ public final class InodeRecord {
         crtime = fits(0x90, 4) ? Timestamp.of(Le.u32(b, 0x90), fits(0x94, 4) ? Le.u32(b, 0x94) : 0) : null;
         dtime = Le.u32(b, 0x14);
         linksCount = Le.u16(b, 0x1A);
-        blocksRaw = Le.u32(b, 0x1C) | (long) Le.u16(b, 0x74) << 32;
+        blocksRaw = blocksRaw(b);
         flags = Le.u32(b, 0x20);
         generation = Le.u32(b, 0x64);
-        fileAcl = Le.u32(b, 0x68) | (long) Le.u16(b, 0x76) << 32;
+        fileAcl = fileAcl(b);
         projid = fits(0x9C, 4) ? Le.u32(b, 0x9C) : 0;
         version = Le.u32(b, 0x24) | (fits(0x98, 4) ? Le.u32(b, 0x98) << 32 : 0);
     }
@@ -112,6 +112,16 @@ public final class InodeRecord {
             }
         }
         return r;
+    }
+
+    /** i_blocks as stored, lo and hi halves joined (units per the huge_file flag), of a raw inode. */
+    public static long blocksRaw(byte[] raw) {
+        return Le.u32(raw, 0x1C) | (long) Le.u16(raw, 0x74) << 32;
+    }
+
+    /** i_file_acl, lo and hi halves joined, of a raw inode. */
+    public static long fileAcl(byte[] raw) {
+        return Le.u32(raw, 0x68) | (long) Le.u16(raw, 0x76) << 32;
     }
 
     /**

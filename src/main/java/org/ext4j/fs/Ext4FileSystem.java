@@ -789,15 +789,15 @@ public final class Ext4FileSystem implements Closeable {
             }
             int extra = Superblock.GOOD_OLD_INODE_SIZE + (raw.length > Superblock.GOOD_OLD_INODE_SIZE
                     ? org.ext4j.format.Le.u16(raw, 0x80) : 0);
-            long fileAcl = org.ext4j.format.Le.u32(raw, 0x68) | (long) org.ext4j.format.Le.u16(raw, 0x76) << 32;
-            long blocks = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
+            long fileAcl = InodeRecord.fileAcl(raw);
+            long blocks = InodeRecord.blocksRaw(raw);
             long blockDelta = blocks - cur.blocks512(superblock());
             session.updateInode(h, ino, w -> {
                 byte[] live = w.raw();
                 if (extra < live.length) {
                     System.arraycopy(raw, extra, live, extra, live.length - extra);
                 }
-                long liveBlocks = org.ext4j.format.Le.u32(live, 0x1C) | (long) org.ext4j.format.Le.u16(live, 0x74) << 32;
+                long liveBlocks = InodeRecord.blocksRaw(live);
                 w.fileAcl(fileAcl).blocks512(liveBlocks + blockDelta).mode(finalMode)
                         .ctime(now.getEpochSecond(), now.getNano());
             });

@@ -109,7 +109,7 @@ public final class InodeState {
                 if (change != null) {
                     change.accept(w);
                     // a change may add or remove a block of its own (an xattr block): i_blocks as it left it
-                    blocks512 = org.ext4j.format.Le.u32(raw, 0x1C) | (long) org.ext4j.format.Le.u16(raw, 0x74) << 32;
+                    blocks512 = InodeRecord.blocksRaw(raw); // written in 512-byte units by InodeWriter.blocks512
                 }
                 w.setChecksum();
                 bytes = raw.clone();
