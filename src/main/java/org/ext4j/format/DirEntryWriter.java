@@ -43,6 +43,23 @@ public final class DirEntryWriter {
     }
 
     /**
+     * {@code ext4_insert_dentry}: puts a record for {@code name} into the record at {@code off}, which
+     * has room for it: a live record is cut to its own length and the new one takes the rest of its
+     * rec_len; an unused one is taken whole.
+     */
+    public static void insert(byte[] b, int off, long inode, byte[] name, int fileType, boolean hasFileType, int blockSize) {
+        int rlen = DirEntry.recLenFromDisk(Le.u16(b, off + 4), blockSize);
+        int at = off;
+        if (Le.u32(b, off) != 0) {
+            int nlen = DirEntry.recLenFor(Le.u8(b, off + 6));
+            setRecLen(b, off, nlen, blockSize);
+            at = off + nlen;
+            rlen -= nlen;
+        }
+        put(b, at, inode, rlen, name, fileType, hasFileType, blockSize);
+    }
+
+    /**
      * Writes a whole record at {@code off}: inode, rec_len, name_len, file type (0 without the
      * filetype feature, where the byte is the high half of a 16-bit name_len) and the name, with the
      * padding up to the name's 4-byte boundary zeroed.

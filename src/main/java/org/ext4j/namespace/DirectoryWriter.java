@@ -665,15 +665,7 @@ public final class DirectoryWriter {
         buf.lock().lock();
         try {
             byte[] b = buf.data();
-            int rlen = DirEntry.recLenFromDisk(Le.u16(b, off + 4), bs);
-            int at = off;
-            if (Le.u32(b, off) != 0) {
-                int nlen = DirEntry.recLenFor(Le.u8(b, off + 6));
-                DirEntryWriter.setRecLen(b, off, nlen, bs);
-                at = off + nlen;
-                rlen -= nlen;
-            }
-            DirEntryWriter.put(b, at, child, rlen, name, type, fileType, bs);
+            DirEntryWriter.insert(b, off, child, name, type, fileType, bs);
             setLeafChecksum(b, d);
         } finally {
             buf.lock().unlock();

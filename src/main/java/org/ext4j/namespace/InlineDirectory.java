@@ -176,15 +176,7 @@ final class InlineDirectory {
 
     /** {@code ext4_insert_dentry}: a live record is cut to its length and the new one takes the rest. */
     private void insert(byte[] b, int off, byte[] name, long child, int type) {
-        int rlen = DirEntry.recLenFromDisk(Le.u16(b, off + 4), bs);
-        int at = off;
-        if (Le.u32(b, off) != 0) {
-            int nlen = DirEntry.recLenFor(Le.u8(b, off + 6));
-            DirEntryWriter.setRecLen(b, off, nlen, bs);
-            at = off + nlen;
-            rlen -= nlen;
-        }
-        DirEntryWriter.put(b, at, child, rlen, name, type, fileType, bs);
+        DirEntryWriter.insert(b, off, child, name, type, fileType, bs);
     }
 
     /**
