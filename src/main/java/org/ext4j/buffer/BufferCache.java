@@ -64,6 +64,7 @@ public final class BufferCache {
             if (old != null) {
                 old.lock().lock();
                 try {
+                    old.version++;
                     java.util.Arrays.fill(old.data(), (byte) 0);
                 } finally {
                     old.lock().unlock();
@@ -111,6 +112,7 @@ public final class BufferCache {
             }
         }
         b.dirtyGeneration++;
+        b.version++;
         if (!b.dirty) {
             b.dirty = true;
             dirtyCount++;
@@ -125,6 +127,23 @@ public final class BufferCache {
             b.dirty = false;
             dirtyCount--;
             dirtySet.remove(b);
+        }
+    }
+
+    /** Drops blocks {@code start .. start + length - 1} from the cache, as {@link #forget(long)} each. */
+    public synchronized void forget(long start, long length) {
+        if (length > buffers.size()) {
+            List<Long> gone = new ArrayList<>();
+            for (Long b : buffers.keySet()) {
+                if (b >= start && b - start < length) {
+                    gone.add(b);
+                }
+            }
+            gone.forEach(this::forget);
+            return;
+        }
+        for (long b = start; b < start + length; b++) {
+            forget(b);
         }
     }
 
@@ -147,6 +166,11 @@ public final class BufferCache {
         dirtyCount = 0;
         dirtySet.clear();
         return n;
+    }
+
+    /** Whether {@code b} holds bytes the device does not have yet. */
+    public synchronized boolean isDirty(MetaBuffer b) {
+        return b.dirty;
     }
 
     public synchronized int dirtyCount() {

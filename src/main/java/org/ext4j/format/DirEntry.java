@@ -121,6 +121,51 @@ public record DirEntry(long inode, int recLen, byte[] name, int fileType, int of
         }
     }
 
+    /**
+     * The live record named {@code name} in {@code b[start .. end)}, or null: a scan of a block
+     * whose records {@link #walk} has already accepted (their lengths are trusted, only bounded),
+     * comparing names in place, so nothing is allocated but the record found.
+     */
+    public static DirEntry find(byte[] b, int start, int end, int blockSize, boolean hasFileType, byte[] name) {
+        int off = start;
+        while (off + HEADER_SIZE <= end) {
+            int recLen = recLenFromDisk(Le.u16(b, off + 4), blockSize);
+            int nameLen = hasFileType ? Le.u8(b, off + 6) : Le.u16(b, off + 6) & 0xFF;
+            if (nameLen == name.length && Le.u32(b, off) != 0
+                    && Arrays.equals(b, off + HEADER_SIZE, off + HEADER_SIZE + nameLen, name, 0, nameLen)) {
+                return new DirEntry(Le.u32(b, off), recLen, name.clone(), hasFileType ? Le.u8(b, off + 7) : FT_UNKNOWN,
+                        off);
+            }
+            if (recLen < recLenFor(1)) {
+                return null; // not a walked block after all: nothing more to trust
+            }
+            off += recLen;
+        }
+        return null;
+    }
+
+    /**
+     * The offset of the first record in {@code b[start .. end)} with {@code need} bytes to spare
+     * (all of an unused record, or what a live one leaves past its name), or -1; the records must
+     * have passed {@link #walk} ({@code ext4_find_dest_de} on a checked block).
+     */
+    public static int findRoom(byte[] b, int start, int end, int blockSize, boolean hasFileType, int need) {
+        int off = start;
+        while (off + HEADER_SIZE <= end) {
+            int recLen = recLenFromDisk(Le.u16(b, off + 4), blockSize);
+            int nameLen = hasFileType ? Le.u8(b, off + 6) : Le.u16(b, off + 6) & 0xFF;
+            int used = Le.u32(b, off) != 0 ? recLenFor(nameLen) : 0;
+            if (recLen - used >= need) {
+                return off;
+            }
+            if (recLen < recLenFor(1)) {
+                return -1;
+            }
+            off += recLen;
+        }
+        return -1;
+    }
+
     private static CorruptionException bad(long dirInode, long block, int off, String problem) {
         return CorruptionException.of(Kind.BAD_DIR_ENTRY).inode(dirInode).block(block).offset(off).build(problem);
     }

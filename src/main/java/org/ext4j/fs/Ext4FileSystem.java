@@ -443,9 +443,19 @@ public final class Ext4FileSystem implements Closeable {
 
     /**
      * {@code mknod(2)}: a character or block device ({@code S_IFCHR}/{@code S_IFBLK} in {@code mode},
-     * with its major and minor numbers), a fifo or a socket.
+     * with its major and minor numbers), a fifo or a socket; {@code S_IFREG} or no type at all makes
+     * an empty regular file and {@code S_IFDIR} is EPERM, as the VFS's {@code may_mknod} and
+     * {@code do_mknodat} have it.
      */
     public void mknod(String path, int mode, int major, int minor) throws IOException {
+        int type = mode & InodeRecord.S_IFMT;
+        if (type == InodeRecord.S_IFDIR) {
+            throw new org.ext4j.error.InvalidRequestException(path + ": mknod does not make directories (EPERM)");
+        }
+        if (type == 0 || type == InodeRecord.S_IFREG) {
+            createFile(path, mode & 07777).close();
+            return;
+        }
         NameIn n = nameIn(path, name -> new org.ext4j.namespace.EntryExistsException(path + ": file exists (EEXIST)"));
         if (n.trailingSlash()) {
             throw new NotFoundException(path + ": a trailing '/' names a directory (ENOENT)");
@@ -889,28 +899,32 @@ public final class Ext4FileSystem implements Closeable {
      * {@code __ext4_iget} reports ("deleted inode referenced", "illegal inode #").
      */
     public Inode child(long dirIno, DirEntry e) throws IOException {
+        return child(dirIno, e.inode(), e.name());
+    }
+
+    private Inode child(long dirIno, long ino, byte[] name) throws IOException {
         Superblock sb = superblock();
-        if (e.inode() < sb.firstIno && e.inode() != ROOT_INO || e.inode() > sb.inodesCount) {
+        if (ino < sb.firstIno && ino != ROOT_INO || ino > sb.inodesCount) {
             // __ext4_iget of a name: "illegal inode #", a reserved inode (the journal, the resize
             // inode...) is never reached through a directory
-            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(e.inode())
-                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
-                            + "\", but inode " + e.inode() + " is reserved (below s_first_ino " + sb.firstIno
+            throw CorruptionException.of(Kind.BAD_INODE_NUMBER).inode(ino)
+                    .build("directory inode " + dirIno + " names \"" + new String(name, StandardCharsets.UTF_8)
+                            + "\", but inode " + ino + " is reserved (below s_first_ino " + sb.firstIno
                             + ") or past " + sb.inodesCount);
         }
-        Inode inode = inode(e.inode());
+        Inode inode = inode(ino);
         InodeRecord r = inode.record();
         if (r.mode == 0 || r.linksCount == 0) {
-            throw CorruptionException.of(Kind.BAD_INODE).inode(e.inode())
-                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
-                            + "\", but inode " + e.inode() + " is not in use (mode 0" + Integer.toOctalString(r.mode)
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ino)
+                    .build("directory inode " + dirIno + " names \"" + new String(name, StandardCharsets.UTF_8)
+                            + "\", but inode " + ino + " is not in use (mode 0" + Integer.toOctalString(r.mode)
                             + ", " + r.linksCount + " links)");
         }
         if (r.hasFlag(InodeRecord.FL_EA_INODE)) {
             // __ext4_iget: "unexpected EA_INODE flag": an xattr value's inode never has a name
-            throw CorruptionException.of(Kind.BAD_INODE).inode(e.inode())
-                    .build("directory inode " + dirIno + " names \"" + new String(e.name(), StandardCharsets.UTF_8)
-                            + "\", but inode " + e.inode() + " holds an xattr value (unexpected EA_INODE flag)");
+            throw CorruptionException.of(Kind.BAD_INODE).inode(ino)
+                    .build("directory inode " + dirIno + " names \"" + new String(name, StandardCharsets.UTF_8)
+                            + "\", but inode " + ino + " holds an xattr value (unexpected EA_INODE flag)");
         }
         return inode;
     }
@@ -962,7 +976,7 @@ public final class Ext4FileSystem implements Closeable {
                 // a symlink's target, read from the image: ext4_lookup's ENAMETOOLONG as well
                 throw org.ext4j.error.NameTooLongException.component(name);
             }
-            DirEntry e;
+            long next;
             Inode target;
             // the directory's lock shared for the lookup in it (i_rwsem in lookup_slow), dropped before the next
             try (InodeLocks.Held held = lockShared(cur)) {
@@ -970,13 +984,21 @@ public final class Ext4FileSystem implements Closeable {
                 if (!dirInode.record().isDirectory()) {
                     throw new WrongTypeException(shown + ": not a directory");
                 }
-                e = new Directory(volume, dirInode).lookup(name);
-                if (e == null) {
-                    throw new NotFoundException(shown + ": no such file or directory");
+                org.ext4j.volume.NameCache names = volume.names();
+                long generation = names.generation();
+                next = names.get(cur, name);
+                if (next < 0) {
+                    DirEntry e = new Directory(volume, dirInode).lookup(name);
+                    if (e == null) {
+                        throw new NotFoundException(shown + ": no such file or directory");
+                    }
+                    next = e.inode();
+                    target = child(cur, next, name);
+                    names.put(generation, cur, name, next);
+                } else {
+                    target = child(cur, next, name);
                 }
-                target = child(cur, e);
             }
-            long next = e.inode();
             if (target.record().isSymlink() && (!last || followFinal)) {
                 if (--budget[0] < 0) {
                     throw CorruptionException.of(Kind.LOOP).inode(next).build(shown + ": too many levels of symbolic links");

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 
+import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.WrongTypeException;
@@ -255,7 +256,15 @@ public final class Directory {
 
     private DxNode indexNode(long lblk) throws IOException {
         long pblk = physical(lblk, "an htree node");
-        return DxNode.readNode(volume.readBlock(pblk, ino), bs, csum, seed, ino, lblk, pblk);
+        MetaBuffer buf = volume.buffer(pblk, ino);
+        BlockCheck key = BlockCheck.node(ino, lblk, pblk);
+        if (buf.verified(key) instanceof DxNode node) {
+            return node;
+        }
+        long version = buf.version();
+        DxNode node = DxNode.readNode(buf.snapshot(), bs, csum, seed, ino, lblk, pblk);
+        buf.setVerified(key, version, node);
+        return node;
     }
 
     /**
@@ -313,6 +322,29 @@ public final class Directory {
     }
 
     /**
+     * {@link #walkLeaf(byte[], long, long, Checker)} on a cached block, which a lookup searches
+     * without checking again once a walk of the whole block, with the same hash range, passed
+     * every check and the block has not changed since.
+     */
+    private void walkLeaf(MetaBuffer buf, long lblk, long pblk, Checker c) throws IOException {
+        BlockCheck key = c.minHash < 0 ? BlockCheck.leaf(ino, lblk, pblk)
+                : new BlockCheck(ino, lblk, pblk, c.minHash, c.maxHash, c.version);
+        long version = buf.version();
+        byte[] b = buf.snapshot();
+        if (c.want != null && buf.verified(key) != null) {
+            DirEntry e = DirEntry.find(b, 0, csum ? bs - DirEntry.TAIL_SIZE : bs, bs, fileType, c.want);
+            if (e != null && !c.out.visit(e)) {
+                c.stopped = true;
+            }
+            return;
+        }
+        walkLeaf(b, lblk, pblk, c);
+        if (!c.stopped) {
+            buf.setVerified(key, version, Boolean.TRUE);
+        }
+    }
+
+    /**
      * Walks a leaf block (or a linear directory's block); with metadata_csum it must end in a
      * checksum tail that matches ({@code ext4_dirblock_csum_verify}).
      */
@@ -365,6 +397,7 @@ public final class Directory {
             }
             return true;
         });
+        c.want = name;
         if (dir.isInline()) {
             forEachInline(c);
             return found[0];
@@ -416,7 +449,10 @@ public final class Directory {
      */
     private boolean dxLookup(byte[] name, Checker c) throws IOException {
         long pblk0 = physical(0, "the htree root");
-        byte[] rb = volume.readBlock(pblk0, ino);
+        MetaBuffer rootBuf = volume.buffer(pblk0, ino);
+        long rootVersion = rootBuf.version();
+        byte[] rb = rootBuf.snapshot();
+        BlockCheck rootKey = BlockCheck.root(ino, pblk0, maxLevels);
         DxNode root;
         int levels;
         long hash;
@@ -424,7 +460,12 @@ public final class Directory {
         int[] at;
         long[] path;
         try { // dx_probe: what it gives up on (BAD_HTREE) makes the lookup scan linearly
-            root = DxNode.readRoot(rb, bs, csum, seed, maxLevels, ino, pblk0);
+            if (rootBuf.verified(rootKey) instanceof DxNode known) {
+                root = known;
+            } else {
+                root = DxNode.readRoot(rb, bs, csum, seed, maxLevels, ino, pblk0);
+                rootBuf.setVerified(rootKey, rootVersion, root);
+            }
             levels = DxNode.rootInfo(rb).indirectLevels();
             hash = DxHash.hash(name, 0, name.length, hashVersion(rb), sb.hashSeed).major() & 0xFFFFFFFFL;
             nodes = new DxNode[levels + 1];
@@ -473,7 +514,7 @@ public final class Directory {
         while (true) {
             long leaf = nodes[levels].block(at[levels]);
             long pblk = physical(leaf, "an htree leaf");
-            walkLeaf(volume.readBlock(pblk, ino), leaf, pblk, c);
+            walkLeaf(volume.buffer(pblk, ino), leaf, pblk, c);
             if (c.stopped) {
                 return;
             }
@@ -508,6 +549,8 @@ public final class Directory {
     private final class Checker implements DirEntry.Visitor {
         final DirEntry.Visitor out;
         boolean stopped;
+        /** The one name a lookup wants (its visitor stops there), or null: a walk of every record. */
+        byte[] want;
         private long lblk;
         private long pblk;
         private int record;

@@ -236,6 +236,7 @@ public final class DirectoryWriter {
      */
     public DirEntry removeEntry(Handle h, long dirIno, byte[] name) throws IOException {
         checkName(name);
+        volume.names().forget(dirIno, name);
         if (inlineDir(dirIno)) {
             return inline.remove(h, dirIno, name);
         }
@@ -261,6 +262,7 @@ public final class DirectoryWriter {
         checkName(name);
         checkInode(newIno);
         checkType(type);
+        volume.names().forget(dirIno, name);
         if (inlineDir(dirIno)) {
             checkNotSelf(dirIno, newIno);
             return inline.replace(h, dirIno, name, newIno, type);
@@ -817,8 +819,12 @@ public final class DirectoryWriter {
      */
     private Probe probe(Dir d, byte[] name) throws IOException {
         MetaBuffer buf = d.dirBlock(0);
+        long rootVersion = buf.version();
         byte[] root = buf.snapshot();
-        DxNode node = DxNode.readRoot(root, bs, csum, d.seed, maxLevels, d.ino, buf.block());
+        BlockCheck rootKey = BlockCheck.root(d.ino, buf.block(), maxLevels);
+        DxNode node = buf.verified(rootKey) instanceof DxNode known ? known
+                : DxNode.readRoot(root, bs, csum, d.seed, maxLevels, d.ino, buf.block());
+        buf.setVerified(rootKey, rootVersion, node);
         DxNode.RootInfo info = DxNode.rootInfo(root);
         int version = hashVersion(info.hashVersion(), d.ino);
         long hash = hashOf(name, 0, name.length, version);
@@ -834,7 +840,11 @@ public final class DirectoryWriter {
             }
             lblk = node.block(at);
             buf = d.dirBlock(lblk);
-            node = DxNode.readNode(buf.snapshot(), bs, csum, d.seed, d.ino, lblk, buf.block());
+            BlockCheck nodeKey = BlockCheck.node(d.ino, lblk, buf.block());
+            long nodeVersion = buf.version();
+            node = buf.verified(nodeKey) instanceof DxNode known ? known
+                    : DxNode.readNode(buf.snapshot(), bs, csum, d.seed, d.ino, lblk, buf.block());
+            buf.setVerified(nodeKey, nodeVersion, node);
             entriesOffset = DxNode.NODE_ENTRIES_OFFSET;
         }
     }
@@ -897,12 +907,25 @@ public final class DirectoryWriter {
 
     /** Searches one leaf for a live record of {@code name}. */
     private Location searchLeaf(Dir d, long lblk, MetaBuffer buf, byte[] name) throws IOException {
-        for (DirEntry e : records(buf.snapshot(), d, lblk, buf.block())) {
-            if (e.inode() != 0 && e.nameEquals(name)) {
-                return new Location(lblk, buf, e.offset(), e);
-            }
+        byte[] b = checkedLeaf(d, lblk, buf);
+        DirEntry e = DirEntry.find(b, 0, leafEnd(b), bs, fileType, name);
+        return e == null ? null : new Location(lblk, buf, e.offset(), e);
+    }
+
+    /**
+     * The bytes of leaf {@code lblk}, its records checked as {@link #records} checks them: once per
+     * change of the block ({@link MetaBuffer#verified}), since the directory's lock, which the
+     * caller holds, keeps other writers out; then scanned in place.
+     */
+    private byte[] checkedLeaf(Dir d, long lblk, MetaBuffer buf) throws CorruptionException {
+        BlockCheck key = BlockCheck.leaf(d.ino, lblk, buf.block());
+        long version = buf.version();
+        byte[] b = buf.snapshot();
+        if (buf.verified(key) == null) {
+            records(b, d, lblk, buf.block());
+            buf.setVerified(key, version, Boolean.TRUE);
         }
-        return null;
+        return b;
     }
 
     /** {@code ext4_dx_find_entry}: the probed leaf, then continuation leaves. */
@@ -993,10 +1016,13 @@ public final class DirectoryWriter {
             Probe p = probe(d, name);
             Frame parent = p.leafParent();
             Location leaf = leafOf(d, p);
-            byte[] lb = leaf.buf.snapshot();
-            int off = findSlot(records(lb, d, leaf.lblk, leaf.buf.block()), need);
+            byte[] lb = checkedLeaf(d, leaf.lblk, leaf.buf);
+            int off = DirEntry.findRoom(lb, 0, leafEnd(lb), bs, fileType, need);
             if (off >= 0) {
                 insertAt(h, d, leaf.buf, off, name, child, type);
+                // a checked leaf with one well-formed record more is still checked (buffer_verified
+                // stays set across the kernel's own changes): the next lookup need not walk it again
+                leaf.buf.setVerified(BlockCheck.leaf(d.ino, leaf.lblk, leaf.buf.block()), leaf.buf.version(), Boolean.TRUE);
                 return;
             }
             if (full(parent)) {

@@ -111,6 +111,7 @@ public final class Volume {
     private final int blockSize;
     private final long deviceBlocks;
     private final BufferCache cache;
+    private final NameCache names = new NameCache();
     /**
      * The metadata blocks no file may map; set once by {@link #open} before the volume is handed out
      * (null while it is being built, when only the range is checked).
@@ -470,6 +471,11 @@ public final class Volume {
     }
 
     /** The metadata buffer cache, for the write path's transaction handles. */
+    /** The names already looked up ({@link NameCache}). */
+    public NameCache names() {
+        return names;
+    }
+
     public BufferCache bufferCache() {
         return cache;
     }
@@ -516,8 +522,7 @@ public final class Volume {
         long byteOff = index * sb.inodeSize;
         long pblk = groups[(int) group].inodeTable() + byteOff / blockSize;
         int inBlock = (int) (byteOff % blockSize);
-        byte[] block = readBlock(pblk, ino);
-        byte[] raw = java.util.Arrays.copyOfRange(block, inBlock, inBlock + sb.inodeSize);
+        byte[] raw = buffer(pblk, ino).copy(inBlock, sb.inodeSize);
         return InodeRecord.decode(sb, ino, raw, pblk, inBlock);
     }
 
