@@ -4,7 +4,9 @@
 #     plus `sync -f` and the unmount (the data reaches the image file in both);
 #  2. 100,000 empty files made in one directory: `ext4j shell` running `touch d/fN` lines (the
 #     library's createFile and utimens) against `touch` through a kernel loop mount (xargs, many
-#     names per process), plus sync and unmount.
+#     names per process), plus sync and unmount;
+#  3. the same files through the library's API alone (scripts/CreateFiles.java: createFile and
+#     close in a loop; the java launcher compiles the script first, which is included).
 # Each image is checked with `e2fsck -fn` afterwards. The page cache is dropped before each timed
 # run, so the source is read from disk by both.
 #
@@ -39,7 +41,7 @@ cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "source $src ($(du -sh "$src" | cut -f1), $(find "$src" | wc -l) names), image ${size_mib} MiB; $files files; $rounds rounds"
-: > "$work/put.ext4j"; : > "$work/put.kernel"; : > "$work/files.ext4j"; : > "$work/files.kernel"
+: > "$work/put.ext4j"; : > "$work/put.kernel"; : > "$work/files.ext4j"; : > "$work/files.kernel"; : > "$work/files.api"
 { echo "mkdir d"; seq -f "touch d/f%g" 1 "$files"; } > "$work/files.script"
 for r in $(seq 1 "$rounds"); do
   mkfs.ext4 -q -F "$work/a.img" "${size_mib}M"
@@ -58,11 +60,17 @@ for r in $(seq 1 "$rounds"); do
   cold; t0=$(now); mount -o loop "$work/b.img" "$mnt"; mkdir "$mnt/d"
   (cd "$mnt/d" && seq -f "f%g" 1 "$files" | xargs touch); sync -f "$mnt"; umount "$mnt"; t1=$(now)
   echo "$t1 - $t0" | bc >> "$work/files.kernel"
+  mkfs.ext4 -q -F -N "$((files + 1000))" "$work/a.img" 512M
+  cold; t0=$(now); java ${EXT4J_JAVA_OPTS:-} -cp "$here/target/ext4j.jar" "$here/scripts/CreateFiles.java" "$work/a.img" "$files" > /dev/null; t1=$(now)
+  e2fsck -fn "$work/a.img" > /dev/null || { echo "e2fsck found problems after CreateFiles" >&2; exit 1; }
+  echo "$t1 - $t0" | bc >> "$work/files.api"
   echo "round $r: put ext4j $(tail -1 "$work/put.ext4j") s, kernel $(tail -1 "$work/put.kernel") s;" \
-       "files ext4j $(tail -1 "$work/files.ext4j") s, kernel $(tail -1 "$work/files.kernel") s"
+       "files ext4j $(tail -1 "$work/files.ext4j") s, api $(tail -1 "$work/files.api") s, kernel $(tail -1 "$work/files.kernel") s"
 done
 pe=$(median < "$work/put.ext4j"); pk=$(median < "$work/put.kernel")
-fe=$(median < "$work/files.ext4j"); fk=$(median < "$work/files.kernel")
+fe=$(median < "$work/files.ext4j"); fk=$(median < "$work/files.kernel"); fa=$(median < "$work/files.api")
 printf 'median put: ext4j %.2f s, kernel cp -a + sync %.2f s, kernel/ext4j %.2f\n' "$pe" "$pk" "$(echo "$pk / $pe" | bc -l)"
 printf 'median %d files: ext4j %.2f s (%.0f/s), kernel %.2f s (%.0f/s), kernel/ext4j %.2f\n' "$files" "$fe" \
   "$(echo "$files / $fe" | bc -l)" "$fk" "$(echo "$files / $fk" | bc -l)" "$(echo "$fk / $fe" | bc -l)"
+printf 'median %d files through the API: ext4j %.2f s (%.0f/s), kernel %.2f s, kernel/ext4j %.2f\n' "$files" "$fa" \
+  "$(echo "$files / $fa" | bc -l)" "$fk" "$(echo "$fk / $fa" | bc -l)"

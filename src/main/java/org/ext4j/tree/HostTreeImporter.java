@@ -51,6 +51,8 @@ public final class HostTreeImporter {
     private final Map<String, Long> blocksCache = new HashMap<>();
     private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
     private boolean warnedXattrs;
+    /** Reads the source tree ahead of the copy while a tree is copied, else null. */
+    private Readahead readahead;
 
     /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
     public HostTreeImporter(Ext4FileSystem fs, Consumer<String> warnings) throws IOException {
@@ -69,11 +71,18 @@ public final class HostTreeImporter {
 
     /** Copies {@code src} (a file or a whole tree, a final symlink copied as a symlink) to the new name {@code dest}. */
     public void copy(Path src, String dest) throws IOException {
-        if (Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) && Files.isReadable(src)) {
+        if (!Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) || !Files.isReadable(src)) {
+            copyOne(src, dest);
+            return;
+        }
+        try (Readahead ahead = Readahead.start(src)) {
+            this.readahead = ahead;
             readXattrsOf(src);
             readBlocksOf(src);
+            copyOne(src, dest);
+        } finally {
+            this.readahead = null;
         }
-        copyOne(src, dest);
     }
 
     private void copyOne(Path src, String dest) throws IOException {
@@ -193,6 +202,9 @@ public final class HostTreeImporter {
                     }
                 }
                 pos += n;
+            }
+            if (readahead != null) {
+                readahead.consumed(pos);
             }
             if (f.size() != pos) {
                 f.truncate(pos); // a hole at the end
