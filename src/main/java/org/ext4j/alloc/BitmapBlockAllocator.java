@@ -89,6 +89,9 @@ final class BitmapBlockAllocator implements BlockAllocator {
             throw new NoSpaceException("no free run of " + minLen + " block(s); " + groups.freeBlocks()
                     + " blocks free in all");
         }
+        // clean_bdev_aliases: a cached buffer of a block freed earlier (a directory's, say) may
+        // still wait to be written; written after the block's new contents, it would overwrite them
+        volume.bufferCache().forget(r.start(), r.length());
         return r;
     }
 

@@ -37,8 +37,9 @@ import org.ext4j.volume.Volume;
  * refused leaves the image exactly as it was.
  *
  * <p><b>Errors after a change</b> ({@link #change}): every operation that changes the image runs
- * inside {@code change}, which first writes out what earlier operations left dirty (an operation
- * boundary) and then watches the operation. Operations read and verify what they will modify before
+ * inside {@code change}, one journal operation ({@link Journal#beginOperation}), which the journal
+ * can take back alone; completed operations are written out together, every few thousand buffers
+ * or seconds, at sync and at close. Operations read and verify what they will modify before
  * their first change, so damage normally refuses them with the image untouched. Damage found only
  * after the operation has changed something makes the session fail ({@link #fail}): the journal is
  * aborted, throwing away the half-done operation, the error is recorded in the superblock as the
@@ -303,8 +304,8 @@ final class WriteSession {
     /**
      * Runs {@code op}, an operation that may change the image, named after the kernel function it
      * mirrors ({@code "ext4_unlink"}): refused when an earlier error made the session read-only;
-     * what it changed is written out when it completes (and anything left dirty before it, when it
-     * starts), so an abort throws away only operations still running; and a failure after
+     * what it changed joins the next write-out when it completes ({@link Journal#endOperation}), and
+     * an abort takes back only operations still running; and a failure after
      * {@code op} changed metadata fails the session
      * ({@link #fail}) before it propagates. A failure before any change propagates alone: the
      * operation was refused and the image is as it was. Running out of space is not a failure of the
@@ -315,25 +316,43 @@ final class WriteSession {
         checkNotFailed();
         int[] depth = changeDepth.get();
         if (depth[0] == 0) {
-            journal.writeOut(); // only at the outermost operation: never a nested one's half
+            journal.beginOperation(); // only the outermost: a nested one is part of it
         }
         long before = journal.changesByCurrentThread();
         depth[0]++;
+        Throwable thrown = null;
         try {
-            T result = op.run();
-            if (depth[0] == 1) {
-                journal.writeOut(); // a completed operation no later abort may take back
-            }
-            return result;
+            return op.run();
         } catch (org.ext4j.alloc.NoSpaceException e) {
+            thrown = e;
             throw e; // not damage: operations leave the file system consistent when space runs out
         } catch (IOException | RuntimeException | Error e) {
+            thrown = e;
             if (journal.changesByCurrentThread() != before) {
                 fail(function, e);
             }
             throw e;
         } finally {
-            depth[0]--;
+            if (--depth[0] == 0) {
+                endOperation(function, thrown);
+            }
+        }
+    }
+
+    /**
+     * The outermost operation ends (completed, refused, or taken back by a failure): its changes
+     * join what the next write-out writes, which may be now. A write-out that fails fails the
+     * session; an exception the operation threw already keeps going, with that failure attached.
+     */
+    private void endOperation(String function, Throwable thrown) throws IOException {
+        try {
+            journal.endOperation();
+        } catch (IOException | RuntimeException e) {
+            fail(function, e);
+            if (thrown == null) {
+                throw e;
+            }
+            thrown.addSuppressed(e);
         }
     }
 
@@ -362,6 +381,7 @@ final class WriteSession {
                 return;
             }
             journal.abort(cause);
+            volume.names().clear(); // names the aborted operation added or removed are back as the disk has them
         }
         stopping = true;
         synchronized (wake) {

@@ -25,8 +25,22 @@ public interface Journal {
     void writeOut() throws IOException;
 
     /**
-     * Throws away every change not yet written and refuses all later work with {@code cause}
-     * (the first abort's cause wins). Waits for a commit or write-out in progress.
+     * The calling thread starts an operation: until {@link #endOperation}, what its handles change
+     * belongs to it, and an {@link #abort} meanwhile takes exactly that back.
+     */
+    void beginOperation();
+
+    /**
+     * The calling thread's operation is complete: its changes now belong to what an abort keeps,
+     * and are written out with the others when enough has gathered or enough time has passed
+     * since the last write-out (jbd2's commit of a transaction of many operations).
+     */
+    void endOperation() throws IOException;
+
+    /**
+     * Throws away what operations still running changed, writes out what completed ones left,
+     * and refuses all later work with {@code cause} (the first abort's cause wins). Waits for a
+     * commit or write-out in progress.
      */
     void abort(Throwable cause);
 

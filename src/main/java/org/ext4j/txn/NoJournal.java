@@ -13,9 +13,17 @@ import org.ext4j.error.FileSystemErrorException;
  * in the cache, and commit writes every dirty buffer and flushes the device. Ordering between data
  * and metadata is the caller's: write data first, then commit metadata that points at it.
  *
- * <p>Dirty buffers stay in the cache until {@link #commit} or {@link #writeOut}, so an
- * {@link #abort} can still throw away what an unfinished operation changed: the image keeps the
- * state of the last write-out. Commit, write-out and abort exclude each other.
+ * <p><b>Operations and write-out.</b> Dirty buffers stay in the cache until {@link #commit},
+ * {@link #writeOut}, or the end of an operation that finds {@value #WRITE_OUT_BUFFERS} buffers
+ * dirty or {@value #WRITE_OUT_MILLIS} ms gone since the last write-out: completed operations are
+ * written out together, as jbd2 commits one transaction of many handles, instead of one by one.
+ * An operation ({@link #beginOperation} .. {@link #endOperation}) keeps, for each buffer it takes
+ * write access to that holds completed but unwritten changes, a copy of those bytes (jbd2's frozen
+ * data), so that an {@link #abort} can take back exactly what running operations changed: their
+ * buffers get those copies back, or, where they were clean before, are dropped to be read from
+ * the disk again; then what completed operations left is written, and nothing after. Operations
+ * of several threads that change one buffer at once are not told apart (their changes are kept or
+ * taken back together). Commit, write-out and abort exclude each other.
  *
  * <p>An optional hook runs once, before the first handle starts: the file system marks itself in
  * use on disk there, so that a session that never changes anything never writes.
@@ -35,6 +43,49 @@ public final class NoJournal implements Journal {
     private boolean inHook;
     private volatile Throwable aborted;
     private final ThreadLocal<long[]> changes = ThreadLocal.withInitial(() -> new long[1]);
+    /** Dirty buffers at which the end of an operation writes everything out. */
+    static final int WRITE_OUT_BUFFERS = 2048;
+    /** Time since the last write-out after which the end of an operation writes everything out. */
+    static final long WRITE_OUT_MILLIS = 5000;
+    private final ThreadLocal<Operation> current = new ThreadLocal<>();
+    private final java.util.Set<Operation> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile long lastWriteOut = System.nanoTime();
+
+    /** One thread's operation in flight: the buffers it changed, and what those held before it. */
+    private static final class Operation {
+        private final java.util.Set<MetaBuffer> touched = new java.util.HashSet<>();
+        /** Bytes of completed operations not yet written, for buffers this operation changed. */
+        private final java.util.Map<MetaBuffer, byte[]> before = new java.util.HashMap<>();
+
+        /** Before the first change of {@code b}: keeps a copy if the disk does not hold its bytes. */
+        synchronized void access(MetaBuffer b, BufferCache cache) {
+            if (touched.add(b) && cache.isDirty(b)) {
+                before.put(b, b.snapshot());
+            }
+        }
+
+        /** A buffer changed without write access first (a block zeroed for a new use). */
+        synchronized void changed(MetaBuffer b) {
+            touched.add(b);
+        }
+
+        /** Takes this operation's changes back out of the cache. */
+        synchronized void takeBack(BufferCache cache) {
+            for (MetaBuffer b : touched) {
+                byte[] old = before.get(b);
+                if (old == null) {
+                    cache.forget(b.block()); // clean before: the disk holds the bytes to go back to
+                } else {
+                    b.lock().lock();
+                    try {
+                        System.arraycopy(old, 0, b.data(), 0, old.length);
+                    } finally {
+                        b.lock().unlock();
+                    }
+                }
+            }
+        }
+    }
 
     public NoJournal(BufferCache cache, BlockDevice device) {
         this(cache, device, () -> { });
@@ -75,6 +126,10 @@ public final class NoJournal implements Journal {
             @Override
             public void getWriteAccess(MetaBuffer b) throws IOException {
                 check();
+                Operation op = current.get();
+                if (op != null) {
+                    op.access(b, cache);
+                }
             }
 
             @Override
@@ -85,6 +140,10 @@ public final class NoJournal implements Journal {
                     throw new IllegalStateException("handle dirtied more buffers than its " + credits + " credits");
                 }
                 changes.get()[0]++;
+                Operation op = current.get();
+                if (op != null) {
+                    op.changed(b);
+                }
                 cache.markDirty(b);
             }
 
@@ -114,20 +173,51 @@ public final class NoJournal implements Journal {
         checkAborted();
         cache.writeDirty();
         device.flush();
+        lastWriteOut = System.nanoTime();
     }
 
     @Override
     public synchronized void writeOut() throws IOException {
         checkAborted();
         cache.writeDirty();
+        lastWriteOut = System.nanoTime();
+    }
+
+    @Override
+    public void beginOperation() {
+        Operation op = new Operation();
+        current.set(op);
+        running.add(op);
+    }
+
+    @Override
+    public void endOperation() throws IOException {
+        Operation op = current.get();
+        current.remove();
+        if (op != null) {
+            running.remove(op);
+        }
+        if (aborted == null && (cache.dirtyCount() >= WRITE_OUT_BUFFERS
+                || (System.nanoTime() - lastWriteOut) / 1_000_000 >= WRITE_OUT_MILLIS)) {
+            writeOut();
+        }
     }
 
     @Override
     public synchronized void abort(Throwable cause) {
-        if (aborted == null) {
-            aborted = cause;
+        if (aborted != null) {
+            return;
         }
-        cache.discardDirty();
+        aborted = cause;
+        for (Operation op : running) {
+            op.takeBack(cache);
+        }
+        try {
+            cache.writeDirty(); // what completed operations left
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
+            cache.discardDirty();
+        }
     }
 
     @Override

@@ -400,7 +400,7 @@ class ValidateThenChangeTest {
         Path img = image("boundary.img", List.of());
         Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, WriteOptions.defaults());
         try {
-            fs.unlink("/dir/inner.txt"); // completed operations: written out when the next one starts
+            fs.unlink("/dir/inner.txt"); // completed operations: kept (and written) when a later one aborts
             fs.createFile("/made", 0644).close();
             WriteSession s = fs.session();
             org.ext4j.error.CorruptionException e = assertThrows(org.ext4j.error.CorruptionException.class,
