@@ -771,7 +771,7 @@ public final class Ext4FileSystem implements Closeable {
             throw new NotFoundException("no attribute " + name + " (ENODATA)");
         }
         org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks(),
-                session.allocator.inodes());
+                session.allocator.inodes(), session.reservations);
         byte[] raw = cur.raw();
         Instant now = Instant.now();
         int finalMode = newMode;

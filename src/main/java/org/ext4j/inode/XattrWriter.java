@@ -23,6 +23,7 @@ import org.ext4j.format.InodeWriter;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
 import org.ext4j.format.XattrEntry;
+import org.ext4j.mapping.Reservations;
 import org.ext4j.txn.Handle;
 import org.ext4j.volume.Volume;
 
@@ -114,6 +115,7 @@ public final class XattrWriter {
     private final Superblock sb;
     private final BlockAllocator blocks;
     private final XattrValueInode values;
+    private final Reservations reservations;
 
     /**
      * A writer allocating attribute blocks from {@code blocks} and value inodes (ea_inode) from
@@ -121,10 +123,20 @@ public final class XattrWriter {
      * ({@link UnsupportedFeatureException} "ea_inode").
      */
     public XattrWriter(Volume volume, BlockAllocator blocks, InodeAllocator inodes) {
+        this(volume, blocks, inodes, null);
+    }
+
+    /**
+     * As {@link #XattrWriter(Volume, BlockAllocator, InodeAllocator)}, with a value inode's blocks
+     * taken only from what delayed allocations have not been promised ({@code reservations}, with
+     * its margin), as a value inode's blocks are data to the kernel's allocator.
+     */
+    public XattrWriter(Volume volume, BlockAllocator blocks, InodeAllocator inodes, Reservations reservations) {
         this.volume = volume;
         this.sb = volume.superblock();
         this.blocks = blocks;
         this.values = inodes == null ? null : new XattrValueInode(volume, blocks, inodes);
+        this.reservations = reservations;
     }
 
     /**
@@ -314,8 +326,13 @@ public final class XattrWriter {
             quota512 += XattrValueInode.quota512(sb, value.length);
         }
         List<XattrValueInode.Change> refChanges = refDeltas.isEmpty() ? List.of() : values.check(rec, refDeltas);
+        int reserved = 0;
         if (inInode) {
             values.checkCreate(ino, value.length, allocate ? 1 : 0);
+            if (reservations != null) {
+                reserved = values.dataBlocks(value.length);
+                reservations.reserve(reserved); // refuses (ENOSPC) what delayed allocations were promised
+            }
         }
         boolean releaseOld = oldBlock != 0 && (newBlock != oldBlock || allocate);
         if (releaseOld && refcount == 1) {
@@ -327,7 +344,13 @@ public final class XattrWriter {
         Instant now = Instant.now();
         long valueInum = 0;
         if (inInode) {
-            valueInum = values.create(h, rec, value, valueHash, now);
+            try {
+                valueInum = values.create(h, rec, value, valueHash, now);
+            } finally {
+                if (reserved > 0) {
+                    reservations.release(reserved);
+                }
+            }
             placed.setValueInum(placedAt, valueInum);
         }
         long per = clusterBlocks512();

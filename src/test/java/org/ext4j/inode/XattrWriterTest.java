@@ -464,19 +464,23 @@ class XattrWriterTest {
 
     // ------------------------------------------------------------------ refusals
 
-    /** With ea_inode, a value too large for a block is refused as unsupported, and nothing changes. */
+    /**
+     * With ea_inode, a writer given no inode allocator refuses a value that needs its own inode as
+     * unsupported, and nothing changes.
+     */
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Variant.class, names = {"I256_NOCSUM_1K"})
-    void valueInodeIsRefused(Variant v, @TempDir Path tmp) throws Exception {
+    void valueInodeWithoutAnInodeAllocatorIsRefused(Variant v, @TempDir Path tmp) throws Exception {
         List<String> mkfs = new ArrayList<>(List.of("-b", "1024", "-I", "256", "-O", "ea_inode"));
         Path img = image(tmp, mkfs, "a");
         try (XattrFixture fx = new XattrFixture(img)) {
             long a = fx.ino("a");
             byte[] before = fx.volume.readInode(a).raw();
+            XattrWriter noInodes = new XattrWriter(fx.volume, fx.groups.blocks(), null);
             try (Handle h = fx.journal.start(XattrWriter.CREDITS)) {
                 byte[] raw = before.clone();
                 UnsupportedFeatureException e = assertThrows(UnsupportedFeatureException.class,
-                        () -> fx.writer.set(h, a, raw, "user.big", new byte[2000], XattrWriter.Mode.EITHER));
+                        () -> noInodes.set(h, a, raw, "user.big", new byte[2000], XattrWriter.Mode.EITHER));
                 assertEquals("ea_inode", e.feature());
                 assertArrayEquals(before, raw);
             }
