@@ -52,9 +52,13 @@ import org.ext4j.volume.Volume;
  *
  * <p><b>Validate, then change</b>: the in-body area and the block (range, system zone, header,
  * checksum, entries, values, reference count) are read and checked, the new contents are built in
- * private copies and the block to be freed is checked in its bitmap before anything is written;
- * the one step that can then fail for lack of space, allocating the new block, comes first, so a
- * refusal leaves the image and the caller's bytes as they were.
+ * private copies, every value inode whose reference count changes is read and checked (with the
+ * blocks and inode it will free when it loses its last), the block to be freed is checked in its
+ * bitmap, and a new value inode's inode and blocks are checked to be free (its blocks against
+ * delayed allocations' reservations) before anything is written; the steps that can then fail for
+ * lack of space, creating the value inode and allocating the new block, come first, and a failure
+ * of the second gives the first back, so a refusal leaves the image and the caller's bytes as they
+ * were.
  *
  * <p><b>Values in their own inode</b> (ea_inode, {@link XattrValueInode}), as the kernel decides:
  * a value whose padded size exceeds {@code EXT4_XATTR_MIN_LARGE_EA_SIZE(blocksize)}, or one that
