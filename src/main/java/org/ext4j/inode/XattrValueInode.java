@@ -32,7 +32,8 @@ import org.ext4j.volume.Volume;
 /**
  * Attribute values in their own inode (ea_inode, {@code fs/ext4/xattr.c}):
  * {@code ext4_xattr_inode_create} and {@code ext4_xattr_inode_write} (a regular file of mode 0600
- * owned by the attribute's inode's owner, flagged {@code EA_INODE}, one link, the value in extents),
+ * owned by the attribute's inode's owner, flagged {@code EA_INODE} with the root directory's
+ * inheritable flags, as it is created in the root, one link, the value in extents),
  * {@code ext4_xattr_inode_update_ref} (the reference count kept in i_ctime's seconds, high half, and
  * the low 32 bits of i_version), {@code ext4_xattr_inode_get_hash}/{@code set_hash} (the value's
  * crc32c, seeded with the file system's checksum seed, kept in i_atime's seconds) and the eviction
@@ -154,12 +155,15 @@ final class XattrValueInode {
                 lblk += r.length();
             }
             ExtentNodeWriter.setEntries(iBlock, 0, runs.size());
+            // ext4_new_inode(.., root, S_IFREG | 0600, ..): the root directory's inheritable flags
+            long flags = volume.readInode(InodeAllocator.ROOT_INO).flags & InodeRecord.FL_INHERITED
+                    & InodeRecord.FL_REG_MASK;
             byte[] raw = new byte[sb.inodeSize];
             long s = now.getEpochSecond();
             int ns = now.getNano();
             InodeWriter w = new InodeWriter(sb, ino, raw).extraIsize(sb.newInodeExtraIsize()).mode(MODE)
                     .uid(owner.uid).gid(owner.gid).size(value.length).linksCount(1)
-                    .flags(InodeRecord.FL_EA_INODE | InodeRecord.FL_EXTENTS)
+                    .flags(flags | InodeRecord.FL_EA_INODE | InodeRecord.FL_EXTENTS)
                     .generation(GENERATIONS.nextInt() & 0xFFFFFFFFL).iBlock(iBlock)
                     .blocks512((long) n * (bs / 512));
             w.mtime(s, ns).crtime(s, ns);
