@@ -47,6 +47,12 @@ import org.ext4j.volume.Volume;
  * optimisation; e2fsck counts references whatever they are), but references the kernel made to a
  * shared one are counted right.
  *
+ * <p>Locking: the caller holds the owning inode's lock. A value inode is changed by its owner
+ * alone, except one the kernel shared between owners through its mbcache (ext4j never shares):
+ * two owners of such a value inode changing their attributes at once are not serialised on it
+ * (the kernel's {@code inode_lock(ea_inode)} in {@code ext4_xattr_inode_update_ref} has no
+ * counterpart here yet).
+ *
  * <p>Old Lustre-style value inodes (a back pointer in i_mtime instead of a reference count) are
  * refused ({@link UnsupportedFeatureException} "lustre ea_inode").
  */
