@@ -52,7 +52,11 @@ class XattrWriterTest {
         I256_CSUM_4K(List.of("-b", "4096", "-I", "256")),
         I256_NOCSUM_1K(List.of("-b", "1024", "-I", "256", "-O", "^metadata_csum")),
         I128_CSUM_1K(List.of("-b", "1024", "-I", "128")),
-        I128_NOCSUM_4K(List.of("-b", "4096", "-I", "128", "-O", "^metadata_csum"));
+        I128_NOCSUM_4K(List.of("-b", "4096", "-I", "128", "-O", "^metadata_csum")),
+        /** With ea_inode: a value that no longer fits the block goes to a value inode, as the kernel's retry does. */
+        I256_EAINODE_4K(List.of("-b", "4096", "-I", "256", "-O", "ea_inode")),
+        I256_EAINODE_NOCSUM_1K(List.of("-b", "1024", "-I", "256", "-O", "ea_inode,^metadata_csum")),
+        I128_EAINODE_1K(List.of("-b", "1024", "-I", "128", "-O", "ea_inode"));
 
         final List<String> mkfs;
 
