@@ -30,6 +30,11 @@ public final class InodeRecord {
     public static final int FL_EA_INODE = 0x200000;
     public static final int FL_INLINE_DATA = 0x10000000;
     public static final int FL_CASEFOLD = 0x40000000;
+    /** {@code EXT4_FL_INHERITED}: flags a new inode takes from its directory. */
+    public static final long FL_INHERITED = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000
+            | 0x10000 | 0x20000000L;
+    /** {@code EXT4_REG_FLMASK}: no DIRSYNC, TOPDIR, PROJINHERIT or CASEFOLD on a regular file. */
+    public static final long FL_REG_MASK = ~(0x10000L | 0x20000L | 0x20000000L | 0x40000000L);
 
     public static final int I_BLOCK_OFFSET = 0x28;
     public static final int I_BLOCK_SIZE = 60;

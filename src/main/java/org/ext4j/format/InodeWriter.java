@@ -84,6 +84,15 @@ public final class InodeWriter {
         return this;
     }
 
+    /** i_version: the low half in osd1 ({@code l_i_version}), the high half where i_extra_isize covers it. */
+    public InodeWriter version(long v) {
+        Le.put32(raw, 0x24, v & 0xFFFFFFFFL);
+        if (fits(0x98, 4)) {
+            Le.put32(raw, 0x98, v >>> 32);
+        }
+        return this;
+    }
+
     public InodeWriter dtime(long t) {
         Le.put32(raw, 0x14, t);
         return this;

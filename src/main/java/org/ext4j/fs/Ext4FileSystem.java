@@ -780,11 +780,13 @@ public final class Ext4FileSystem implements Closeable {
         if ((value == null || mode == XattrMode.REPLACE) && !present) {
             throw new NotFoundException("no attribute " + name + " (ENODATA)");
         }
-        org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks());
+        org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks(),
+                session.allocator.inodes(), session.reservations);
         byte[] raw = cur.raw();
         Instant now = Instant.now();
         int finalMode = newMode;
-        try (org.ext4j.txn.Handle h = session.journal.start(org.ext4j.inode.XattrWriter.CREDITS + 1)) {
+        int credits = org.ext4j.inode.XattrWriter.credits(superblock(), stored != null ? stored.length : 0);
+        try (org.ext4j.txn.Handle h = session.journal.start(credits + 1)) {
             boolean changed;
             if (stored != null) {
                 changed = writer.set(h, ino, raw, name, stored, org.ext4j.inode.XattrWriter.Mode.valueOf(mode.name()));

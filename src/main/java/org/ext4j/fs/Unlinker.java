@@ -38,7 +38,9 @@ import org.ext4j.volume.Volume;
  * mount): a fast symlink's i_block is zeroed (its size stays); a regular file, directory or slow
  * symlink that owns blocks (i_blocks, the xattr block included, is not zero) is truncated to size 0, with mtime and
  * ctime set, its extent tree freed through the block mapper (the truncate path, in credit-bounded
- * handles) or its indirect map freed the same way ({@link IndirectMapWriter}); the external xattr block loses a reference
+ * handles) or its indirect map freed the same way ({@link IndirectMapWriter}); the value inodes its
+ * attributes name (ea_inode) lose its references, and are freed with their last
+ * ({@link XattrWriter#deleteInode}); the external xattr block loses a reference
  * ({@code h_refcount}), and is freed with its last; then i_file_acl and i_blocks become 0, i_dtime
  * is set and the inode is freed in the inode bitmap. Mode, flags, generation, device numbers, a
  * fast symlink's size and an empty or sparse file's size stay, as the kernel leaves them.
@@ -257,6 +259,11 @@ final class Unlinker {
             session.allocator.blocks().checkFree(r[0], r[1]);
         }
         session.allocator.inodes().checkFree(ino, rec.isDirectory());
+        xattrs().checkDeleteInode(rec); // the value inodes its attributes name (ea_inode)
+    }
+
+    private XattrWriter xattrs() {
+        return new XattrWriter(volume, session.allocator.blocks(), session.allocator.inodes());
     }
 
     /**
@@ -307,9 +314,14 @@ final class Unlinker {
         if (truncate) {
             w.size(0).mtime(now.getEpochSecond(), now.getNano()).ctime(now.getEpochSecond(), now.getNano());
         }
-        try (Handle h = session.journal.start(EVICT_CREDITS + OrphanList.DEL_CREDITS)) {
+        XattrWriter xattrs = xattrs();
+        XattrWriter.ValueRefs valueRefs = xattrs.checkDeleteInode(rec);
+        try (Handle h = session.journal.start(EVICT_CREDITS + OrphanList.DEL_CREDITS + XattrWriter.credits(sb, 0))) {
             session.orphans.remove(h, ino, false); // ext4_orphan_del; i_dtime is written below
             long blocks = rec.blocks512(sb);
+            // ext4_xattr_delete_inode: value inodes lose this inode's references, and its i_blocks their charge
+            xattrs.deleteInode(h, valueRefs, now);
+            blocks -= valueRefs.charged512();
             if (rec.fileAcl != 0) {
                 XattrWriter.releaseBlock(volume, session.allocator.blocks(), h, ino, rec.fileAcl);
                 w.fileAcl(0);

@@ -52,7 +52,7 @@ final class WriteSession {
     /** Incompatible features the write path handles. */
     static final long INCOMPAT_WRITABLE = Features.INCOMPAT_FILETYPE | Features.INCOMPAT_EXTENTS
             | Features.INCOMPAT_64BIT | Features.INCOMPAT_FLEX_BG | Features.INCOMPAT_CSUM_SEED
-            | Features.INCOMPAT_LARGEDIR | Features.INCOMPAT_INLINE_DATA;
+            | Features.INCOMPAT_LARGEDIR | Features.INCOMPAT_INLINE_DATA | Features.INCOMPAT_EA_INODE;
     /** Read-only-compatible features the write path keeps right. */
     static final long RO_COMPAT_WRITABLE = Features.RO_COMPAT_SPARSE_SUPER | Features.RO_COMPAT_LARGE_FILE
             | Features.RO_COMPAT_HUGE_FILE | Features.RO_COMPAT_GDT_CSUM | Features.RO_COMPAT_DIR_NLINK

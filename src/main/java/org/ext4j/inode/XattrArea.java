@@ -34,6 +34,14 @@ final class XattrArea {
     int here;
     boolean found;
 
+    /**
+     * What the last successful {@link #setEntry} took out: the value inode and value size of the
+     * entry it replaced or removed when that value lived in an inode (0 when none), whose reference
+     * the caller drops ({@code ext4_xattr_set_entry}'s {@code ext4_xattr_inode_dec_ref}).
+     */
+    long droppedInum;
+    long droppedSize;
+
     XattrArea(byte[] buf, int base, int first, int end, boolean isBlock, long inode, long block) {
         this.buf = buf;
         this.base = base;
@@ -159,16 +167,27 @@ final class XattrArea {
         return false;
     }
 
-    /**
-     * {@code ext4_xattr_set_entry} without value inodes: sets (value not null) or removes (null) the
-     * entry {@link #find} found or placed, with name {@code index}/{@code name}. Returns false,
-     * changing nothing, when it does not fit (ENOSPC). With ea_inode, a block keeps
-     * {@code blockReserve} bytes for names, as the kernel does.
-     */
+    /** {@link #setEntry(int, byte[], byte[], int, long, long)} of a value kept in the area. */
     boolean setEntry(int index, byte[] name, byte[] value, int blockReserve) {
+        return setEntry(index, name, value, blockReserve, 0, 0);
+    }
+
+    /**
+     * {@code ext4_xattr_set_entry}: sets (value not null) or removes (null) the entry {@link #find}
+     * found or placed, with name {@code index}/{@code name}. Returns false, changing nothing, when
+     * it does not fit (ENOSPC). With ea_inode, a block keeps {@code blockReserve} bytes for names,
+     * as the kernel does. A {@code valueInum} other than 0 puts the value in that inode instead
+     * (the entry takes only its name's room; its hash is the name's with the value's hash
+     * {@code valueHash} as the one value word, in the body as in a block); the caller may change the
+     * number later ({@link #setValueInum}). The entry set is at {@link #here} afterwards.
+     */
+    boolean setEntry(int index, byte[] name, byte[] value, int blockReserve, long valueInum, long valueHash) {
+        boolean inInode = value != null && valueInum != 0;
+        droppedInum = 0;
+        droppedSize = 0;
         int oldSize = found && Le.u32(buf, here + XattrEntry.E_VALUE_INUM) == 0
                 ? XattrEntry.valueLen((int) Le.u32(buf, here + XattrEntry.E_VALUE_SIZE)) : 0;
-        int newSize = value != null ? XattrEntry.valueLen(value.length) : 0;
+        int newSize = value != null && !inInode ? XattrEntry.valueLen(value.length) : 0;
         if (newSize != 0 && newSize == oldSize) {
             int val = base + Le.u16(buf, here + XattrEntry.E_VALUE_OFFS);
             Le.put32(buf, here + XattrEntry.E_VALUE_SIZE, value.length);
@@ -199,6 +218,8 @@ final class XattrArea {
             }
         }
         // no failure past this point
+        droppedInum = found ? Le.u32(buf, here + XattrEntry.E_VALUE_INUM) : 0;
+        droppedSize = droppedInum != 0 ? Le.u32(buf, here + XattrEntry.E_VALUE_SIZE) : 0;
         if (found && Le.u32(buf, here + XattrEntry.E_VALUE_SIZE) != 0 && Le.u32(buf, here + XattrEntry.E_VALUE_INUM) == 0) {
             // remove the old value: the values below it move up by its size
             int firstVal = base + minOffs;
@@ -232,18 +253,42 @@ final class XattrArea {
             Le.put32(buf, here + XattrEntry.E_VALUE_SIZE, 0);
         }
         if (value != null) {
-            if (value.length > 0) {
+            if (inInode) {
+                Le.put32(buf, here + XattrEntry.E_VALUE_INUM, valueInum);
+            } else if (value.length > 0) {
                 int val = base + minOffs - newSize;
                 Le.put16(buf, here + XattrEntry.E_VALUE_OFFS, minOffs - newSize);
                 System.arraycopy(value, 0, buf, val, value.length);
                 Arrays.fill(buf, val + value.length, val + newSize, (byte) 0);
             }
             Le.put32(buf, here + XattrEntry.E_VALUE_SIZE, value.length);
-            updateHash(value);
+            if (inInode) {
+                Le.put32(buf, here + XattrEntry.E_HASH, XattrValueInode.entryHash(buf, here + XattrEntry.ENTRY_HEADER_SIZE,
+                        Le.u8(buf, here), valueHash, false));
+            } else {
+                updateHash(value);
+            }
         }
         rehash();
         found = value != null;
         return true;
+    }
+
+    /** Sets the value inode of the entry at {@code entry} (set by {@link #setEntry} with a stand-in number). */
+    void setValueInum(int entry, long inum) {
+        Le.put32(buf, entry + XattrEntry.E_VALUE_INUM, inum);
+    }
+
+    /** The value inodes the entries refer to, entry {@code except} (an offset, or -1) left out. */
+    List<Long> valueInodes(int except) {
+        List<Long> out = new ArrayList<>();
+        for (int e = first; !isLast(e); e = next(e)) {
+            long inum = Le.u32(buf, e + XattrEntry.E_VALUE_INUM);
+            if (inum != 0 && e != except) {
+                out.add(inum);
+            }
+        }
+        return out;
     }
 
     /** {@code ext4_xattr_rehash} of a block. */

@@ -90,6 +90,23 @@ final class XattrReader {
         if (n != v.length) {
             throw CorruptionException.of(Kind.BAD_XATTR).inode(owner.number).build("short xattr value inode");
         }
+        InodeRecord vr = valueInode.record();
+        if (!XattrValueInode.isLustre(vr, owner)) {
+            // ext4_xattr_inode_verify_hashes: the value's crc32c in i_atime, the entry's hash over it
+            long hash = XattrValueInode.valueHash(volume.superblock(), v);
+            if (hash != (vr.atime.seconds() & 0xFFFFFFFFL)) {
+                throw CorruptionException.of(Kind.BAD_XATTR).inode(owner.number).build(String.format(
+                        "xattr value inode %d: value hash 0x%08x, stored 0x%08x (EA inode hash validation failed)",
+                        e.valueInum(), hash, vr.atime.seconds() & 0xFFFFFFFFL));
+            }
+            byte[] name = e.suffix();
+            if (e.hash() != XattrValueInode.entryHash(name, 0, name.length, hash, false)
+                    && e.hash() != XattrValueInode.entryHash(name, 0, name.length, hash, true)) {
+                throw CorruptionException.of(Kind.BAD_XATTR).inode(owner.number).build(String.format(
+                        "entry hash 0x%08x of the value in inode %d does not match its name and value",
+                        e.hash(), e.valueInum()));
+            }
+        }
         return v;
     }
 

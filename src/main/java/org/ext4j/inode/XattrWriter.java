@@ -1,10 +1,15 @@
 package org.ext4j.inode;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import org.ext4j.alloc.BlockAllocator;
+import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.alloc.NoSpaceException;
 import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
@@ -18,6 +23,7 @@ import org.ext4j.format.InodeWriter;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
 import org.ext4j.format.XattrEntry;
+import org.ext4j.mapping.Reservations;
 import org.ext4j.txn.Handle;
 import org.ext4j.volume.Volume;
 
@@ -46,13 +52,24 @@ import org.ext4j.volume.Volume;
  *
  * <p><b>Validate, then change</b>: the in-body area and the block (range, system zone, header,
  * checksum, entries, values, reference count) are read and checked, the new contents are built in
- * private copies and the block to be freed is checked in its bitmap before anything is written;
- * the one step that can then fail for lack of space, allocating the new block, comes first, so a
- * refusal leaves the image and the caller's bytes as they were.
+ * private copies, every value inode whose reference count changes is read and checked (with the
+ * blocks and inode it will free when it loses its last), the block to be freed is checked in its
+ * bitmap, and a new value inode's inode and blocks are checked to be free (its blocks against
+ * delayed allocations' reservations) before anything is written; the steps that can then fail for
+ * lack of space, creating the value inode and allocating the new block, come first, and a failure
+ * of the second gives the first back, so a refusal leaves the image and the caller's bytes as they
+ * were.
  *
- * <p><b>Not implemented</b>: values in their own inode (ea_inode). A value that would need one, or
- * an attribute whose value lives in one, is refused with {@link UnsupportedFeatureException}
- * ("ea_inode"), as is copying or freeing a block whose entries refer to value inodes.
+ * <p><b>Values in their own inode</b> (ea_inode, {@link XattrValueInode}), as the kernel decides:
+ * a value whose padded size exceeds {@code EXT4_XATTR_MIN_LARGE_EA_SIZE(blocksize)}, or one that
+ * fits neither the body nor the block, goes to a new value inode (one reference) and the entry,
+ * in the body or the block, holds its number, the value's size and a hash over the name and the
+ * value's crc32c; the inode's i_blocks is charged the value's size rounded up to a cluster. An
+ * entry replaced or removed drops its value inode's reference (the last one evicts that inode)
+ * and the charge; a shared block copied on write takes a reference on every value inode its
+ * entries name ({@code ext4_xattr_inode_inc_ref_all}), the shared original keeps its own. Value
+ * inodes are never shared on creation (the kernel's mbcache lookup is an optimisation). An inode's
+ * eviction drops its references through {@link #checkDeleteInode} and {@link #deleteInode}.
  */
 public final class XattrWriter {
     /** What {@link #set} does when the attribute exists or not ({@code XATTR_CREATE}, {@code XATTR_REPLACE}). */
@@ -76,16 +93,54 @@ public final class XattrWriter {
     public static final int CREDITS = 1 + BlockAllocator.ALLOC_CREDITS
             + Math.max(1, BlockAllocator.FREE_CREDITS_PER_GROUP) + 1 + 1;
 
+    /**
+     * Credits of one {@link #set} of a value of {@code valueLen} bytes or {@link #remove}
+     * ({@code valueLen} 0) on a file system with ea_inode ({@code __ext4_xattr_set_credits}): on top
+     * of {@link #CREDITS}, a new value inode (inode, bitmap, descriptor, its blocks with their
+     * bitmaps and descriptors), an old one freed, and the reference counts of the value inodes a
+     * copied block refers to (at most one per entry of a block).
+     */
+    public static int credits(Superblock sb, int valueLen) {
+        if (!sb.hasIncompat(Features.INCOMPAT_EA_INODE)) {
+            return CREDITS;
+        }
+        int newBlocks = (valueLen + sb.blockSize - 1) / sb.blockSize + 1;
+        int oldBlocks = VALUE_MAX / sb.blockSize + 1;
+        int refs = sb.blockSize / XattrEntry.entryLen(0);
+        return CREDITS + 1 + InodeAllocator.ALLOC_CREDITS + newBlocks * 3 + 1 + InodeAllocator.FREE_CREDITS
+                + oldBlocks * BlockAllocator.FREE_CREDITS_PER_GROUP + refs;
+    }
+
     private static final int IBODY_HEADER = 4;
+    /** The value inode number an entry holds until its inode is created (never a valid inode's). */
+    private static final long STAND_IN_INUM = 0xFFFFFFFFL;
 
     private final Volume volume;
     private final Superblock sb;
     private final BlockAllocator blocks;
+    private final XattrValueInode values;
+    private final Reservations reservations;
 
-    public XattrWriter(Volume volume, BlockAllocator blocks) {
+    /**
+     * A writer allocating attribute blocks from {@code blocks} and value inodes (ea_inode) from
+     * {@code inodes}; without an inode allocator (null) a value that needs its own inode is refused
+     * ({@link UnsupportedFeatureException} "ea_inode").
+     */
+    public XattrWriter(Volume volume, BlockAllocator blocks, InodeAllocator inodes) {
+        this(volume, blocks, inodes, null);
+    }
+
+    /**
+     * As {@link #XattrWriter(Volume, BlockAllocator, InodeAllocator)}, with a value inode's blocks
+     * taken only from what delayed allocations have not been promised ({@code reservations}, with
+     * its margin), as a value inode's blocks are data to the kernel's allocator.
+     */
+    public XattrWriter(Volume volume, BlockAllocator blocks, InodeAllocator inodes, Reservations reservations) {
         this.volume = volume;
         this.sb = volume.superblock();
         this.blocks = blocks;
+        this.values = inodes == null ? null : new XattrValueInode(volume, blocks, inodes);
+        this.reservations = reservations;
     }
 
     /**
@@ -99,9 +154,10 @@ public final class XattrWriter {
      * @throws NotFoundException with {@link Mode#REPLACE} when it does not (ENODATA)
      * @throws InvalidArgumentException a name refused by {@link XattrName#parse}, a value over
      *     {@link #VALUE_MAX} (E2BIG), a malformed ACL
-     * @throws NoSpaceException the value fits neither the inode body nor the block, or no block
-     *     could be allocated (ENOSPC)
-     * @throws UnsupportedFeatureException ("ea_inode") where a value inode would be needed
+     * @throws NoSpaceException the value fits neither the inode body nor the block (nor, with
+     *     ea_inode, an inode of its own), or no block or inode could be allocated (ENOSPC)
+     * @throws UnsupportedFeatureException ("ea_inode") where a value inode would be needed and this
+     *     writer has no inode allocator
      */
     public boolean set(Handle h, long ino, byte[] rawInode, String name, byte[] value, Mode mode) throws IOException {
         Objects.requireNonNull(value, "value");
@@ -169,7 +225,7 @@ public final class XattrWriter {
         }
         if (!inBody && !inBlock) {
             if (mode == Mode.REPLACE) {
-                throw new NotFoundException("no attribute " + fullName + " on inode " + ino + " (ENODATA)");
+                throw new NotFoundException("no attribute " + fullName + " of inode " + ino + " (ENODATA)");
             }
             if (value == null) {
                 return false;
@@ -177,14 +233,13 @@ public final class XattrWriter {
         } else if (mode == Mode.CREATE) {
             throw new XattrExistsException("attribute " + fullName + " of inode " + ino + " exists (EEXIST)");
         }
-        if (inBody && body.foundInValueInode() || inBlock && block.foundInValueInode()) {
-            throw new UnsupportedFeatureException("ea_inode", "changing attribute " + fullName + " of inode " + ino
-                    + ", whose value lives in its own inode, is not implemented");
-        }
 
         // ---- build the new contents in the private copies
         boolean bodyChanged = false;
         boolean blockChanged = false;
+        boolean inInode = false;
+        XattrArea placed = null;
+        long valueHash = 0;
         if (value == null) {
             if (inBody) {
                 body.setEntry(index, name, null, reserve);
@@ -197,36 +252,50 @@ public final class XattrWriter {
             if (inBody && body.valueSame(value) || inBlock && block.valueSame(value)) {
                 return false;
             }
-            if (eaInode && XattrEntry.valueLen(value.length) > minLargeEaSize()) {
-                throw needsValueInode(fullName, ino, value.length);
+            if (eaInode && value.length > 0) {
+                valueHash = XattrValueInode.valueHash(sb, value);
+                inInode = XattrEntry.valueLen(value.length) > minLargeEaSize();
             }
-            if (body != null && body.setEntry(index, name, value, reserve)) {
-                bodyChanged = true;
-                if (inBlock) {
-                    block.setEntry(index, name, null, reserve);
-                    blockChanged = true;
+            while (true) { // retry_inode
+                if (inInode && values == null) {
+                    throw new UnsupportedFeatureException("ea_inode", "attribute " + fullName + " of inode " + ino
+                            + " needs a value inode, and this writer has no inode allocator");
                 }
-            } else {
+                long inum = inInode ? STAND_IN_INUM : 0;
+                if (body != null && body.setEntry(index, name, value, reserve, inum, valueHash)) {
+                    bodyChanged = true;
+                    placed = body;
+                    if (inBlock) {
+                        block.setEntry(index, name, null, reserve);
+                        blockChanged = true;
+                    }
+                    break;
+                }
                 if (block == null) {
                     block = newBlockArea(ino);
                 }
                 if (!blockSearched) {
                     block.find(index, name, true);
+                    blockSearched = true;
                 }
-                if (!block.setEntry(index, name, value, reserve)) {
-                    if (eaInode && value.length > 0) {
-                        throw needsValueInode(fullName, ino, value.length);
+                if (block.setEntry(index, name, value, reserve, inum, valueHash)) {
+                    blockChanged = true;
+                    placed = block;
+                    if (inBody) {
+                        body.setEntry(index, name, null, reserve);
+                        bodyChanged = true;
                     }
-                    throw new NoSpaceException("attribute " + fullName + " of " + value.length + " bytes fits neither in"
-                            + " inode " + ino + " nor in its attribute block");
+                    break;
                 }
-                blockChanged = true;
-                if (inBody) {
-                    body.setEntry(index, name, null, reserve);
-                    bodyChanged = true;
+                if (eaInode && value.length > 0 && !inInode) {
+                    inInode = true; // the value does not fit the block: store it in an inode
+                    continue;
                 }
+                throw new NoSpaceException("attribute " + fullName + " of " + value.length + " bytes fits neither in"
+                        + " inode " + ino + " nor in its attribute block");
             }
         }
+        int placedAt = inInode ? placed.here : -1;
 
         // ---- decide about blocks, check what will be freed
         long newBlock = oldBlock;
@@ -236,10 +305,37 @@ public final class XattrWriter {
                 newBlock = 0;
             } else if (oldBlock == 0 || refcount > 1) {
                 allocate = true;
-                if (oldBlock != 0 && block.anyValueInode()) {
-                    throw new UnsupportedFeatureException("ea_inode", "copying the shared attribute block " + oldBlock
-                            + " of inode " + ino + ", whose entries refer to value inodes, is not implemented");
-                }
+            }
+        }
+        // a shared block keeps its own references to value inodes; its copy takes new ones
+        boolean cloned = blockChanged && oldBlock != 0 && refcount > 1;
+        Map<Long, Integer> refDeltas = new LinkedHashMap<>();
+        long quota512 = 0;
+        if (bodyChanged && body.droppedInum != 0) {
+            refDeltas.merge(body.droppedInum, -1, Integer::sum);
+            quota512 -= XattrValueInode.quota512(sb, body.droppedSize);
+        }
+        if (blockChanged && block.droppedInum != 0) {
+            if (!cloned) {
+                refDeltas.merge(block.droppedInum, -1, Integer::sum);
+            }
+            quota512 -= XattrValueInode.quota512(sb, block.droppedSize);
+        }
+        if (cloned && allocate) {
+            for (long inum : block.valueInodes(placed == block ? placedAt : -1)) {
+                refDeltas.merge(inum, 1, Integer::sum); // ext4_xattr_inode_inc_ref_all
+            }
+        }
+        if (inInode) {
+            quota512 += XattrValueInode.quota512(sb, value.length);
+        }
+        List<XattrValueInode.Change> refChanges = refDeltas.isEmpty() ? List.of() : values.check(rec, refDeltas);
+        int reserved = 0;
+        if (inInode) {
+            values.checkCreate(ino, value.length, allocate ? 1 : 0);
+            if (reservations != null) {
+                reserved = values.dataBlocks(value.length);
+                reservations.reserve(reserved); // refuses (ENOSPC) what delayed allocations were promised
             }
         }
         boolean releaseOld = oldBlock != 0 && (newBlock != oldBlock || allocate);
@@ -248,17 +344,39 @@ public final class XattrWriter {
         }
         boolean setExtAttr = value != null && !volume.currentSuperblock().hasCompat(Features.COMPAT_EXT_ATTR);
 
-        // ---- change: the allocation first, as the one step that may still fail for lack of space
+        // ---- change: the allocations first, as the steps that may still fail for lack of space
+        Instant now = Instant.now();
+        long valueInum = 0;
+        if (inInode) {
+            try {
+                valueInum = values.create(h, rec, value, valueHash, now);
+            } finally {
+                if (reserved > 0) {
+                    reservations.release(reserved);
+                }
+            }
+            placed.setValueInum(placedAt, valueInum);
+        }
         long per = clusterBlocks512();
         long blocks512 = rec.blocks512(sb);
         if (allocate) {
             long group = (ino - 1) / sb.inodesPerGroup;
             long goal = sb.firstDataBlock + group * sb.blocksPerGroup;
-            newBlock = blocks.allocate(h, goal, 1, 1).start();
+            try {
+                newBlock = blocks.allocate(h, goal, 1, 1).start();
+            } catch (IOException | RuntimeException e) {
+                if (valueInum != 0) {
+                    values.apply(h, values.check(rec, Map.of(valueInum, -1)), now);
+                }
+                throw e;
+            }
             try {
                 volume.checkFileBlocks(ino, -1, newBlock, 1, XattrReader.XATTR_BLOCK);
             } catch (CorruptionException e) {
                 blocks.free(h, newBlock, 1);
+                if (valueInum != 0) {
+                    values.apply(h, values.check(rec, Map.of(valueInum, -1)), now);
+                }
                 throw e;
             }
             Le.put32(block.buf, XattrEntry.REFCOUNT_OFFSET, 1);
@@ -274,6 +392,10 @@ public final class XattrWriter {
             releaseBlock(volume, blocks, h, ino, oldBlock);
             blocks512 -= per;
         }
+        if (!refChanges.isEmpty()) {
+            values.apply(h, refChanges, now);
+        }
+        blocks512 += quota512;
         if (setExtAttr) {
             volume.updateSuperblock(h, s -> Le.put32(s, 0x5C, Le.u32(s, 0x5C) | Features.COMPAT_EXT_ATTR));
         }
@@ -284,10 +406,93 @@ public final class XattrWriter {
         }
         InodeWriter w = new InodeWriter(sb, ino, raw);
         if (newBlock != oldBlock) {
-            w.fileAcl(newBlock).blocks512(Math.max(0, blocks512));
+            w.fileAcl(newBlock);
+        }
+        if (newBlock != oldBlock || quota512 != 0) {
+            w.blocks512(Math.max(0, blocks512));
         }
         w.setChecksum();
         return true;
+    }
+
+    /**
+     * What {@link #deleteInode} will do to the value inodes of a dying inode, checked: opaque to
+     * callers.
+     */
+    public static final class ValueRefs {
+        private final List<XattrValueInode.Change> changes;
+        private final long charged512;
+
+        private ValueRefs(List<XattrValueInode.Change> changes, long charged512) {
+            this.changes = changes;
+            this.charged512 = charged512;
+        }
+
+        /** The i_blocks charge (512-byte units) of the values held in inodes, which the dying inode gives back. */
+        public long charged512() {
+            return charged512;
+        }
+    }
+
+    /**
+     * {@code ext4_xattr_delete_inode}'s reading half, for inode {@code rec} about to be freed: every
+     * value inode its in-body entries name loses a reference, and those its block's entries name
+     * too when it holds the block's last reference ({@code ext4_xattr_release_block}'s
+     * {@code ext4_xattr_inode_dec_ref_all}); a value inode left with none will be freed. All of it
+     * is read and checked here (the body's entries, the block, each value inode, what will be
+     * freed), changing nothing.
+     */
+    public ValueRefs checkDeleteInode(InodeRecord rec) throws IOException {
+        if (!sb.hasIncompat(Features.INCOMPAT_EA_INODE)) {
+            return new ValueRefs(List.of(), 0);
+        }
+        Map<Long, Integer> deltas = new LinkedHashMap<>();
+        long charged = 0;
+        XattrArea body = bodyArea(rec, rec.raw(), true);
+        if (body != null) {
+            for (int e = body.first; !body.isLast(e); e = body.next(e)) {
+                long inum = Le.u32(body.buf, e + XattrEntry.E_VALUE_INUM);
+                if (inum != 0) {
+                    deltas.merge(inum, -1, Integer::sum);
+                    charged += XattrValueInode.quota512(sb, Le.u32(body.buf, e + XattrEntry.E_VALUE_SIZE));
+                }
+            }
+        }
+        if (rec.fileAcl != 0) {
+            long refcount = checkedRefcount(volume, rec.number, rec.fileAcl);
+            byte[] b = volume.readBlock(rec.fileAcl, rec.number);
+            XattrArea block = new XattrArea(b, 0, XattrEntry.BLOCK_HEADER_SIZE, b.length, true, rec.number, rec.fileAcl);
+            block.check(true, sb.inodesCount);
+            for (int e = block.first; !block.isLast(e); e = block.next(e)) {
+                long inum = Le.u32(b, e + XattrEntry.E_VALUE_INUM);
+                if (inum != 0) {
+                    if (refcount == 1) {
+                        deltas.merge(inum, -1, Integer::sum);
+                    }
+                    charged += XattrValueInode.quota512(sb, Le.u32(b, e + XattrEntry.E_VALUE_SIZE));
+                }
+            }
+        }
+        if (deltas.isEmpty()) {
+            return new ValueRefs(List.of(), charged);
+        }
+        if (values == null) {
+            throw new UnsupportedFeatureException("ea_inode", "inode " + rec.number + " refers to value inodes,"
+                    + " and this writer has no inode allocator");
+        }
+        return new ValueRefs(values.check(rec, deltas), charged);
+    }
+
+    /**
+     * {@code ext4_xattr_delete_inode}'s changing half: drops the references {@link #checkDeleteInode}
+     * counted (and frees value inodes left without any, {@code ext4_xattr_inode_array_free}).
+     * The caller still releases the block ({@link #releaseBlock}) and takes
+     * {@link ValueRefs#charged512} off i_blocks. Credits: see {@link #credits}.
+     */
+    public void deleteInode(Handle h, ValueRefs refs, Instant now) throws IOException {
+        if (!refs.changes.isEmpty()) {
+            values.apply(h, refs.changes, now);
+        }
     }
 
     /**
@@ -329,11 +534,6 @@ public final class XattrWriter {
     /** The 512-byte units one block (one cluster with bigalloc) adds to i_blocks. */
     private long clusterBlocks512() {
         return (long) sb.blockSize / 512 * (1L << Math.max(0, sb.logClusterSize - sb.logBlockSize));
-    }
-
-    private static UnsupportedFeatureException needsValueInode(String name, long ino, int len) {
-        return new UnsupportedFeatureException("ea_inode", "attribute " + name + " of inode " + ino + " with a value of "
-                + len + " bytes would need a value inode, which ext4j does not write");
     }
 
     private static void write(Handle h, MetaBuffer b, byte[] bytes) throws IOException {

@@ -4,6 +4,7 @@
  * inline), device numbers, and extended attributes in the inode body, in an external block, or in
  * a value inode (ea_inode). POSIX ACLs are converted from ext4's compact on-disk form to the VFS's
  * {@code posix_acl_xattr} form, as {@code getfattr} shows them. {@link org.ext4j.inode.XattrWriter}
- * sets and removes attributes on inode bytes the caller holds, as {@code ext4_xattr_set_handle}.
+ * sets and removes attributes on inode bytes the caller holds, as {@code ext4_xattr_set_handle},
+ * with large values in value inodes ({@code XattrValueInode}) on ea_inode file systems.
  */
 package org.ext4j.inode;

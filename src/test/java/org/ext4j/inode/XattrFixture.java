@@ -43,7 +43,7 @@ final class XattrFixture implements AutoCloseable {
         volume = Volume.open(dev, sb);
         journal = new NoJournal(volume.bufferCache(), dev);
         groups = GroupAllocator.open(volume);
-        writer = new XattrWriter(volume, groups.blocks());
+        writer = new XattrWriter(volume, groups.blocks(), groups.inodes());
     }
 
     /** The inode of a name in the root directory. */
@@ -56,7 +56,7 @@ final class XattrFixture implements AutoCloseable {
 
     /** Runs one operation; {@code kind} is set, create, replace or remove. */
     String apply(String kind, long ino, String name, byte[] value) throws IOException {
-        try (Handle h = journal.start(XattrWriter.CREDITS)) {
+        try (Handle h = journal.start(XattrWriter.credits(sb, value == null ? 0 : value.length))) {
             byte[] raw = volume.readInode(ino).raw();
             boolean changed = switch (kind) {
                 case "remove" -> writer.remove(h, ino, raw, name);

@@ -52,7 +52,11 @@ class XattrWriterTest {
         I256_CSUM_4K(List.of("-b", "4096", "-I", "256")),
         I256_NOCSUM_1K(List.of("-b", "1024", "-I", "256", "-O", "^metadata_csum")),
         I128_CSUM_1K(List.of("-b", "1024", "-I", "128")),
-        I128_NOCSUM_4K(List.of("-b", "4096", "-I", "128", "-O", "^metadata_csum"));
+        I128_NOCSUM_4K(List.of("-b", "4096", "-I", "128", "-O", "^metadata_csum")),
+        /** With ea_inode: a value that no longer fits the block goes to a value inode, as the kernel's retry does. */
+        I256_EAINODE_4K(List.of("-b", "4096", "-I", "256", "-O", "ea_inode")),
+        I256_EAINODE_NOCSUM_1K(List.of("-b", "1024", "-I", "256", "-O", "ea_inode,^metadata_csum")),
+        I128_EAINODE_1K(List.of("-b", "1024", "-I", "128", "-O", "ea_inode"));
 
         final List<String> mkfs;
 
@@ -464,19 +468,23 @@ class XattrWriterTest {
 
     // ------------------------------------------------------------------ refusals
 
-    /** With ea_inode, a value too large for a block is refused as unsupported, and nothing changes. */
+    /**
+     * With ea_inode, a writer given no inode allocator refuses a value that needs its own inode as
+     * unsupported, and nothing changes.
+     */
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Variant.class, names = {"I256_NOCSUM_1K"})
-    void valueInodeIsRefused(Variant v, @TempDir Path tmp) throws Exception {
+    void valueInodeWithoutAnInodeAllocatorIsRefused(Variant v, @TempDir Path tmp) throws Exception {
         List<String> mkfs = new ArrayList<>(List.of("-b", "1024", "-I", "256", "-O", "ea_inode"));
         Path img = image(tmp, mkfs, "a");
         try (XattrFixture fx = new XattrFixture(img)) {
             long a = fx.ino("a");
             byte[] before = fx.volume.readInode(a).raw();
+            XattrWriter noInodes = new XattrWriter(fx.volume, fx.groups.blocks(), null);
             try (Handle h = fx.journal.start(XattrWriter.CREDITS)) {
                 byte[] raw = before.clone();
                 UnsupportedFeatureException e = assertThrows(UnsupportedFeatureException.class,
-                        () -> fx.writer.set(h, a, raw, "user.big", new byte[2000], XattrWriter.Mode.EITHER));
+                        () -> noInodes.set(h, a, raw, "user.big", new byte[2000], XattrWriter.Mode.EITHER));
                 assertEquals("ea_inode", e.feature());
                 assertArrayEquals(before, raw);
             }
