@@ -63,6 +63,9 @@ final class MkfsCommand implements Callable<Integer> {
     @Option(names = "-t", paramLabel = "TYPE", description = "ext2, ext3 or ext4 (default).")
     String type = "ext4";
 
+    @Option(names = "-d", paramLabel = "SRCDIR", description = "Copy the tree under SRCDIR into the new file system's root.")
+    Path sourceDir;
+
     @Parameters(index = "0", paramLabel = "IMAGE")
     Path image;
 
@@ -125,6 +128,13 @@ final class MkfsCommand implements Callable<Integer> {
                     default -> throw new InvalidArgumentException("-E " + opt + ": unknown extended option");
                 }
             }
+        }
+        if (sourceDir != null) {
+            PrintWriter err = spec.commandLine().getErr();
+            b.sourceDir(sourceDir).warnings(w -> {
+                err.println("ext4j mkfs: warning: " + w);
+                err.flush();
+            });
         }
         if (size != null) {
             int log = blockSize == 0 ? 0 : Integer.numberOfTrailingZeros(blockSize) - 10;

@@ -10,6 +10,9 @@ import java.util.UUID;
 import org.ext4j.blockdev.FileBlockDevice;
 import org.ext4j.error.InvalidArgumentException;
 import org.ext4j.error.UnsupportedFeatureException;
+import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.WriteOptions;
+import org.ext4j.tree.HostTreeImporter;
 
 /**
  * Makes an empty ext2, ext3 or ext4 file system in an image file, as {@code mke2fs} 1.47.0 with
@@ -52,6 +55,8 @@ public final class Mkfs {
         long sizeBytes = -1;
         long sizeBlocks = -1;
         long now = -1;
+        Path sourceDir;
+        java.util.function.Consumer<String> warnings = w -> System.err.println("ext4j mkfs: warning: " + w);
     }
 
     /** What was made. */
@@ -164,6 +169,22 @@ public final class Mkfs {
             return this;
         }
 
+        /**
+         * {@code -d}: after formatting, copies what {@code dir} holds into the root directory through
+         * the file system's own calls ({@link HostTreeImporter}, as {@code ext4j put}); the root keeps
+         * mkfs's mode and {@link #rootOwner}.
+         */
+        public Builder sourceDir(Path dir) {
+            o.sourceDir = dir;
+            return this;
+        }
+
+        /** Where {@code -d}'s warnings go (what could not be copied exactly); default standard error. */
+        public Builder warnings(java.util.function.Consumer<String> w) {
+            o.warnings = w;
+            return this;
+        }
+
         /** Validates everything, then writes the file system to {@code image}, replacing it on success. */
         public Result build(Path image) throws IOException, InvalidArgumentException, UnsupportedFeatureException {
             return Mkfs.build(o, image);
@@ -214,6 +235,11 @@ public final class Mkfs {
                 w.write();
                 dev.flush();
             }
+            if (o.sourceDir != null) {
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, WriteOptions.defaults())) {
+                    new HostTreeImporter(fs, o.warnings).copyInto(o.sourceDir, "/");
+                }
+            }
             if (Files.isRegularFile(abs) && Files.size(abs) > g.blocksCount * (long) g.blockSize && o.sizeBytes < 0
                     && o.sizeBlocks < 0) {
                 // the image keeps its size when the file system is sized from it (mke2fs writes in place)
@@ -252,6 +278,9 @@ public final class Mkfs {
         }
         if (o.rootUid < 0 || o.rootUid > 0xFFFF_FFFFL || o.rootGid < 0 || o.rootGid > 0xFFFF_FFFFL) {
             throw new InvalidArgumentException("-E root_owner=" + o.rootUid + ":" + o.rootGid + ": ids are 32-bit");
+        }
+        if (o.sourceDir != null && !Files.isDirectory(o.sourceDir)) {
+            throw new InvalidArgumentException("-d " + o.sourceDir + ": not a directory");
         }
         if (o.sizeBytes < -1 || o.sizeBlocks < -1) {
             throw new InvalidArgumentException("size: negative");

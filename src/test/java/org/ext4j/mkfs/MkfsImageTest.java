@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import org.ext4j.cli.Main;
@@ -109,6 +110,71 @@ class MkfsImageTest {
             fs.read(fs.lookup("/dir/file"), 0, back, 0, back.length);
             assertArrayEquals(data, back);
         }
+    }
+
+    /** {@code mkfs -d}: the kernel's mount shows exactly the source tree, the root keeps root_owner. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ext4", "ext3", "ext2"})
+    void dashDCopiesTheTree(String type) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("python3", "e2fsck");
+        org.ext4j.testing.TreeGenerator.Tree tree = org.ext4j.testing.TreeGenerator.generate(
+                Files.createDirectories(tmp.resolve("src")), new org.ext4j.testing.TreeGenerator.Options(7, 4096, false,
+                        1500, true));
+        Path img = tmp.resolve("d.img");
+        assertEquals(0, cli("mkfs", "-q", "-t", type, "-b", "4096", "-E", "root_owner=1234:5678", "-d", tree.root().toString(),
+                img.toString(), "128M"));
+        fsckClean(img);
+        String expected = dump(tree.root());
+        try (Tools.Mount m = Tools.Mount.of(img, true)) {
+            String actual = dump(m.dir()).lines().filter(l -> !l.startsWith("lost+found"))
+                    .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+            if (!expected.equals(actual)) {
+                java.util.Set<String> e = new java.util.LinkedHashSet<>(expected.lines().toList());
+                java.util.Set<String> a = new java.util.LinkedHashSet<>(actual.lines().toList());
+                StringBuilder diff = new StringBuilder();
+                e.stream().filter(l -> !a.contains(l)).limit(20).forEach(l -> diff.append("- ").append(l).append('\n'));
+                a.stream().filter(l -> !e.contains(l)).limit(20).forEach(l -> diff.append("+ ").append(l).append('\n'));
+                throw new AssertionError("the kernel's view of the image (+) differs from the source (-):\n" + diff);
+            }
+            Map<String, Object> root = Files.readAttributes(m.dir(), "unix:uid,gid");
+            assertEquals(1234, root.get("uid"));
+            assertEquals(5678, root.get("gid"));
+        }
+    }
+
+    @Test
+    void dashDIntoTooSmallAnImageFailsAndLeavesTheImage() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("big"));
+        byte[] data = new byte[1 << 20];
+        new java.util.Random(3).nextBytes(data);
+        for (int i = 0; i < 6; i++) {
+            Files.write(src.resolve("f" + i), data);
+        }
+        Path img = tmp.resolve("small.img");
+        Files.writeString(img, "old");
+        assertEquals(1, cli("mkfs", "-q", "-d", src.toString(), img.toString(), "4M"));
+        assertEquals("old", Files.readString(img));
+        try (var s = Files.list(tmp)) {
+            assertEquals(2, s.count(), "no temporary file is left");
+        }
+    }
+
+    private Path script() throws java.io.IOException {
+        Path p = tmp.resolve("nsops.py");
+        if (!Files.exists(p)) {
+            try (java.io.InputStream in = MkfsImageTest.class.getResourceAsStream("/org/ext4j/testing/nsops.py")) {
+                Files.write(p, in.readAllBytes());
+            }
+        }
+        return p;
+    }
+
+    /** The tree as the namespace tests' script lists it (directory sizes left out, as cp -a does not copy them). */
+    private String dump(Path dir) throws Exception {
+        return Tools.run("python3", script().toString(), "dump", dir.toString(), "times").ok().stdout()
+                .lines().map(l -> l.matches("\\S+ 4\\d{4} .*") ? l.replaceAll(" s\\d+ ", " ") : l)
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
     }
 
     @Test
