@@ -19,9 +19,10 @@ import picocli.CommandLine.Spec;
  * mke2fs 1.47.0 lays it out, with mke2fs's option letters and meanings. SIZE is read as mke2fs's
  * {@code parse_num_blocks2} reads it: a number with a K, M, G or T suffix is bytes, a bare number
  * counts blocks of the {@code -b} size (1 KiB without {@code -b}); without SIZE the image file's own
- * size is used. Every option is checked before the image is touched.
+ * size is used. Every option is checked before the image is touched. {@code -d SRCDIR} then copies
+ * the tree's contents into the root, as {@code put} does.
  */
-@Command(name = "mkfs", description = "Make an empty ext4 (or ext2/ext3) file system in an image file, as mke2fs.")
+@Command(name = "mkfs", description = "Make an ext4 (or ext2/ext3) file system in an image file, as mke2fs; -d fills it from a directory.")
 final class MkfsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

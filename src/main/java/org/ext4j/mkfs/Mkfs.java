@@ -15,7 +15,7 @@ import org.ext4j.fs.WriteOptions;
 import org.ext4j.tree.HostTreeImporter;
 
 /**
- * Makes an empty ext2, ext3 or ext4 file system in an image file, as {@code mke2fs} 1.47.0 with
+ * Makes an ext2, ext3 or ext4 file system in an image file, as {@code mke2fs} 1.47.0 with
  * Debian's {@code /etc/mke2fs.conf} would: same geometry, same feature defaults, same placement of
  * every metadata block ({@link MkfsGeometry}, {@link MkfsLayout}, {@link MkfsWriter}).
  *
@@ -26,7 +26,8 @@ import org.ext4j.tree.HostTreeImporter;
  * <p>Everything is decided and checked before the first byte is written; the image is built under a
  * temporary name next to the target and renamed over it only once complete, so a refused or failed
  * build leaves an existing image as it was. The image is written sparsely: only blocks that hold
- * something other than zeros are written.
+ * something other than zeros are written. With {@link Builder#sourceDir} the new file system is then
+ * filled through {@link Ext4FileSystem} (still under the temporary name).
  */
 public final class Mkfs {
     private Mkfs() {

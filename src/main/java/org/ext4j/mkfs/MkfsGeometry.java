@@ -44,10 +44,6 @@ final class MkfsGeometry {
         return (incompat & Features.INCOMPAT_64BIT) != 0 ? descSize : 32;
     }
 
-    boolean has(long set, int bit) {
-        return (set & bit) != 0;
-    }
-
     boolean hasCompat(int f) {
         return (compat & f) != 0;
     }
@@ -179,13 +175,13 @@ final class MkfsGeometry {
                     + ": " + inodes + " inodes of " + inodeSize + " bytes do not fit in " + blocks + " blocks");
         }
         long reserved = (long) (reservedRatio * blocks / 100.0);
-        g.initialize(blocks, reserved, inodes, reservedRatio);
+        g.initialize(blocks, reserved, inodes);
         g.journal(o);
         return g;
     }
 
     /** {@code ext2fs_initialize}. */
-    private void initialize(long paramBlocks, long paramReserved, long paramInodes, double ratio)
+    private void initialize(long paramBlocks, long paramReserved, long paramInodes)
             throws InvalidArgumentException, UnsupportedFeatureException {
         int bs = blockSize;
         firstDataBlock = bs == 1024 ? 1 : 0;
@@ -253,9 +249,6 @@ final class MkfsGeometry {
                 continue;
             }
             break;
-        }
-        if (ratio < 0) {
-            throw new IllegalStateException();
         }
     }
 

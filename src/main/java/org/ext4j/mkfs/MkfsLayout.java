@@ -62,7 +62,7 @@ final class MkfsLayout {
         for (long grp = 0; grp < g.groupCount; grp++) {
             l.allocateGroupTable((int) grp);
         }
-        l.overheadBeforeJournal = l.used.cardinality() - (g.firstDataBlock == 1 ? 0 : 0);
+        l.overheadBeforeJournal = l.used.cardinality(); // ext2fs_count_used_clusters after the tables
         if (g.journalBlocks > 0 && g.journalBlocks > (g.blocksCount - l.used.cardinality()) / 2) {
             throw new InvalidArgumentException("-J size: a journal of " + g.journalBlocks
                     + " blocks is too big for this file system");

@@ -11,6 +11,8 @@
  * {@code GroupDescriptor}, {@code InodeWriter}, {@code DirEntryWriter}, {@code ExtentNodeWriter},
  * {@code Bitmaps}) and writes only the blocks that are not zeros into a fresh sparse file, which
  * {@link org.ext4j.mkfs.Mkfs} renames over the image at the end. The geometry tests compare
- * {@code dumpe2fs} of the result with {@code dumpe2fs} of mke2fs's image line by line.
+ * {@code dumpe2fs} of the result with {@code dumpe2fs} of mke2fs's image line by line. With
+ * {@code -d}, the finished image is then filled through {@code Ext4FileSystem} by
+ * {@code tree.HostTreeImporter}, as {@code ext4j put} fills an image.
  */
 package org.ext4j.mkfs;
