@@ -41,6 +41,7 @@ class ArchitectureTest {
             List.of("namespace"),
             List.of("fs"),
             List.of("race", "tree"),
+            List.of("mkfs"),
             List.of("cli"));
 
     /**

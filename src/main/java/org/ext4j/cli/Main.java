@@ -49,7 +49,7 @@ import picocli.CommandLine.Option;
         subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
             IoCommand.class, RmCommand.class, MkdirCommand.class, RmdirCommand.class, MvCommand.class, LnCommand.class,
             ChmodCommand.class, ChownCommand.class, TouchCommand.class, TruncateCommand.class, XattrCommand.class, DfCommand.class, PutCommand.class,
-            ShellCommand.class, RaceCommand.class})
+            ShellCommand.class, RaceCommand.class, MkfsCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_CORRUPT = 1;
     public static final int EXIT_USAGE = 2;

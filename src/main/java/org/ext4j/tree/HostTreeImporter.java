@@ -85,6 +85,23 @@ public final class HostTreeImporter {
         }
     }
 
+    /**
+     * Copies what the directory {@code src} holds into the existing directory {@code dest}, leaving
+     * {@code dest} itself as it is: mke2fs {@code -d}'s import into a new file system's root.
+     */
+    public void copyInto(Path src, String dest) throws IOException {
+        readXattrsOf(src);
+        readBlocksOf(src);
+        List<Path> children = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
+            ds.forEach(children::add);
+        }
+        children.sort(null);
+        for (Path c : children) {
+            copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+        }
+    }
+
     private void copyOne(Path src, String dest) throws IOException {
         Map<String, Object> a = Files.readAttributes(src, "unix:*", LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) a.get("mode");
@@ -123,7 +140,7 @@ public final class HostTreeImporter {
             default -> throw new IOException(src + ": unknown file type 0" + Integer.toOctalString(type));
         }
         if (type != 0120000) {
-            copyXattrs(src, dest);
+            copyXattrs(src, dest, type);
         }
         FileTime atime = (FileTime) a.get("lastAccessTime");
         FileTime mtime = (FileTime) a.get("lastModifiedTime");
@@ -271,10 +288,12 @@ public final class HostTreeImporter {
         return b.toString(StandardCharsets.UTF_8);
     }
 
-    private void copyXattrs(Path src, String dest) throws IOException {
+    private void copyXattrs(Path src, String dest, int type) throws IOException {
         List<String[]> list = xattrCache.get(src.toAbsolutePath().toString());
         if (list == null) {
-            list = userXattrs(src);
+            // the JDK's view opens the file: open(2) of a fifo blocks until a writer comes, so the
+            // xattrs of fifos, sockets and devices come from getfattr only (which lists none here)
+            list = type == 0100000 || type == 0040000 ? userXattrs(src) : List.of();
         }
         for (String[] x : list) {
             fs.setXattr(dest, x[0], HexFormat.of().parseHex(x[1]), Ext4FileSystem.XattrMode.EITHER);
