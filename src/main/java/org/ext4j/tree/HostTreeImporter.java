@@ -90,15 +90,20 @@ public final class HostTreeImporter {
      * {@code dest} itself as it is: mke2fs {@code -d}'s import into a new file system's root.
      */
     public void copyInto(Path src, String dest) throws IOException {
-        readXattrsOf(src);
-        readBlocksOf(src);
-        List<Path> children = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
-            ds.forEach(children::add);
-        }
-        children.sort(null);
-        for (Path c : children) {
-            copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+        try (Readahead ahead = Readahead.start(src)) {
+            this.readahead = ahead;
+            readXattrsOf(src);
+            readBlocksOf(src);
+            List<Path> children = new ArrayList<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
+                ds.forEach(children::add);
+            }
+            children.sort(null);
+            for (Path c : children) {
+                copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+            }
+        } finally {
+            this.readahead = null;
         }
     }
 
