@@ -48,6 +48,8 @@ public final class HostTreeImporter {
     /** Hard links seen: (device, inode) of the source to the path of its first copy. */
     private final Map<String, String> linked = new HashMap<>();
     private final Map<String, List<String[]>> xattrCache = new HashMap<>();
+    /** Trees getfattr read (absolute, ending in '/'): a file under one that it did not list has no xattrs. */
+    private final List<String> xattrRoots = new ArrayList<>();
     private final Map<String, Long> blocksCache = new HashMap<>();
     private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
     private boolean warnedXattrs;
@@ -252,6 +254,8 @@ public final class HostTreeImporter {
                     top.toAbsolutePath().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor();
+            String covered = top.toAbsolutePath().toString();
+            xattrRoots.add(covered.endsWith("/") ? covered : covered + "/");
             String file = null;
             for (String line : out.split("\n")) {
                 if (line.startsWith("# file: ")) {
@@ -294,7 +298,11 @@ public final class HostTreeImporter {
     }
 
     private void copyXattrs(Path src, String dest, int type) throws IOException {
-        List<String[]> list = xattrCache.get(src.toAbsolutePath().toString());
+        String abs = src.toAbsolutePath().toString();
+        List<String[]> list = xattrCache.get(abs);
+        if (list == null && xattrRoots.stream().anyMatch(abs::startsWith)) {
+            list = List.of(); // getfattr read this tree and listed nothing for the file
+        }
         if (list == null) {
             // the JDK's view opens the file: open(2) of a fifo blocks until a writer comes, so the
             // xattrs of fifos, sockets and devices come from getfattr only (which lists none here)
