@@ -10,7 +10,6 @@ import java.util.function.Consumer;
 import org.ext4j.alloc.BlockAllocator;
 import org.ext4j.alloc.InodeAllocator;
 import org.ext4j.alloc.NoSpaceException;
-import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.error.InvalidRequestException;
@@ -212,15 +211,14 @@ final class Namei {
                 throw e;
             }
             volume.checkRange(pblk, 1, ino);
-            MetaBuffer buf = volume.bufferCache().getZeroed(pblk);
-            h.getWriteAccess(buf);
-            buf.lock().lock();
+            // the target is the symlink's data, read as file data is (from the device, Inode.readAll):
+            // written there first, as data is, before the inode that points at it
+            byte[] block = java.util.Arrays.copyOf(target, sb.blockSize);
             try {
-                System.arraycopy(target, 0, buf.data(), 0, target.length);
-            } finally {
-                buf.lock().unlock();
+                volume.device().write(pblk * sb.blockSize, java.nio.ByteBuffer.wrap(block));
+            } catch (IOException e) {
+                throw new org.ext4j.error.Ext4IoException("writing the target of symlink inode " + ino, e);
             }
-            h.markDirty(buf);
             byte[] raw = volume.readInode(ino).raw();
             new InodeWriter(sb, ino, raw).iBlock(mapOneBlock(pblk)).size(target.length).blocks512(sb.blockSize / 512)
                     .setChecksum();
