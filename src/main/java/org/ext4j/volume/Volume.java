@@ -470,12 +470,12 @@ public final class Volume {
         return b;
     }
 
-    /** The metadata buffer cache, for the write path's transaction handles. */
     /** The names already looked up ({@link NameCache}). */
     public NameCache names() {
         return names;
     }
 
+    /** The metadata buffer cache, for the write path's transaction handles. */
     public BufferCache bufferCache() {
         return cache;
     }
