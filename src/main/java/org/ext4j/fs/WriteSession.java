@@ -161,6 +161,11 @@ final class WriteSession {
             }
             if (expired) {
                 lastFull = System.nanoTime();
+                try {
+                    journal.writeOutIfIdle(dirtyExpireMillis); // metadata of operations done since
+                } catch (IOException e) {
+                    flusherError = flusherError == null ? e : flusherError;
+                }
             }
         }
     }

@@ -38,6 +38,12 @@ public interface Journal {
     void endOperation() throws IOException;
 
     /**
+     * Writes out what completed operations left when no operation is running and the last
+     * write-out is at least {@code maxAgeMillis} old (the background flusher's metadata pass).
+     */
+    void writeOutIfIdle(long maxAgeMillis) throws IOException;
+
+    /**
      * Throws away what operations still running changed, writes out what completed ones left,
      * and refuses all later work with {@code cause} (the first abort's cause wins). Waits for a
      * commit or write-out in progress.

@@ -204,6 +204,14 @@ public final class NoJournal implements Journal {
     }
 
     @Override
+    public synchronized void writeOutIfIdle(long maxAgeMillis) throws IOException {
+        if (aborted == null && running.isEmpty() && cache.dirtyCount() > 0
+                && (System.nanoTime() - lastWriteOut) / 1_000_000 >= maxAgeMillis) {
+            writeOut();
+        }
+    }
+
+    @Override
     public synchronized void abort(Throwable cause) {
         if (aborted != null) {
             return;

@@ -31,6 +31,26 @@ class BatchedWriteOutTest {
     Path tmp;
 
     @Test
+    void theFlusherWritesOutCompletedOperationsOnceTheyAreOldWithoutAClose() throws Exception {
+        Path img = tmp.resolve("idle.img");
+        Tools.mkfs(img, 8L << 20, List.of(), null);
+        WriteOptions d = WriteOptions.defaults();
+        WriteOptions quick = new WriteOptions(d.pageCacheBytes(), d.dirtyBackgroundBytes(), d.dirtyLimitBytes(),
+                d.statusTreeEntries(), 20, 200);
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(img, quick)) {
+            fs.mkdir("/made-while-open", 0755);
+            String listing = "";
+            for (int i = 0; i < 100 && !listing.contains("made-while-open"); i++) {
+                Thread.sleep(50);
+                listing = Tools.run("debugfs", "-R", "ls /", img.toString()).stdout();
+            }
+            assertTrue(listing.contains("made-while-open"),
+                    "a completed mkdir reaches the image within the dirty age, the session still open: " + listing);
+        }
+        assertEquals(0, Tools.fsck(img).exit());
+    }
+
+    @Test
     void aFreedDirectoryBlockWaitingToBeWrittenNeverLandsOnTheDataThatReusesIt() throws Exception {
         Path img = tmp.resolve("reuse.img");
         Tools.mkfs(img, 4L << 20, List.of("-b", "1024", "-O", "^has_journal"), null);
