@@ -47,7 +47,7 @@ for r in $(seq 1 "$rounds"); do
   mkfs.ext4 -q -F "$work/a.img" "${size_mib}M"
   cp "$work/a.img" "$work/b.img"
   cold; t0=$(now); "$ext4j" put "$src" "$work/a.img" / ; t1=$(now)
-  e2fsck -fn "$work/a.img" > /dev/null || { echo "e2fsck found problems after ext4j put" >&2; exit 1; }
+  e2fsck -fn "$work/a.img" > /dev/null 2>&1 || { echo "e2fsck found problems after ext4j put" >&2; exit 1; }
   echo "$t1 - $t0" | bc >> "$work/put.ext4j"
   cold; t0=$(now); mount -o loop "$work/b.img" "$mnt"; cp -a "$src" "$mnt/"; sync -f "$mnt"; umount "$mnt"; t1=$(now)
   echo "$t1 - $t0" | bc >> "$work/put.kernel"
@@ -55,14 +55,14 @@ for r in $(seq 1 "$rounds"); do
   mkfs.ext4 -q -F -N "$((files + 1000))" "$work/a.img" 512M
   cp "$work/a.img" "$work/b.img"
   cold; t0=$(now); "$ext4j" shell "$work/a.img" -f "$work/files.script"; t1=$(now)
-  e2fsck -fn "$work/a.img" > /dev/null || { echo "e2fsck found problems after ext4j shell" >&2; exit 1; }
+  e2fsck -fn "$work/a.img" > /dev/null 2>&1 || { echo "e2fsck found problems after ext4j shell" >&2; exit 1; }
   echo "$t1 - $t0" | bc >> "$work/files.ext4j"
   cold; t0=$(now); mount -o loop "$work/b.img" "$mnt"; mkdir "$mnt/d"
   (cd "$mnt/d" && seq -f "f%g" 1 "$files" | xargs touch); sync -f "$mnt"; umount "$mnt"; t1=$(now)
   echo "$t1 - $t0" | bc >> "$work/files.kernel"
   mkfs.ext4 -q -F -N "$((files + 1000))" "$work/a.img" 512M
   cold; t0=$(now); java ${EXT4J_JAVA_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1} -cp "$here/target/ext4j.jar" "$here/scripts/CreateFiles.java" "$work/a.img" "$files" > /dev/null; t1=$(now)
-  e2fsck -fn "$work/a.img" > /dev/null || { echo "e2fsck found problems after CreateFiles" >&2; exit 1; }
+  e2fsck -fn "$work/a.img" > /dev/null 2>&1 || { echo "e2fsck found problems after CreateFiles" >&2; exit 1; }
   echo "$t1 - $t0" | bc >> "$work/files.api"
   echo "round $r: put ext4j $(tail -1 "$work/put.ext4j") s, kernel $(tail -1 "$work/put.kernel") s;" \
        "files ext4j $(tail -1 "$work/files.ext4j") s, api $(tail -1 "$work/files.api") s, kernel $(tail -1 "$work/files.kernel") s"
