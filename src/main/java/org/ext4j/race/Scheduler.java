@@ -205,21 +205,32 @@ public final class Scheduler implements AutoCloseable {
 
     /** Steps {@code a} until it is parked at {@code point}; fails if it finishes or blocks first. */
     public void runTo(Actor a, String point) throws InterruptedException {
+        String p = step(a);
         while (true) {
-            String p = step(a);
             if (point.equals(p)) {
                 log.accept(String.format("  %-10s %sstopped at %s", a.name, passed(a), p));
                 return;
             }
+            boolean blocked;
             synchronized (this) {
                 if (a.finished) {
                     throw new IllegalStateException(a.name + " finished without reaching " + point
                             + (a.failure != null ? " (it failed: " + a.failure + ")" : "") + "; trace " + a.trace);
                 }
-                if (a.at == null) {
+                blocked = a.at == null;
+            }
+            if (!blocked) {
+                p = step(a);
+                continue;
+            }
+            if (stillBlocked(a)) {
+                synchronized (this) {
                     throw new IllegalStateException(a.name + " blocked on a lock before reaching " + point
                             + "; trace " + a.trace + "\n" + dump());
                 }
+            }
+            synchronized (this) {
+                p = a.at; // it was only slow to be scheduled: parked (or finished) now
             }
         }
     }
@@ -295,17 +306,45 @@ public final class Scheduler implements AutoCloseable {
     /** Steps {@code a} until it finishes; fails if it blocks on a lock another parked actor holds. */
     public void finish(Actor a) throws InterruptedException {
         while (true) {
+            boolean blocked;
             synchronized (this) {
                 if (a.finished) {
                     log.accept(String.format("  %-10s %sfinished%s", a.name, passed(a),
                             a.failure != null ? " with " + a.failure : ""));
                     return;
                 }
-                if (a.started && a.at == null) {
-                    throw new IllegalStateException(a.name + " is blocked on a lock; trace " + a.trace + "\n" + dump());
+                blocked = a.started && a.at == null;
+            }
+            if (blocked) {
+                if (stillBlocked(a)) {
+                    synchronized (this) {
+                        throw new IllegalStateException(a.name + " is blocked on a lock; trace " + a.trace + "\n" + dump());
+                    }
                 }
+                continue; // it was only slow to be scheduled: parked or finished now
             }
             step(a);
+        }
+    }
+
+    /**
+     * Whether {@code a}, seen waiting while not parked, still is after up to two seconds. A thread
+     * just let go by a lock's release reads as waiting until it is scheduled, which on a loaded
+     * machine can take longer than {@link #awaitQuiet}'s polls; a real block lasts.
+     */
+    private boolean stillBlocked(Actor a) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 2_000;
+        while (true) {
+            awaitQuiet();
+            synchronized (this) {
+                if (a.finished || a.at != null) {
+                    return false;
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    return true;
+                }
+                wait(20);
+            }
         }
     }
 
