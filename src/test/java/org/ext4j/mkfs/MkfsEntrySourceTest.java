@@ -55,6 +55,8 @@ class MkfsEntrySourceTest {
             "import hashlib, os, sys",
             "root = sys.argv[1]",
             "out = []",
+            "def esc(s):",
+            "    return s.encode('utf-8', 'surrogateescape').decode('latin-1').encode('unicode_escape').decode('ascii')",
             "for d, dirs, files in os.walk(root):",
             "    for n in dirs + files:",
             "        full = os.path.join(d, n)",
@@ -63,7 +65,7 @@ class MkfsEntrySourceTest {
             "            continue",
             "        st = os.lstat(full)",
             "        t = st.st_mode & 0o170000",
-            "        line = [rel, '%o' % st.st_mode, '%d:%d' % (st.st_uid, st.st_gid), 'a%d' % st.st_atime_ns,",
+            "        line = [esc(rel), '%o' % st.st_mode, '%d:%d' % (st.st_uid, st.st_gid), 'a%d' % st.st_atime_ns,",
             "                'm%d' % st.st_mtime_ns]",
             "        if t != 0o040000:",
             "            line.append('n%d' % st.st_nlink)",
@@ -71,12 +73,12 @@ class MkfsEntrySourceTest {
             "            with open(full, 'rb') as fh:",
             "                line += ['s%d' % st.st_size, hashlib.sha256(fh.read()).hexdigest()]",
             "        elif t == 0o120000:",
-            "            line.append('->' + os.readlink(full))",
+            "            line.append('->' + esc(os.readlink(full)))",
             "        elif t in (0o020000, 0o060000):",
             "            line.append('dev%d:%d' % (os.major(st.st_rdev), os.minor(st.st_rdev)))",
             "        for x in sorted(os.listxattr(full, follow_symlinks=False)):",
             "            line.append('%s=%s' % (x, os.getxattr(full, x, follow_symlinks=False).hex()))",
-            "        out.append(' '.join(line))",
+            "        out.append('\\t'.join(line))",
             "print('\\n'.join(sorted(out)))",
             "");
 
@@ -113,22 +115,22 @@ class MkfsEntrySourceTest {
     }
 
     private static String line(Entry e, int nlink, byte[] contents) throws Exception {
-        StringBuilder s = new StringBuilder(e.path()).append(' ')
-                .append(Integer.toOctalString(e.type().ifmt | e.mode())).append(' ')
+        StringBuilder s = new StringBuilder(e.path()).append('\t')
+                .append(Integer.toOctalString(e.type().ifmt | e.mode())).append('\t')
                 .append(e.uid()).append(':').append(e.gid())
-                .append(" a").append(ns(e.atime())).append(" m").append(ns(e.mtime()));
+                .append("\ta").append(ns(e.atime())).append("\tm").append(ns(e.mtime()));
         if (e.type() != Entry.Type.DIRECTORY) {
-            s.append(" n").append(nlink);
+            s.append("\tn").append(nlink);
         }
         switch (e.type()) {
-            case REGULAR -> s.append(" s").append(contents.length).append(' ').append(sha256(contents));
-            case SYMLINK -> s.append(" ->").append(new String(e.symlinkTarget(), StandardCharsets.UTF_8));
-            case CHAR_DEVICE, BLOCK_DEVICE -> s.append(" dev").append(e.major()).append(':').append(e.minor());
+            case REGULAR -> s.append("\ts").append(contents.length).append('\t').append(sha256(contents));
+            case SYMLINK -> s.append("\t->").append(new String(e.symlinkTarget(), StandardCharsets.UTF_8));
+            case CHAR_DEVICE, BLOCK_DEVICE -> s.append("\tdev").append(e.major()).append(':').append(e.minor());
             default -> {
             }
         }
         for (Map.Entry<String, byte[]> x : new TreeMap<>(e.xattrs()).entrySet()) {
-            s.append(' ').append(x.getKey()).append('=').append(HexFormat.of().formatHex(x.getValue()));
+            s.append('\t').append(x.getKey()).append('=').append(HexFormat.of().formatHex(x.getValue()));
         }
         return s.toString();
     }
@@ -241,7 +243,7 @@ class MkfsEntrySourceTest {
             }
         }
         for (String p : exp.madeParents) {
-            exp.lines.put(p, p + " 40755 0:0 a* m*");
+            exp.lines.put(p, p + "\t40755\t0:0\ta*\tm*");
         }
         return all;
     }
@@ -256,8 +258,8 @@ class MkfsEntrySourceTest {
         List<String> e = new ArrayList<>(expected.values());
         List<String> a = new ArrayList<>();
         for (String l : actualText.lines().toList()) {
-            String name = l.substring(0, l.indexOf(' '));
-            a.add(anyTimes.contains(name) ? l.replaceAll(" a-?\\d+ m-?\\d+", " a* m*") : l);
+            String name = l.substring(0, l.indexOf('\t'));
+            a.add(anyTimes.contains(name) ? l.replaceAll("\ta-?\\d+\tm-?\\d+", "\ta*\tm*") : l);
         }
         Set<String> es = new LinkedHashSet<>(e);
         Set<String> as = new LinkedHashSet<>(a);
@@ -313,11 +315,11 @@ class MkfsEntrySourceTest {
         Path img = tmp.resolve("tar.img");
         assertEquals(0, cli("mkfs", "-q", "-b", "4096", "--tar", tar.toString(), img.toString(), "128M"));
         fsckClean(img);
-        String expected = walk(tree.root()).lines().filter(l -> !l.split(" ")[1].startsWith("14"))
+        String expected = walk(tree.root()).lines().filter(l -> !l.split("\t")[1].startsWith("14"))
                 .map(MkfsEntrySourceTest::noAtime).collect(Collectors.joining("\n"));
         try (Tools.Mount m = Tools.Mount.of(img, true)) {
             Map<String, String> exp = new TreeMap<>();
-            expected.lines().forEach(l -> exp.put(l.substring(0, l.indexOf(' ')), l));
+            expected.lines().forEach(l -> exp.put(l.substring(0, l.indexOf('\t')), l));
             String actual = walk(m.dir()).lines().map(MkfsEntrySourceTest::noAtime).collect(Collectors.joining("\n"));
             assertSameLines(exp, actual, Set.of());
         }
@@ -325,7 +327,7 @@ class MkfsEntrySourceTest {
 
     /** GNU tar stores atime in pax headers, but reading the tree to archive it moves the atimes it stores. */
     private static String noAtime(String l) {
-        return l.replaceFirst(" a-?\\d+ ", " ");
+        return l.replaceFirst("\ta-?\\d+\t", "\t");
     }
 
     /** The same archive through standard input ("--tar -") gives an image e2fsck accepts. */
