@@ -15,6 +15,7 @@ import org.ext4j.fs.Ext4File;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.fs.FileStat;
 import org.ext4j.fs.InodeAttributes;
+import org.ext4j.namespace.EntryExistsException;
 
 /**
  * Puts {@link Entry entries} into a directory of an open image through the file system's own calls,
@@ -105,12 +106,14 @@ public final class EntryImporter {
         entries++;
         if (e.type() == Entry.Type.DIRECTORY) {
             if (!dirs.contains(rel)) {
-                FileStat st = statOrNull(p);
-                if (st == null) {
+                try {
                     fs.mkdir(p, 0700); // its own mode once its contents are in
-                } else if ((st.mode() & 0170000) != 0040000) {
-                    fs.unlink(p);
-                    fs.mkdir(p, 0700);
+                } catch (EntryExistsException exists) {
+                    FileStat st = fs.stat(p);
+                    if ((st.mode() & 0170000) != 0040000) {
+                        fs.unlink(p); // a directory member replaces an earlier non-directory
+                        fs.mkdir(p, 0700);
+                    }
                 }
                 dirs.add(rel);
             }
@@ -120,25 +123,32 @@ public final class EntryImporter {
         if (dirs.contains(rel)) {
             throw new InvalidArgumentException(e.path() + ": a " + e.type() + " entry names an existing directory");
         }
-        if (statOrNull(p) != null) {
-            fs.unlink(p); // a later member replaces an earlier one, as tar extracts
+        if (e.type() == Entry.Type.HARD_LINK) {
+            String existing = normalize(e.linkTarget());
+            if (existing.isEmpty() || statOrNull(dest + existing) == null) {
+                throw new NotFoundException(e.path() + ": a hard link to \"" + e.linkTarget()
+                        + "\", which no earlier entry made");
+            }
         }
+        try {
+            create(e, p);
+        } catch (EntryExistsException exists) {
+            fs.unlink(p); // a later member replaces an earlier one, as tar extracts
+            create(e, p);
+        }
+        if (e.type() != Entry.Type.HARD_LINK) {
+            attributes(e, p); // a hard link's inode keeps the attributes its first name gave it
+        }
+    }
+
+    private void create(Entry e, String p) throws IOException {
         switch (e.type()) {
             case REGULAR -> writeFile(e, p);
             case SYMLINK -> fs.symlink(e.symlinkTarget(), p);
             case CHAR_DEVICE, BLOCK_DEVICE, FIFO, SOCKET -> fs.mknod(p, e.type().ifmt | e.mode(), e.major(), e.minor());
-            case HARD_LINK -> {
-                String existing = normalize(e.linkTarget());
-                if (existing.isEmpty() || statOrNull(dest + existing) == null) {
-                    throw new NotFoundException(e.path() + ": a hard link to \"" + e.linkTarget()
-                            + "\", which no earlier entry made");
-                }
-                fs.link(dest + existing, p);
-                return; // the inode keeps the attributes its first name gave it
-            }
+            case HARD_LINK -> fs.link(dest + normalize(e.linkTarget()), p);
             default -> throw new IllegalStateException(e.type().toString());
         }
-        attributes(e, p);
     }
 
     /** Sets the attributes of every directory entry put in, now that their contents are in. */

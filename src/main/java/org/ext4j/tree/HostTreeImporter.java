@@ -212,17 +212,7 @@ public final class HostTreeImporter {
                 if (n <= 0) {
                     break;
                 }
-                byte[] b = buf.array();
-                if (!sparse) {
-                    f.pwrite(pos, b, 0, n);
-                } else {
-                    for (int off = 0; off < n; off += bs) {
-                        int len = Math.min(bs, n - off);
-                        if (!allZero(b, off, len)) {
-                            f.pwrite(pos + off, b, off, len);
-                        }
-                    }
-                }
+                EntryImporter.writeData(f, pos, buf.array(), n, sparse, bs);
                 pos += n;
             }
             if (readahead != null) {
@@ -232,15 +222,6 @@ public final class HostTreeImporter {
                 f.truncate(pos); // a hole at the end
             }
         }
-    }
-
-    private static boolean allZero(byte[] b, int off, int len) {
-        for (int i = off; i < off + len; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- extended attributes ----------------------------------------------------------------
