@@ -22,8 +22,9 @@ import org.ext4j.error.NameTooLongException;
  * their fractions, {@code SCHILY.xattr.*} raw and {@code LIBARCHIVE.xattr.*} in base64), GNU long
  * names and link names ({@code L}, {@code K}) and GNU base-256 numbers. Member types 0 and NUL
  * (file), 7 (contiguous file, a file), 1 (hard link), 2 (symlink), 3 and 4 (devices), 5 and GNU's D
- * (directory), 6 (fifo). GNU sparse members (type S or the pax {@code GNU.sparse.*} keys) and
- * multi-volume members are refused, naming the member. Owners are the numeric ids
+ * (directory), 6 (fifo), and GNU sparse files (old GNU type S with its extension blocks, pax
+ * formats 0.1 and 1.0 as {@code tar --sparse} writes them), whose maps become the entry's data
+ * ranges; sparse format 0.0 and multi-volume members are refused, naming the member. Owners are the numeric ids
  * ({@code --numeric-owner}); names come from the archive's bytes as UTF-8. A member's all-zero
  * blocks become holes ({@code cp --sparse=always}): the archive does not say where the source's
  * holes were, and zeros read the same either way.
@@ -154,13 +155,25 @@ final class TarEntrySource implements EntrySource {
         if (pax.containsKey("size")) {
             size = paxLong(pax, "size");
         }
-        for (String k : pax.keySet()) {
-            if (k.startsWith("GNU.sparse.")) {
-                throw bad(name, at, "a GNU sparse member (pax " + k + "): sparse members are not supported");
+        boolean sparse1 = false;
+        boolean sparse01 = false;
+        if (pax.containsKey("GNU.sparse.major") || pax.containsKey("GNU.sparse.map")) {
+            sparse1 = pax.containsKey("GNU.sparse.major") && pax.containsKey("GNU.sparse.minor")
+                    && "1".equals(utf8(pax.get("GNU.sparse.major"))) && "0".equals(utf8(pax.get("GNU.sparse.minor")));
+            sparse01 = !sparse1 && pax.containsKey("GNU.sparse.map");
+            if (!sparse1 && !sparse01) {
+                throw bad(name, at, "a GNU sparse member of a format other than 0.1 and 1.0: not supported");
             }
-        }
-        if (type == 'S') {
-            throw bad(name, at, "a GNU sparse member (type S): sparse members are not supported");
+            if (pax.containsKey("GNU.sparse.name")) {
+                name = utf8(pax.get("GNU.sparse.name"));
+                member = name;
+            }
+        } else {
+            for (String k : pax.keySet()) {
+                if (k.startsWith("GNU.sparse.")) {
+                    throw bad(name, at, "a GNU sparse member of format 0.0 (pax " + k + "): not supported");
+                }
+            }
         }
         String rel;
         try {
@@ -182,8 +195,29 @@ final class TarEntrySource implements EntrySource {
         Entry.Builder b;
         long data = size;
         switch (type) {
+            case 'S' -> {
+                long realSize = number(name, at, 483, 12, "realsize"); // before extension blocks reuse the buffer
+                b = Entry.file(rel, sparseContents(name, at, oldGnuMap(name, at), realSize, size, size));
+                data = 0;
+            }
             case '0', '\0', '7' -> {
-                if (type == '\0' && name.endsWith("/")) {
+                if (sparse1 || sparse01) {
+                    String real = sparse1 ? "GNU.sparse.realsize" : "GNU.sparse.size";
+                    if (!pax.containsKey(real)) {
+                        throw bad(name, at, "a GNU sparse member without pax " + real);
+                    }
+                    long[] map;
+                    long stored = size;
+                    if (sparse1) {
+                        long before = pos;
+                        map = sparseMap1(name, at, size);
+                        stored = size - (pos - before);
+                    } else {
+                        map = sparseMap01(name, at, utf8(pax.get("GNU.sparse.map")));
+                    }
+                    b = Entry.file(rel, sparseContents(name, at, map, paxLong(pax, real), stored, size));
+                    data = 0;
+                } else if (type == '\0' && name.endsWith("/")) {
                     b = Entry.directory(rel); // a V7 directory
                 } else {
                     b = Entry.file(rel, Entry.Contents.of(size, opener(size)).detectingHoles());
@@ -225,6 +259,122 @@ final class TarEntrySource implements EntrySource {
             }
         }
         return b.build();
+    }
+
+    /**
+     * A GNU sparse member's contents: {@code map} holds (offset, length) pairs, the member's
+     * {@code stored} bytes are the ranges' data one after the other, and the file is {@code realSize}
+     * bytes long.
+     */
+    private Entry.Contents sparseContents(String name, long at, long[] map, long realSize, long stored,
+            long memberSize) throws MalformedArchiveException {
+        java.util.List<Entry.Contents.DataRange> ranges = new java.util.ArrayList<>();
+        long sum = 0;
+        for (int i = 0; i < map.length; i += 2) {
+            if (map[i + 1] > 0) {
+                ranges.add(new Entry.Contents.DataRange(map[i], map[i + 1]));
+            }
+            sum += map[i + 1];
+        }
+        if (sum != stored) {
+            throw bad(name, at, "the sparse map's " + sum + " bytes of data do not match the member's " + stored);
+        }
+        try {
+            Entry.Contents c = Entry.Contents.of(realSize, opener(stored)).withDataRanges(ranges);
+            remaining = stored;
+            padding = padded(memberSize) - memberSize;
+            return c;
+        } catch (IllegalArgumentException e) {
+            throw bad(name, at, "a bad sparse map: " + e.getMessage());
+        }
+    }
+
+    /** The old GNU format's map: four entries in the header, 21 in each extension block. */
+    private long[] oldGnuMap(String name, long at) throws IOException {
+        java.util.List<Long> map = new java.util.ArrayList<>();
+        sparseEntries(name, at, 386, 4, map);
+        boolean extended = header[482] != 0;
+        while (extended) {
+            if (readBlock() < BLOCK) {
+                throw bad(name, at, "the archive ends inside a sparse map");
+            }
+            sparseEntries(name, at, 0, 21, map);
+            extended = header[504] != 0;
+            if (map.size() > 2 << 20) {
+                throw bad(name, at, "a sparse map of more than a million entries");
+            }
+        }
+        return map.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private void sparseEntries(String name, long at, int off, int count, java.util.List<Long> into)
+            throws MalformedArchiveException {
+        for (int i = 0; i < count; i++) {
+            int e = off + i * 24;
+            if (header[e] == 0) {
+                return;
+            }
+            into.add(number(name, at, e, 12, "sparse offset"));
+            into.add(number(name, at, e + 12, 12, "sparse numbytes"));
+        }
+    }
+
+    /** Format 1.0's map: decimal lines (a count, then offset and length pairs) at the start of the data, padded to a block. */
+    private long[] sparseMap1(String name, long at, long size) throws IOException {
+        long[] map = null;
+        int filled = 0;
+        long count = -1;
+        long value = 0;
+        boolean digits = false;
+        long read = 0;
+        while (map == null || filled < map.length) {
+            if (read >= size || readBlock() < BLOCK) {
+                throw bad(name, at, "the archive ends inside a sparse map");
+            }
+            read += BLOCK;
+            for (int i = 0; i < BLOCK && (map == null || filled < map.length); i++) {
+                byte c = header[i];
+                if (c >= '0' && c <= '9' && value < Long.MAX_VALUE / 10 - 10) {
+                    value = value * 10 + (c - '0');
+                    digits = true;
+                } else if (c == '\n' && digits) {
+                    if (count < 0) {
+                        if (value > 1 << 20) {
+                            throw bad(name, at, "a sparse map of " + value + " entries");
+                        }
+                        count = value;
+                        map = new long[(int) (2 * count)];
+                    } else {
+                        map[filled++] = value;
+                    }
+                    value = 0;
+                    digits = false;
+                } else {
+                    throw bad(name, at, "a malformed sparse map");
+                }
+            }
+        }
+        return map;
+    }
+
+    /** Format 0.1's map: "offset,length,offset,length,...". */
+    private long[] sparseMap01(String name, long at, String map) throws MalformedArchiveException {
+        String[] parts = map.isEmpty() ? new String[0] : map.split(",");
+        if (parts.length % 2 != 0) {
+            throw bad(name, at, "pax GNU.sparse.map has an odd number of values");
+        }
+        long[] out = new long[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Long.parseLong(parts[i]);
+                if (out[i] < 0) {
+                    throw new NumberFormatException();
+                }
+            } catch (NumberFormatException e) {
+                throw bad(name, at, "pax GNU.sparse.map: " + parts[i] + " is not a number");
+            }
+        }
+        return out;
     }
 
     private static String urlDecode(String s) {

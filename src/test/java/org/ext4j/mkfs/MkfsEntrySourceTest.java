@@ -325,6 +325,53 @@ class MkfsEntrySourceTest {
         }
     }
 
+    /**
+     * GNU tar's sparse members ({@code --sparse}: old GNU type S, pax formats 0.1 and 1.0) keep their
+     * holes: the same bytes, few blocks.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"--format=gnu", "--format=pax --sparse-version=0.1", "--format=pax --sparse-version=1.0"})
+    void gnuSparseMembersKeepTheirHoles(String format) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("tar", "e2fsck", "stat");
+        Path src = Files.createDirectories(tmp.resolve("sparse-src"));
+        Random rnd = new Random(12);
+        byte[] whole = new byte[6 << 20];
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(src.resolve("holes"),
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            // more than the 4 + 21 map entries of one old GNU header and extension block
+            for (int i = 0; i < 40; i++) {
+                byte[] d = new byte[1000 + i];
+                rnd.nextBytes(d);
+                long at = i * 150_000L + 7 * i;
+                System.arraycopy(d, 0, whole, (int) at, d.length);
+                f.write(java.nio.ByteBuffer.wrap(d), at);
+            }
+            f.truncate(whole.length);
+            f.write(java.nio.ByteBuffer.wrap(new byte[1]), whole.length - 1); // ends on a zero byte of data
+        }
+        Files.write(src.resolve("dense"), java.util.Arrays.copyOf(whole, 10_000));
+        Path tar = tmp.resolve("sparse.tar");
+        List<String> cmd = new ArrayList<>(List.of("tar", "--sparse"));
+        cmd.addAll(List.of(format.split(" ")));
+        cmd.addAll(List.of("-C", src.toString(), "-cf", tar.toString(), "."));
+        Tools.Result made = Tools.run(cmd);
+        if (made.exit() != 0) {
+            Tools.skipCheck("tar " + format, "tar refused it: " + made.stderr().strip());
+            return;
+        }
+        Path img = tmp.resolve("sparse.img");
+        assertEquals(0, cli("mkfs", "-q", "--tar", tar.toString(), img.toString(), "32M"));
+        fsckClean(img);
+        try (Tools.Mount m = Tools.Mount.of(img, true)) {
+            assertArrayEquals(whole, Files.readAllBytes(m.dir().resolve("holes")));
+            assertArrayEquals(java.util.Arrays.copyOf(whole, 10_000), Files.readAllBytes(m.dir().resolve("dense")));
+            long sectors = Long.parseLong(Tools.run("stat", "-c", "%b", m.dir().resolve("holes").toString()).ok()
+                    .stdout().strip());
+            assertTrue(sectors * 512 <= 40 * 8192 + 65536, "the holes are kept: " + sectors + " sectors");
+        }
+    }
+
     /** GNU tar stores atime in pax headers, but reading the tree to archive it moves the atimes it stores. */
     private static String noAtime(String l) {
         return l.replaceFirst("\ta-?\\d+\t", "\t");
