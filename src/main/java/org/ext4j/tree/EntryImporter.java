@@ -107,12 +107,12 @@ public final class EntryImporter {
         if (e.type() == Entry.Type.DIRECTORY) {
             if (!dirs.contains(rel)) {
                 try {
-                    fs.mkdir(p, 0700); // its own mode once its contents are in
+                    create(e, p); // 0700: its own mode once its contents are in
                 } catch (EntryExistsException exists) {
                     FileStat st = fs.stat(p);
                     if ((st.mode() & 0170000) != 0040000) {
                         fs.unlink(p); // a directory member replaces an earlier non-directory
-                        fs.mkdir(p, 0700);
+                        create(e, p);
                     }
                 }
                 dirs.add(rel);
@@ -141,7 +141,16 @@ public final class EntryImporter {
         }
     }
 
-    private void create(Entry e, String p) throws IOException {
+    /**
+     * Makes what {@code e} is at the absolute path {@code p} (EEXIST when the name exists); a
+     * directory is made 0700 and a hard link resolves {@link Entry#linkTarget} as an absolute path
+     * when {@code e} comes from the host tree ({@link HostTreeImporter} shares this step).
+     */
+    void create(Entry e, String p) throws IOException {
+        if (e.type() == Entry.Type.DIRECTORY) {
+            fs.mkdir(p, 0700);
+            return;
+        }
         switch (e.type()) {
             case REGULAR -> writeFile(e, p);
             case SYMLINK -> fs.symlink(e.symlinkTarget(), p);
@@ -159,7 +168,8 @@ public final class EntryImporter {
         pending.clear();
     }
 
-    private void attributes(Entry e, String p) throws IOException {
+    /** Sets {@code e}'s xattrs, then its mode, owner and times (a symlink's mode stays), on the inode at {@code p}. */
+    void attributes(Entry e, String p) throws IOException {
         for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
             fs.setXattr(p, x.getKey(), x.getValue(), Ext4FileSystem.XattrMode.EITHER);
         }
@@ -206,7 +216,7 @@ public final class EntryImporter {
                     int want = (int) Math.min(buffer.length, left);
                     int n = in.readNBytes(buffer, 0, want);
                     if (n < want) {
-                        throw new java.io.EOFException(e.path() + ": the contents ended " + (left - n)
+                        throw new java.io.EOFException(p + ": the contents ended " + (left - n)
                                 + " bytes short of the " + c.streamLength() + " the entry announced");
                     }
                     writeData(f, pos, buffer, n, c.detectHoles(), bs);
