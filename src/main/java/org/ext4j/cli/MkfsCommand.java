@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import org.ext4j.error.InvalidArgumentException;
 import org.ext4j.mkfs.Mkfs;
+import org.ext4j.tree.EntrySource;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,9 +21,10 @@ import picocli.CommandLine.Spec;
  * {@code parse_num_blocks2} reads it: a number with a K, M, G or T suffix is bytes, a bare number
  * counts blocks of the {@code -b} size (1 KiB without {@code -b}); without SIZE the image file's own
  * size is used. Every option is checked before the image is touched. {@code -d SRCDIR} then copies
- * the tree's contents into the root, as {@code put} does.
+ * the tree's contents into the root, as {@code put} does; {@code --tar FILE} puts a tar archive's
+ * members there instead, read as a stream ({@code -} for standard input).
  */
-@Command(name = "mkfs", description = "Make an ext4 (or ext2/ext3) file system in an image file, as mke2fs; -d fills it from a directory.")
+@Command(name = "mkfs", description = "Make an ext4 (or ext2/ext3) file system in an image file, as mke2fs; -d fills it from a directory, --tar from a tar archive.")
 final class MkfsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -66,6 +68,10 @@ final class MkfsCommand implements Callable<Integer> {
 
     @Option(names = "-d", paramLabel = "SRCDIR", description = "Copy the tree under SRCDIR into the new file system's root.")
     Path sourceDir;
+
+    @Option(names = "--tar", paramLabel = "FILE",
+            description = "Put the members of the tar archive FILE ('-' for standard input) into the new file system's root.")
+    String tar;
 
     @Parameters(index = "0", paramLabel = "IMAGE")
     Path image;
@@ -144,7 +150,22 @@ final class MkfsCommand implements Callable<Integer> {
             }
             b.sizeBlocks(parseNum(size, log, "SIZE"));
         }
-        Mkfs.Result r = b.build(image);
+        Mkfs.Result r;
+        if (tar != null) {
+            if (sourceDir != null) {
+                throw new InvalidArgumentException("-d " + sourceDir + " and --tar " + tar + ": give one source");
+            }
+            if (!tar.equals("-") && !java.nio.file.Files.isRegularFile(Path.of(tar))) {
+                throw new InvalidArgumentException("--tar " + tar + ": no such file (or not a regular file)");
+            }
+            java.io.InputStream in = tar.equals("-") ? System.in : java.nio.file.Files.newInputStream(Path.of(tar));
+            try (EntrySource entries = EntrySource.tar(new java.io.BufferedInputStream(in, 1 << 20),
+                    tar.equals("-") ? "standard input" : tar)) {
+                r = b.source(entries).build(image);
+            }
+        } else {
+            r = b.build(image);
+        }
         if (!quiet) {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%s: %d blocks of %d bytes, %d inodes, %d groups%s, UUID %s%n", image, r.blocksCount(),

@@ -12,6 +12,8 @@ import org.ext4j.error.InvalidArgumentException;
 import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.fs.Ext4FileSystem;
 import org.ext4j.fs.WriteOptions;
+import org.ext4j.tree.EntryImporter;
+import org.ext4j.tree.EntrySource;
 import org.ext4j.tree.HostTreeImporter;
 
 /**
@@ -26,8 +28,9 @@ import org.ext4j.tree.HostTreeImporter;
  * <p>Everything is decided and checked before the first byte is written; the image is built under a
  * temporary name next to the target and renamed over it only once complete, so a refused or failed
  * build leaves an existing image as it was. The image is written sparsely: only blocks that hold
- * something other than zeros are written. With {@link Builder#sourceDir} the new file system is then
- * filled through {@link Ext4FileSystem} (still under the temporary name).
+ * something other than zeros are written. With {@link Builder#sourceDir} (a host directory) or
+ * {@link Builder#source} (entries from code or a tar stream) the new file system is then filled
+ * through {@link Ext4FileSystem} (still under the temporary name).
  */
 public final class Mkfs {
     private Mkfs() {
@@ -57,6 +60,7 @@ public final class Mkfs {
         long sizeBlocks = -1;
         long now = -1;
         Path sourceDir;
+        EntrySource source;
         java.util.function.Consumer<String> warnings = w -> System.err.println("ext4j mkfs: warning: " + w);
     }
 
@@ -180,6 +184,17 @@ public final class Mkfs {
             return this;
         }
 
+        /**
+         * {@code --tar}: after formatting, puts the entries of {@code entries} (built in memory, read
+         * from a tar stream with {@link EntrySource#tar}, ...) into the root directory through the
+         * file system's own calls ({@link EntryImporter}); the root keeps mkfs's mode and
+         * {@link #rootOwner}. The caller closes the source.
+         */
+        public Builder source(EntrySource entries) {
+            o.source = entries;
+            return this;
+        }
+
         /** Where {@code -d}'s warnings go (what could not be copied exactly); default standard error. */
         public Builder warnings(java.util.function.Consumer<String> w) {
             o.warnings = w;
@@ -241,6 +256,11 @@ public final class Mkfs {
                     new HostTreeImporter(fs, o.warnings).copyInto(o.sourceDir, "/");
                 }
             }
+            if (o.source != null) {
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, WriteOptions.defaults())) {
+                    new EntryImporter(fs, "/").importAll(o.source);
+                }
+            }
             if (Files.isRegularFile(abs) && Files.size(abs) > g.blocksCount * (long) g.blockSize && o.sizeBytes < 0
                     && o.sizeBlocks < 0) {
                 // the image keeps its size when the file system is sized from it (mke2fs writes in place)
@@ -282,6 +302,9 @@ public final class Mkfs {
         }
         if (o.sourceDir != null && !Files.isDirectory(o.sourceDir)) {
             throw new InvalidArgumentException("-d " + o.sourceDir + ": not a directory");
+        }
+        if (o.sourceDir != null && o.source != null) {
+            throw new InvalidArgumentException("-d " + o.sourceDir + " and an entry source (--tar): give one source");
         }
         if (o.sizeBytes < -1 || o.sizeBlocks < -1) {
             throw new InvalidArgumentException("size: negative");

@@ -2,13 +2,11 @@ package org.ext4j.tree;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,9 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
-import org.ext4j.fs.Ext4File;
 import org.ext4j.fs.Ext4FileSystem;
-import org.ext4j.fs.InodeAttributes;
 
 /**
  * Copies host files and trees into an image as {@code cp -a} places them: regular files with their
@@ -38,10 +34,14 @@ import org.ext4j.fs.InodeAttributes;
  *
  * <p>Times are set after a directory's contents are in (adding names changes a directory's mtime),
  * so the copy ends with the source's times, as cp's does.
+ *
+ * <p>Each host file becomes an {@link Entry} (its bytes read as the copy reaches them, exactly the
+ * size {@code lstat} gave: a file that shrinks meanwhile fails naming it), and the inode is made and
+ * its attributes set by {@link EntryImporter}'s steps, the ones entries made by code and tar
+ * members go through; the walk, the hard-link map, the readahead and {@code put}'s refusal of an
+ * existing name stay here.
  */
 public final class HostTreeImporter {
-    private static final int CHUNK = 1 << 20;
-
     private final Ext4FileSystem fs;
     private final boolean root;
     private final Consumer<String> warnings;
@@ -51,7 +51,8 @@ public final class HostTreeImporter {
     /** Trees getfattr read (absolute, ending in '/'): a file under one that it did not list has no xattrs. */
     private final List<String> xattrRoots = new ArrayList<>();
     private final Map<String, Long> blocksCache = new HashMap<>();
-    private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+    /** Creates each inode and sets its attributes, as for entries made by code. */
+    private final EntryImporter entries;
     private boolean warnedXattrs;
     /** Reads the source tree ahead of the copy while a tree is copied, else null. */
     private Readahead readahead;
@@ -61,6 +62,7 @@ public final class HostTreeImporter {
         this.fs = fs;
         this.root = uid(Path.of("/proc/self")) == 0;
         this.warnings = warnings;
+        this.entries = new EntryImporter(fs, "/");
     }
 
     private static long uid(Path p) {
@@ -122,40 +124,50 @@ public final class HostTreeImporter {
                 return;
             }
         }
-        switch (type) {
-            case 0040000 -> {
-                fs.mkdir(dest, 0700); // its own mode once its contents are in
-                List<Path> children = new ArrayList<>();
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
-                    ds.forEach(children::add);
-                }
-                children.sort(null);
-                for (Path c : children) {
-                    copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
-                }
+        FileTime atime = (FileTime) a.get("lastAccessTime");
+        FileTime mtime = (FileTime) a.get("lastModifiedTime");
+        // the JDK hands ids out as int: ids above 2^31 come back negative; -1 keeps ours (not root)
+        long uid = root ? Integer.toUnsignedLong((Integer) a.get("uid")) : -1;
+        long gid = root ? Integer.toUnsignedLong((Integer) a.get("gid")) : -1;
+        Entry.Builder b = switch (type) {
+            case 0040000 -> Entry.directory(dest);
+            case 0100000 -> {
+                long size = ((Number) a.get("size")).longValue();
+                Entry.Contents c = Entry.Contents.of(size, () -> Files.newInputStream(src));
+                yield Entry.file(dest, size > 0 && blocks512(src) * 512 < size ? c.detectingHoles() : c);
             }
-            case 0100000 -> copyContents(src, dest, (Long) a.get("size"), ((Number) a.get("size")).longValue() > 0
-                    && blocks512(src) * 512 < ((Number) a.get("size")).longValue());
-            case 0120000 -> fs.symlink(Files.readSymbolicLink(src).toString().getBytes(StandardCharsets.UTF_8), dest);
+            case 0120000 -> Entry.symlink(dest, Files.readSymbolicLink(src).toString().getBytes(StandardCharsets.UTF_8));
             case 0020000, 0060000, 0010000, 0140000 -> {
                 long rdev = ((Number) a.get("rdev")).longValue();
                 // glibc's gnu_dev_major / gnu_dev_minor
                 int major = (int) (((rdev >>> 32) & 0xFFFFF000L) | ((rdev >>> 8) & 0xFFF));
                 int minor = (int) (((rdev >>> 12) & 0xFFFFFF00L) | (rdev & 0xFF));
-                fs.mknod(dest, mode, major, minor);
+                yield type == 0020000 ? Entry.charDevice(dest, major, minor)
+                        : type == 0060000 ? Entry.blockDevice(dest, major, minor)
+                        : type == 0010000 ? Entry.fifo(dest) : Entry.socket(dest);
             }
             default -> throw new IOException(src + ": unknown file type 0" + Integer.toOctalString(type));
-        }
+        };
         if (type != 0120000) {
-            copyXattrs(src, dest, type);
+            for (String[] x : xattrsOf(src, type)) {
+                b.xattr(x[0], HexFormat.of().parseHex(x[1]));
+            }
         }
-        FileTime atime = (FileTime) a.get("lastAccessTime");
-        FileTime mtime = (FileTime) a.get("lastModifiedTime");
-        // the JDK hands ids out as int: ids above 2^31 come back negative
-        Long uid = root ? Integer.toUnsignedLong((Integer) a.get("uid")) : null;
-        Long gid = root ? Integer.toUnsignedLong((Integer) a.get("gid")) : null;
-        fs.setAttributes(dest, new InodeAttributes(type == 0120000 ? null : mode & 07777, uid, gid,
-                atime.toInstant(), mtime.toInstant()), false);
+        Entry e = b.mode(mode & 07777).owner(uid, gid).times(atime.toInstant(), mtime.toInstant()).build();
+        entries.create(e, dest); // a directory is made 0700: its own mode once its contents are in
+        if (type == 0040000) {
+            List<Path> children = new ArrayList<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
+                ds.forEach(children::add);
+            }
+            children.sort(null);
+            for (Path c : children) {
+                copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+            }
+        } else if (type == 0100000 && readahead != null) {
+            readahead.consumed(e.contents().size());
+        }
+        entries.attributes(e, dest);
     }
 
     /** st_blocks of a regular file: from the one {@code find} pass over the tree, else asked of {@code stat}. */
@@ -201,48 +213,6 @@ public final class HostTreeImporter {
             Thread.currentThread().interrupt();
             return List.of();
         }
-    }
-
-    private void copyContents(Path src, String dest, long size, boolean sparse) throws IOException {
-        try (Ext4File f = fs.createFile(dest, 0600); FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
-            ByteBuffer buf = this.buffer; // one for the whole copy: zeroing a fresh MiB per file costs more than the copy
-            long pos = 0;
-            int bs = f.blockSize();
-            while (true) {
-                buf.clear();
-                int n = in.read(buf, pos);
-                if (n <= 0) {
-                    break;
-                }
-                byte[] b = buf.array();
-                if (!sparse) {
-                    f.pwrite(pos, b, 0, n);
-                } else {
-                    for (int off = 0; off < n; off += bs) {
-                        int len = Math.min(bs, n - off);
-                        if (!allZero(b, off, len)) {
-                            f.pwrite(pos + off, b, off, len);
-                        }
-                    }
-                }
-                pos += n;
-            }
-            if (readahead != null) {
-                readahead.consumed(pos);
-            }
-            if (f.size() != pos) {
-                f.truncate(pos); // a hole at the end
-            }
-        }
-    }
-
-    private static boolean allZero(byte[] b, int off, int len) {
-        for (int i = off; i < off + len; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- extended attributes ----------------------------------------------------------------
@@ -297,7 +267,7 @@ public final class HostTreeImporter {
         return b.toString(StandardCharsets.UTF_8);
     }
 
-    private void copyXattrs(Path src, String dest, int type) throws IOException {
+    private List<String[]> xattrsOf(Path src, int type) {
         String abs = src.toAbsolutePath().toString();
         List<String[]> list = xattrCache.get(abs);
         if (list == null && xattrRoots.stream().anyMatch(abs::startsWith)) {
@@ -308,9 +278,7 @@ public final class HostTreeImporter {
             // xattrs of fifos, sockets and devices come from getfattr only (which lists none here)
             list = type == 0100000 || type == 0040000 ? userXattrs(src) : List.of();
         }
-        for (String[] x : list) {
-            fs.setXattr(dest, x[0], HexFormat.of().parseHex(x[1]), Ext4FileSystem.XattrMode.EITHER);
-        }
+        return list;
     }
 
     /** The user.* attributes through the JDK, where getfattr did not read them. */
