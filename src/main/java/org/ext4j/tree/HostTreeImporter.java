@@ -53,6 +53,36 @@ public final class HostTreeImporter {
     private boolean warnedXattrs;
     /** Reads the source tree ahead of the copy while a tree is copied, else null. */
     private Readahead readahead;
+    /** Times later than this are stored as this (SOURCE_DATE_EPOCH clamping); null keeps them. */
+    private java.time.Instant clampTime;
+    private Listener listener = (files, bytes) -> { };
+
+    /** Told after each source entry is copied: the progress bar of {@code mkfs -d}. */
+    @FunctionalInterface
+    public interface Listener {
+        /** One more entry (a name: file, directory, link...) is in, with {@code bytes} of file contents. */
+        void copied(long entries, long bytes);
+    }
+
+    /** Reports each copied entry to {@code l}. */
+    public HostTreeImporter listener(Listener l) {
+        this.listener = l;
+        return this;
+    }
+
+    /**
+     * Stores access and modification times later than {@code t} as {@code t}, earlier ones as they
+     * are: reproducible-builds.org's clamping to {@code SOURCE_DATE_EPOCH}; null (the default) keeps
+     * every time.
+     */
+    public HostTreeImporter clampTimes(java.time.Instant t) {
+        this.clampTime = t;
+        return this;
+    }
+
+    private java.time.Instant clamp(java.time.Instant t) {
+        return clampTime != null && t.isAfter(clampTime) ? clampTime : t;
+    }
 
     /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
     public HostTreeImporter(Ext4FileSystem fs, Consumer<String> warnings) throws IOException {
@@ -117,6 +147,7 @@ public final class HostTreeImporter {
             String first = linked.putIfAbsent(key, dest);
             if (first != null) {
                 fs.link(first, dest);
+                listener.copied(1, 0);
                 return;
             }
         }
@@ -153,7 +184,8 @@ public final class HostTreeImporter {
         Long uid = root ? Integer.toUnsignedLong((Integer) a.get("uid")) : null;
         Long gid = root ? Integer.toUnsignedLong((Integer) a.get("gid")) : null;
         fs.setAttributes(dest, new InodeAttributes(type == 0120000 ? null : mode & 07777, uid, gid,
-                atime.toInstant(), mtime.toInstant()), false);
+                clamp(atime.toInstant()), clamp(mtime.toInstant())), false);
+        listener.copied(1, type == 0100000 ? ((Number) a.get("size")).longValue() : 0);
     }
 
     /** st_blocks of a regular file: from the one {@code find} pass over the tree, else asked of {@code stat}. */
