@@ -71,9 +71,11 @@ public final class HostTreeImporter {
     }
 
     /**
-     * Stores access and modification times later than {@code t} as {@code t}, earlier ones as they
-     * are: reproducible-builds.org's clamping to {@code SOURCE_DATE_EPOCH}; null (the default) keeps
-     * every time.
+     * Stores modification times later than {@code t} as {@code t}, earlier ones as they are:
+     * reproducible-builds.org's clamping to {@code SOURCE_DATE_EPOCH}; and the access time as that
+     * clamped modification time, since reading the source (this copy, or the build before it)
+     * changes the source's atimes, so they are not an input a reproducible image may depend on.
+     * Null (the default) keeps every time as it is.
      */
     public HostTreeImporter clampTimes(java.time.Instant t) {
         this.clampTime = t;
@@ -184,7 +186,7 @@ public final class HostTreeImporter {
         Long uid = root ? Integer.toUnsignedLong((Integer) a.get("uid")) : null;
         Long gid = root ? Integer.toUnsignedLong((Integer) a.get("gid")) : null;
         fs.setAttributes(dest, new InodeAttributes(type == 0120000 ? null : mode & 07777, uid, gid,
-                clamp(atime.toInstant()), clamp(mtime.toInstant())), false);
+                clampTime != null ? clamp(mtime.toInstant()) : atime.toInstant(), clamp(mtime.toInstant())), false);
         listener.copied(1, type == 0100000 ? ((Number) a.get("size")).longValue() : 0);
     }
 
