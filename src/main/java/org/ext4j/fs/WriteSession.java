@@ -113,7 +113,7 @@ final class WriteSession {
         this.journal = new NoJournal(volume.bufferCache(), device, this::markInUse);
         // an unnamed top-level directory's random start group: group 0 in a reproducible session
         this.allocator = options.fixedTime() != null ? GroupAllocator.open(volume, n -> 0) : GroupAllocator.open(volume);
-        this.reservations = new Reservations(allocator::freeBlocksFor, 256);
+        this.reservations = new Reservations(allocator::freeBlocksFor, Reservations.SESSION_MARGIN_BLOCKS);
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());

@@ -42,8 +42,9 @@ import org.ext4j.format.Features;
  * <li>symlinks of 60 bytes or more: one block; extended attributes that do not fit in the inode's
  * extra space: one block per inode.
  * </ul>
- * A size fits when the free blocks minus the reserved ones ({@code -m}) are at least the need plus
- * the margin percentage, and the inodes cover the tree's; without {@code -N} and {@code -i} the
+ * A size fits when the free blocks minus the reserved ones ({@code -m}) and the 256 a write session
+ * holds back for extent blocks ({@code Reservations.SESSION_MARGIN_BLOCKS}) are at least the need
+ * plus the margin percentage, and the inodes cover the tree's; without {@code -N} and {@code -i} the
  * inode count is the tree's inodes plus the margin plus the 11 reserved ones (mke2fs then rounds
  * it up to fill whole inode-table blocks in every group). Each try that falls short grows the size
  * by what was missing (at least one block), so the first fitting size is the answer.
@@ -233,8 +234,8 @@ final class MkfsSizer {
         if (o.inodeCount == 0 && o.bytesPerInode == 0) {
             o.inodeCount = (long) Math.ceil(inodesWanted * factor) + MkfsGeometry.FIRST_INO;
         }
-        // a lower bound: the data alone, at least 1 MiB
-        long size = Math.max(1L << 20, u.dataBytes & ~4095L);
+        // a lower bound: the data alone, at least 64 KiB (smaller is grown until mke2fs's rules accept it)
+        long size = Math.max(64L << 10, u.dataBytes & ~4095L);
         for (int tries = 0; tries < 100_000; tries++) {
             MkfsGeometry g;
             MkfsLayout layout;
@@ -252,7 +253,13 @@ final class MkfsSizer {
             for (long f : layout.freeBlocks) {
                 free += f;
             }
-            long usable = free - g.reservedBlocks;
+            // the reserved blocks (-m) and the margin a write session holds back for extent blocks
+            long usable = free - g.reservedBlocks - org.ext4j.mapping.Reservations.SESSION_MARGIN_BLOCKS;
+            if (g.inodesPerGroup < MkfsGeometry.FIRST_INO + 1 && o.inodeCount != 0 && o.bytesPerInode == 0) {
+                // the reserved inodes and the root's must all be in group 0 (MkfsWriter writes them there)
+                o.inodeCount = Math.max(o.inodeCount, (MkfsGeometry.FIRST_INO + 5) * g.groupCount);
+                continue;
+            }
             long wanted = (long) Math.ceil(blocksNeeded(u, g) * factor);
             boolean inodesOk = g.inodesCount - MkfsGeometry.FIRST_INO >= inodesWanted;
             if (usable >= wanted && inodesOk) {
