@@ -22,7 +22,12 @@ import picocli.CommandLine.Spec;
  * counts blocks of the {@code -b} size (1 KiB without {@code -b}); without SIZE the image file's own
  * size is used. Every option is checked before the image is touched. {@code -d SRCDIR} then copies
  * the tree's contents into the root, as {@code put} does; {@code --tar FILE} puts a tar archive's
- * members there instead, read as a stream ({@code -} for standard input).
+ * members there instead, read as a stream ({@code -} for standard input). With {@code -d} and
+ * without SIZE, the smallest size that holds
+ * the tree with {@code --margin} percent to spare is chosen and printed ("size N KiB (B blocks)",
+ * even with {@code -q}). With {@code SOURCE_DATE_EPOCH} in the environment or {@code --reproducible}
+ * the image depends only on the inputs ({@link Mkfs.Builder#reproducible}). On a terminal a
+ * progress bar shows the copy ({@link ProgressBar}); {@code -q} or a non-terminal stdout turns it off.
  */
 @Command(name = "mkfs", description = "Make an ext4 (or ext2/ext3) file system in an image file, as mke2fs; -d fills it from a directory, --tar from a tar archive.")
 final class MkfsCommand implements Callable<Integer> {
@@ -73,10 +78,19 @@ final class MkfsCommand implements Callable<Integer> {
             description = "Put the members of the tar archive FILE ('-' for standard input) into the new file system's root.")
     String tar;
 
+    @Option(names = "--reproducible", description = "Reproducible image: times, UUID and hash seed from the inputs"
+            + " (SOURCE_DATE_EPOCH if set, else 0); SOURCE_DATE_EPOCH alone also turns this on.")
+    boolean reproducible;
+
+    @Option(names = "--margin", paramLabel = "PERCENT",
+            description = "With -d and no SIZE: room to spare over what the tree needs (default 10).")
+    Double margin;
+
     @Parameters(index = "0", paramLabel = "IMAGE")
     Path image;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE",
+            description = "Size (64M, 2G, or blocks); default with -d: what the tree needs plus --margin; else the image's size.")
     String size;
 
     @Override
@@ -143,6 +157,30 @@ final class MkfsCommand implements Callable<Integer> {
                 err.flush();
             });
         }
+        String epoch = System.getenv("SOURCE_DATE_EPOCH");
+        if (epoch != null || reproducible) {
+            long t = 0;
+            if (epoch != null) {
+                if (!epoch.matches("\\d{1,19}")) {
+                    throw new InvalidArgumentException("SOURCE_DATE_EPOCH=" + epoch + ": not a number of seconds");
+                }
+                try {
+                    t = Long.parseLong(epoch);
+                } catch (NumberFormatException e) {
+                    throw new InvalidArgumentException("SOURCE_DATE_EPOCH=" + epoch + ": too large");
+                }
+            }
+            b.reproducible(t);
+        }
+        if (margin != null) {
+            if (sourceDir == null || size != null) {
+                throw new InvalidArgumentException("--margin: only with -d and no SIZE");
+            }
+            b.margin(margin);
+        }
+        if (sourceDir != null && !quiet && ProgressBar.onTerminal()) {
+            b.progress(new ProgressBar(spec.commandLine().getOut(), "copying " + sourceDir));
+        }
         if (size != null) {
             int log = blockSize == 0 ? 0 : Integer.numberOfTrailingZeros(blockSize) - 10;
             if (blockSize != 0 && blockSize != 1024 && blockSize != 2048 && blockSize != 4096) {
@@ -166,8 +204,12 @@ final class MkfsCommand implements Callable<Integer> {
         } else {
             r = b.build(image);
         }
+        PrintWriter out = spec.commandLine().getOut();
+        if (r.sizeChosen()) { // said even with -q: the caller cannot know it otherwise
+            out.printf("size %d KiB (%d blocks)%n", r.blocksCount() * r.blockSize() / 1024, r.blocksCount());
+            out.flush();
+        }
         if (!quiet) {
-            PrintWriter out = spec.commandLine().getOut();
             out.printf("%s: %d blocks of %d bytes, %d inodes, %d groups%s, UUID %s%n", image, r.blocksCount(),
                     r.blockSize(), r.inodesCount(), r.groupCount(),
                     r.journalBlocks() > 0 ? ", journal of " + r.journalBlocks() + " blocks" : "", r.uuid());

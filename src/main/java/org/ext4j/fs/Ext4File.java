@@ -261,7 +261,7 @@ public final class Ext4File implements Closeable {
         // file_update_time: the write's time, stored with the inode once the write has changed the
         // file (the kernel stamps it first; a write refused by damage it meets then leaves the inode
         // as it was here: validate, then change)
-        Instant now = Instant.now();
+        Instant now = session.clock.instant();
         writerLock.lock(); // i_rwsem
         try {
             if (inline != null && inline.active()) {
@@ -644,7 +644,7 @@ public final class Ext4File implements Closeable {
     /** Writes the inode with mtime and ctime set to now, in a handle of its own. */
     private void writeInodeNow() throws IOException {
         try (Handle h = session.journal.start(1)) {
-            Instant now = Instant.now();
+            Instant now = session.clock.instant();
             inode.write(h, now.getEpochSecond(), now.getNano());
         }
     }

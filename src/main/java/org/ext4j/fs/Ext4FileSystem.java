@@ -170,7 +170,7 @@ public final class Ext4FileSystem implements Closeable {
             throw new org.ext4j.namespace.EntryExistsException(path + ": file exists");
         }
         // without the extent feature the file is block-mapped (i_block all zero, no EXTENTS flag), as the kernel makes it
-        long ino = new Namei(session, java.time.Clock.systemUTC()).create(parent, name, permissions, session.owner);
+        long ino = new Namei(session, session.clock).create(parent, name, permissions, session.owner);
         return openInode(ino, path); // under the parent's lock: no unlink before it is open
     }
 
@@ -324,7 +324,7 @@ public final class Ext4FileSystem implements Closeable {
             }
             try (InodeLocks.Held c = session.locks.exclusive(e.inode())) {
                 InodeRecord child = session.currentInode(e.inode());
-                new Unlinker(session, java.time.Clock.systemUTC()).unlink(parent, name, child);
+                new Unlinker(session, session.clock).unlink(parent, name, child);
             }
             return null;
         });
@@ -388,7 +388,7 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     private Namei namei() {
-        return new Namei(session, java.time.Clock.systemUTC());
+        return new Namei(session, session.clock);
     }
 
     /** Prefixes a refusal's message with the path it concerns, keeping its type. */
@@ -532,7 +532,7 @@ public final class Ext4FileSystem implements Closeable {
             DirEntry e = new Directory(volume, inode(n.parent())).lookup(n.name());
             // the parent's lock, then the child's (a directory below it)
             try (InodeLocks.Held held = e == null ? () -> { } : session.locks.exclusive(e.inode())) {
-                namei().rmdir(n.parent(), n.name(), new Unlinker(session, java.time.Clock.systemUTC()));
+                namei().rmdir(n.parent(), n.name(), new Unlinker(session, session.clock));
             }
             return null;
         }));
@@ -602,7 +602,7 @@ public final class Ext4FileSystem implements Closeable {
                         }
                         named(from, () -> {
                             namei.rename(oldDir, src.name(), newDir, dst.name(), mode,
-                                    new Unlinker(session, java.time.Clock.systemUTC()), oldChain, newChain);
+                                    new Unlinker(session, session.clock), oldChain, newChain);
                             return null;
                         });
                         return null;
@@ -781,9 +781,9 @@ public final class Ext4FileSystem implements Closeable {
             throw new NotFoundException("no attribute " + name + " (ENODATA)");
         }
         org.ext4j.inode.XattrWriter writer = new org.ext4j.inode.XattrWriter(volume, session.allocator.blocks(),
-                session.allocator.inodes(), session.reservations);
+                session.allocator.inodes(), session.reservations).reproducible(session.clock, session.deterministic);
         byte[] raw = cur.raw();
-        Instant now = Instant.now();
+        Instant now = session.clock.instant();
         int finalMode = newMode;
         int credits = org.ext4j.inode.XattrWriter.credits(superblock(), stored != null ? stored.length : 0);
         try (org.ext4j.txn.Handle h = session.journal.start(credits + 1)) {

@@ -1,7 +1,6 @@
 package org.ext4j.fs;
 
 import java.io.IOException;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -67,8 +66,6 @@ final class Namei {
     private static final int S_ISGID = 02000;
     private static final int S_IXGRP = 00010;
     private static final byte[] DOTDOT = {'.', '.'};
-    private static final SecureRandom GENERATIONS = new SecureRandom();
-
     /** The owner of new inodes, and the caller's credentials ({@code current_fsuid()}). */
     record Owner(long uid, long gid) {
     }
@@ -294,7 +291,7 @@ final class Namei {
         int ns = now.getNano();
         InodeWriter w = new InodeWriter(sb, ino, raw).extraIsize(sb.newInodeExtraIsize()).mode(mode)
                 .uid(owner.uid()).gid(gid).size(0).linksCount(links).flags(flags)
-                .generation(GENERATIONS.nextInt() & 0xFFFFFFFFL).iBlock(iBlock).blocks512(0);
+                .generation(session.newGeneration()).iBlock(iBlock).blocks512(0);
         w.atime(s, ns).mtime(s, ns).ctime(s, ns).crtime(s, ns);
         more.accept(w);
         w.setChecksum();

@@ -263,7 +263,8 @@ final class Unlinker {
     }
 
     private XattrWriter xattrs() {
-        return new XattrWriter(volume, session.allocator.blocks(), session.allocator.inodes());
+        return new XattrWriter(volume, session.allocator.blocks(), session.allocator.inodes())
+                .reproducible(clock, session.deterministic);
     }
 
     /**

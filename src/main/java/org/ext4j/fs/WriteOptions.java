@@ -6,13 +6,27 @@ package org.ext4j.fs;
  * wake-up interval and dirty age limit ({@code dirty_writeback_centisecs}, {@code dirty_expire_centisecs}),
  * and the largest folio the page cache makes (64 KiB; one block makes every folio one block, as
  * docs/RACES.md's scenarios assume).
+ *
+ * <p>{@code fixedTime}, null by default, makes a session that depends on nothing but its inputs (a
+ * reproducible build, {@code SOURCE_DATE_EPOCH}): every time it stamps (mount and write times in the
+ * superblock, inode ctime/mtime/crtime of what it creates or changes, {@code UTIME_NOW}) is that
+ * instant; new inodes get generation 0 (as mke2fs {@code -d} leaves them) instead of a random one;
+ * and there is no background flusher, so data is written back only at the writer's dirty throttle,
+ * fsync and close, in the writer's order, and block allocation does not depend on thread timing.
  */
 public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes,
-        long statusTreeEntries, long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes) {
+        long statusTreeEntries, long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes,
+        java.time.Instant fixedTime) {
     public WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes, long statusTreeEntries,
             long flushIntervalMillis, long dirtyExpireMillis) {
         this(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries, flushIntervalMillis,
                 dirtyExpireMillis, org.ext4j.pagecache.AddressSpace.MAX_FOLIO_SIZE);
+    }
+
+    public WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes, long statusTreeEntries,
+            long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes) {
+        this(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries, flushIntervalMillis,
+                dirtyExpireMillis, maxFolioBytes, null);
     }
 
     public WriteOptions {
@@ -26,7 +40,16 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
     /** These options with folios of at most {@code bytes} (a power of two; less than a block means one block). */
     public WriteOptions withMaxFolioBytes(int bytes) {
         return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
-                flushIntervalMillis, dirtyExpireMillis, bytes);
+                flushIntervalMillis, dirtyExpireMillis, bytes, fixedTime);
+    }
+
+    /**
+     * These options for a session that runs as if at {@code t} and without randomness or background
+     * threads (see the class comment); null for the system clock.
+     */
+    public WriteOptions withFixedTime(java.time.Instant t) {
+        return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
+                flushIntervalMillis, dirtyExpireMillis, maxFolioBytes, t);
     }
 
     /** Share of the heap the page cache may fill. */

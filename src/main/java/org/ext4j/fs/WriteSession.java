@@ -101,13 +101,19 @@ final class WriteSession {
     /** The flusher sleeps on this; never interrupted, because an interrupt closes the FileChannel. */
     private final Object wake = new Object();
     private volatile IOException flusherError;
+    /** The session's time: the system clock, or {@link WriteOptions#fixedTime} for a reproducible session. */
+    final java.time.Clock clock;
+    /** Whether the session must not depend on randomness or thread timing ({@link WriteOptions#fixedTime} given). */
+    final boolean deterministic;
+    private static final java.security.SecureRandom GENERATIONS = new java.security.SecureRandom();
 
     private WriteSession(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         this.volume = volume;
         this.device = device;
         this.journal = new NoJournal(volume.bufferCache(), device, this::markInUse);
-        this.allocator = GroupAllocator.open(volume);
-        this.reservations = new Reservations(allocator::freeBlocksFor, 256);
+        // an unnamed top-level directory's random start group: group 0 in a reproducible session
+        this.allocator = options.fixedTime() != null ? GroupAllocator.open(volume, n -> 0) : GroupAllocator.open(volume);
+        this.reservations = new Reservations(allocator::freeBlocksFor, Reservations.SESSION_MARGIN_BLOCKS);
         this.limits = new PageCacheLimits(options.pageCacheBytes(), options.dirtyBackgroundBytes(),
                 options.dirtyLimitBytes());
         this.shrinker = new ExtentStatusShrinker(options.statusTreeEntries());
@@ -116,6 +122,9 @@ final class WriteSession {
         this.originalState = volume.superblock().state;
         this.flushIntervalMillis = Math.max(1, options.flushIntervalMillis());
         this.dirtyExpireMillis = Math.max(0, options.dirtyExpireMillis());
+        this.deterministic = options.fixedTime() != null;
+        this.clock = deterministic ? java.time.Clock.fixed(options.fixedTime(), java.time.ZoneOffset.UTC)
+                : java.time.Clock.systemUTC();
         this.flusher = new Thread(this::flushLoop, "ext4j-flusher");
         this.flusher.setDaemon(true);
     }
@@ -227,7 +236,9 @@ final class WriteSession {
             }
             throw e;
         }
-        s.flusher.start();
+        if (!s.deterministic) {
+            s.flusher.start(); // a reproducible session writes back only at the writer's throttle, fsync and close
+        }
         return s;
     }
 
@@ -243,7 +254,7 @@ final class WriteSession {
             if (found.isEmpty()) {
                 return;
             }
-            Unlinker unlinker = new Unlinker(this, java.time.Clock.systemUTC());
+            Unlinker unlinker = new Unlinker(this, clock);
             for (org.ext4j.format.InodeRecord rec : found) {
                 unlinker.checkOrphan(rec);
             }
@@ -286,7 +297,7 @@ final class WriteSession {
      * before anything else the session changes.
      */
     private void markInUse() throws IOException {
-        long now = Instant.now().getEpochSecond();
+        long now = clock.instant().getEpochSecond();
         try (Handle h = journal.start(1)) {
             volume.updateSuperblock(h, raw -> {
                 Le.put16(raw, 0x3A, Le.u16(raw, 0x3A) & ~Superblock.STATE_VALID);
@@ -299,6 +310,14 @@ final class WriteSession {
         }
         journal.commit();
         inUse = true;
+    }
+
+    /**
+     * {@code i_generation} of a new inode: random, as the kernel's {@code prandom_u32}; 0 in a
+     * reproducible session, as mke2fs {@code -d} leaves it.
+     */
+    long newGeneration() {
+        return deterministic ? 0 : GENERATIONS.nextInt() & 0xFFFFFFFFL;
     }
 
     /** An operation of the file system that may change the image. */
@@ -402,7 +421,7 @@ final class WriteSession {
         } else if (cause instanceof IOException) {
             code = Superblock.ERR_EIO;
         }
-        long now = Instant.now().getEpochSecond();
+        long now = clock.instant().getEpochSecond();
         long errIno = ino;
         long errBlock = block;
         int errCode = code;
@@ -459,7 +478,7 @@ final class WriteSession {
         try (InodeLocks.Held held = locks.exclusive(f.inode())) {
             openFiles.remove(f.inode(), f);
             change("ext4_evict_inode", () -> {
-                new Unlinker(this, java.time.Clock.systemUTC()).released(f.inode());
+                new Unlinker(this, clock).released(f.inode());
                 return null;
             });
         }
@@ -477,7 +496,9 @@ final class WriteSession {
             wake.notifyAll();
         }
         try {
-            flusher.join();
+            if (flusher.isAlive()) {
+                flusher.join();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -497,7 +518,7 @@ final class WriteSession {
             }
         }
         if (inUse && !failed()) {
-            long now = Instant.now().getEpochSecond();
+            long now = clock.instant().getEpochSecond();
             try (Handle h = journal.start(2)) {
                 allocator.syncCounters(h);
                 boolean noOrphans = orphans.isEmpty();

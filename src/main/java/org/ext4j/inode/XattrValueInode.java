@@ -64,6 +64,8 @@ final class XattrValueInode {
     private final Superblock sb;
     private final BlockAllocator blocks;
     private final InodeAllocator inodes;
+    /** Generation 0 for new value inodes (a reproducible session) instead of a random one. */
+    boolean zeroGenerations;
 
     XattrValueInode(Volume volume, BlockAllocator blocks, InodeAllocator inodes) {
         this.volume = volume;
@@ -170,7 +172,7 @@ final class XattrValueInode {
             InodeWriter w = new InodeWriter(sb, ino, raw).extraIsize(sb.newInodeExtraIsize()).mode(MODE)
                     .uid(owner.uid).gid(owner.gid).size(value.length).linksCount(1)
                     .flags(flags | InodeRecord.FL_EA_INODE | InodeRecord.FL_EXTENTS)
-                    .generation(GENERATIONS.nextInt() & 0xFFFFFFFFL).iBlock(iBlock)
+                    .generation(zeroGenerations ? 0 : GENERATIONS.nextInt() & 0xFFFFFFFFL).iBlock(iBlock)
                     .blocks512((long) n * (bs / 512));
             w.mtime(s, ns).crtime(s, ns);
             w.atime(hash, 0); // ext4_xattr_inode_set_hash

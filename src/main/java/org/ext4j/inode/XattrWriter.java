@@ -126,6 +126,8 @@ public final class XattrWriter {
      * {@code inodes}; without an inode allocator (null) a value that needs its own inode is refused
      * ({@link UnsupportedFeatureException} "ea_inode").
      */
+    private java.time.Clock clock = java.time.Clock.systemUTC();
+
     public XattrWriter(Volume volume, BlockAllocator blocks, InodeAllocator inodes) {
         this(volume, blocks, inodes, null);
     }
@@ -141,6 +143,18 @@ public final class XattrWriter {
         this.blocks = blocks;
         this.values = inodes == null ? null : new XattrValueInode(volume, blocks, inodes);
         this.reservations = reservations;
+    }
+
+    /**
+     * This writer stamping value inodes with {@code clock}'s time, and giving them generation 0
+     * rather than a random one when {@code zeroGenerations} (a reproducible write session).
+     */
+    public XattrWriter reproducible(java.time.Clock clock, boolean zeroGenerations) {
+        this.clock = clock;
+        if (values != null) {
+            values.zeroGenerations = zeroGenerations;
+        }
+        return this;
     }
 
     /**
@@ -345,7 +359,7 @@ public final class XattrWriter {
         boolean setExtAttr = value != null && !volume.currentSuperblock().hasCompat(Features.COMPAT_EXT_ATTR);
 
         // ---- change: the allocations first, as the steps that may still fail for lack of space
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         long valueInum = 0;
         if (inInode) {
             try {

@@ -20,6 +20,9 @@ public final class Reservations {
         long freeFor(long need) throws IOException;
     }
 
+    /** The margin a write session holds back (what {@code mkfs -d}'s automatic size must leave over the data). */
+    public static final long SESSION_MARGIN_BLOCKS = 256;
+
     private final FreeBlocks freeBlocks;
     private final long margin;
     private final AtomicLong reserved = new AtomicLong();

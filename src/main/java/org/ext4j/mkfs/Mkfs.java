@@ -61,12 +61,27 @@ public final class Mkfs {
         long now = -1;
         Path sourceDir;
         EntrySource source;
+        /** SOURCE_DATE_EPOCH of a reproducible build, else -1. */
+        long sourceDateEpoch = -1;
+        /** Spare room, in percent of what the tree needs, when the size is chosen from {@code -d}'s tree. */
+        double marginPercent = DEFAULT_MARGIN;
+        Progress progress;
         java.util.function.Consumer<String> warnings = w -> System.err.println("ext4j mkfs: warning: " + w);
     }
 
-    /** What was made. */
+    /** Default {@link Builder#margin}: 10% over what the tree needs, besides the file system's own metadata. */
+    public static final double DEFAULT_MARGIN = 10;
+
+    /** What was made; {@code sizeChosen} when the size came from the source tree. */
     public record Result(long blocksCount, int blockSize, long inodesCount, long groupCount, long journalBlocks,
-            UUID uuid) {
+            UUID uuid, boolean sizeChosen) {
+    }
+
+    /** Told how the copy of {@code -d}'s tree goes: the totals once, then each entry copied, then the end. */
+    public interface Progress extends HostTreeImporter.Listener {
+        void begin(long entries, long bytes);
+
+        void end();
     }
 
     public static final class Builder {
@@ -195,6 +210,34 @@ public final class Mkfs {
             return this;
         }
 
+        /**
+         * A reproducible build ({@code SOURCE_DATE_EPOCH}): every time in the image is
+         * {@code epochSeconds}, except the source's access and modification times that are earlier
+         * (later ones are clamped to it); the UUID and hash seed, unless given, are name-based UUIDs
+         * of the options and size (see {@link #derivedUuid}); the write session that imports the
+         * tree runs with that fixed time, no randomness and no background writeback
+         * ({@link WriteOptions#withFixedTime}). Two builds with the same inputs give the same bytes.
+         */
+        public Builder reproducible(long epochSeconds) {
+            if (epochSeconds < 0) {
+                throw new IllegalArgumentException("SOURCE_DATE_EPOCH " + epochSeconds + " is negative");
+            }
+            o.sourceDateEpoch = epochSeconds;
+            return this;
+        }
+
+        /** {@code --margin}: room to spare, in percent of what the tree needs, when no size is given with {@link #sourceDir}. */
+        public Builder margin(double percent) {
+            o.marginPercent = percent;
+            return this;
+        }
+
+        /** Progress of {@link #sourceDir}'s copy (the CLI's progress bar); none by default. */
+        public Builder progress(Progress p) {
+            o.progress = p;
+            return this;
+        }
+
         /** Where {@code -d}'s warnings go (what could not be copied exactly); default standard error. */
         public Builder warnings(java.util.function.Consumer<String> w) {
             o.warnings = w;
@@ -211,7 +254,21 @@ public final class Mkfs {
             UnsupportedFeatureException {
         check(o);
         long sizeBytes;
-        if (o.sizeBytes >= 0) {
+        MkfsSizer.TreeUsage usage = null;
+        boolean chosen = false;
+        if (o.sourceDir != null && (o.progress != null || (o.sizeBytes < 0 && o.sizeBlocks < 0))) {
+            usage = MkfsSizer.measure(o.sourceDir);
+        }
+        long givenInodes = o.inodeCount;
+        if (o.sourceDir != null && o.sizeBytes < 0 && o.sizeBlocks < 0) {
+            try {
+                sizeBytes = MkfsSizer.fit(o, usage, o.marginPercent); // may set o.inodeCount: -N for the tree
+            } catch (InvalidArgumentException | UnsupportedFeatureException | RuntimeException e) {
+                o.inodeCount = givenInodes;
+                throw e;
+            }
+            chosen = true;
+        } else if (o.sizeBytes >= 0) {
             sizeBytes = o.sizeBytes;
         } else if (o.sizeBlocks >= 0) {
             long unit = o.blockSize == 0 ? 1024 : o.blockSize;
@@ -226,11 +283,18 @@ public final class Mkfs {
             }
             sizeBytes = Files.size(image) & ~4095L; // mke2fs rounds a device's size to whole pages
         }
-        MkfsGeometry g = MkfsGeometry.compute(o, sizeBytes);
-        MkfsLayout layout = MkfsLayout.plan(g);
-        UUID uuid = o.uuid != null ? o.uuid : UUID.randomUUID();
-        UUID seed = o.hashSeed != null ? o.hashSeed : UUID.randomUUID();
-        long now = o.now >= 0 ? o.now : System.currentTimeMillis() / 1000;
+        MkfsGeometry g;
+        MkfsLayout layout;
+        try {
+            g = MkfsGeometry.compute(o, sizeBytes);
+            layout = MkfsLayout.plan(g);
+        } finally {
+            o.inodeCount = givenInodes; // the builder keeps what was given
+        }
+        boolean reproducible = o.sourceDateEpoch >= 0;
+        UUID uuid = o.uuid != null ? o.uuid : reproducible ? derivedUuid("uuid", o, g) : UUID.randomUUID();
+        UUID seed = o.hashSeed != null ? o.hashSeed : reproducible ? derivedUuid("hash_seed", o, g) : UUID.randomUUID();
+        long now = reproducible ? o.sourceDateEpoch : o.now >= 0 ? o.now : System.currentTimeMillis() / 1000;
 
         Path abs = image.toAbsolutePath();
         Path dir = abs.getParent();
@@ -252,17 +316,38 @@ public final class Mkfs {
                 dev.flush();
             }
             if (o.sourceDir != null) {
-                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, WriteOptions.defaults())) {
-                    new HostTreeImporter(fs, o.warnings).copyInto(o.sourceDir, "/");
+                WriteOptions wo = WriteOptions.defaults();
+                java.time.Instant clamp = null;
+                if (reproducible) {
+                    clamp = java.time.Instant.ofEpochSecond(o.sourceDateEpoch);
+                    wo = wo.withFixedTime(clamp);
+                }
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, wo)) {
+                    HostTreeImporter importer = new HostTreeImporter(fs, o.warnings).clampTimes(clamp);
+                    if (o.progress != null) {
+                        o.progress.begin(usage.entries, usage.fileBytes);
+                        importer.listener(o.progress);
+                    }
+                    try {
+                        importer.copyInto(o.sourceDir, "/");
+                    } finally {
+                        if (o.progress != null) {
+                            o.progress.end();
+                        }
+                    }
                 }
             }
             if (o.source != null) {
-                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, WriteOptions.defaults())) {
+                WriteOptions wo = WriteOptions.defaults();
+                if (reproducible) {
+                    wo = wo.withFixedTime(java.time.Instant.ofEpochSecond(o.sourceDateEpoch));
+                }
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, wo)) {
                     new EntryImporter(fs, "/").importAll(o.source);
                 }
             }
-            if (Files.isRegularFile(abs) && Files.size(abs) > g.blocksCount * (long) g.blockSize && o.sizeBytes < 0
-                    && o.sizeBlocks < 0) {
+            if (!chosen && Files.isRegularFile(abs) && Files.size(abs) > g.blocksCount * (long) g.blockSize
+                    && o.sizeBytes < 0 && o.sizeBlocks < 0) {
                 // the image keeps its size when the file system is sized from it (mke2fs writes in place)
                 try (RandomAccessFile f = new RandomAccessFile(tmp.toFile(), "rw")) {
                     f.setLength(Files.size(abs));
@@ -275,7 +360,35 @@ public final class Mkfs {
                 Files.deleteIfExists(tmp);
             }
         }
-        return new Result(g.blocksCount, g.blockSize, g.inodesCount, g.groupCount, g.journalBlocks, uuid);
+        return new Result(g.blocksCount, g.blockSize, g.inodesCount, g.groupCount, g.journalBlocks, uuid, chosen);
+    }
+
+    /**
+     * The UUID (or hash seed) of a reproducible build: the name-based (version 3, MD5) UUID of
+     * {@code "ext4j-mkfs <what>"} followed by the options that decide the image, one
+     * {@code key=value} per line (block size, block and inode counts, inode size, reserved blocks,
+     * reserved GDT blocks, journal blocks, the three feature words in hex, type, label, root owner,
+     * lazy_itable_init, the UUID when given, SOURCE_DATE_EPOCH). The source directory's path is not
+     * part of it: the same tree elsewhere gives the same image.
+     */
+    static UUID derivedUuid(String what, Options o, MkfsGeometry g) {
+        StringBuilder b = new StringBuilder("ext4j-mkfs ").append(what).append('\n');
+        b.append("block_size=").append(g.blockSize).append('\n');
+        b.append("blocks=").append(g.blocksCount).append('\n');
+        b.append("inodes=").append(g.inodesCount).append('\n');
+        b.append("inode_size=").append(g.inodeSize).append('\n');
+        b.append("reserved_blocks=").append(g.reservedBlocks).append('\n');
+        b.append("reserved_gdt_blocks=").append(g.reservedGdtBlocks).append('\n');
+        b.append("journal_blocks=").append(g.journalBlocks).append('\n');
+        b.append("features=").append(Long.toHexString(g.compat)).append(',').append(Long.toHexString(g.incompat))
+                .append(',').append(Long.toHexString(g.roCompat)).append('\n');
+        b.append("type=").append(o.type).append('\n');
+        b.append("label=").append(o.label == null ? "" : o.label).append('\n');
+        b.append("root_owner=").append(o.rootUid).append(':').append(o.rootGid).append('\n');
+        b.append("lazy_itable_init=").append(o.lazyItableInit ? 1 : 0).append('\n');
+        b.append("uuid=").append(o.uuid == null ? "" : o.uuid).append('\n');
+        b.append("source_date_epoch=").append(o.sourceDateEpoch).append('\n');
+        return UUID.nameUUIDFromBytes(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private static void check(Options o) throws InvalidArgumentException {
@@ -305,6 +418,9 @@ public final class Mkfs {
         }
         if (o.sourceDir != null && o.source != null) {
             throw new InvalidArgumentException("-d " + o.sourceDir + " and an entry source (--tar): give one source");
+        }
+        if (o.marginPercent < 0 || o.marginPercent > 1000 || Double.isNaN(o.marginPercent)) {
+            throw new InvalidArgumentException("--margin " + o.marginPercent + ": the margin must be from 0 to 1000 percent");
         }
         if (o.sizeBytes < -1 || o.sizeBlocks < -1) {
             throw new InvalidArgumentException("size: negative");

@@ -56,6 +56,38 @@ public final class HostTreeImporter {
     private boolean warnedXattrs;
     /** Reads the source tree ahead of the copy while a tree is copied, else null. */
     private Readahead readahead;
+    /** Times later than this are stored as this (SOURCE_DATE_EPOCH clamping); null keeps them. */
+    private java.time.Instant clampTime;
+    private Listener listener = (files, bytes) -> { };
+
+    /** Told after each source entry is copied: the progress bar of {@code mkfs -d}. */
+    @FunctionalInterface
+    public interface Listener {
+        /** One more entry (a name: file, directory, link...) is in, with {@code bytes} of file contents. */
+        void copied(long entries, long bytes);
+    }
+
+    /** Reports each copied entry to {@code l}. */
+    public HostTreeImporter listener(Listener l) {
+        this.listener = l;
+        return this;
+    }
+
+    /**
+     * Stores modification times later than {@code t} as {@code t}, earlier ones as they are:
+     * reproducible-builds.org's clamping to {@code SOURCE_DATE_EPOCH}; and the access time as that
+     * clamped modification time, since reading the source (this copy, or the build before it)
+     * changes the source's atimes, so they are not an input a reproducible image may depend on.
+     * Null (the default) keeps every time as it is.
+     */
+    public HostTreeImporter clampTimes(java.time.Instant t) {
+        this.clampTime = t;
+        return this;
+    }
+
+    private java.time.Instant clamp(java.time.Instant t) {
+        return clampTime != null && t.isAfter(clampTime) ? clampTime : t;
+    }
 
     /** An importer into {@code fs}; {@code warnings} receives what could not be copied exactly. */
     public HostTreeImporter(Ext4FileSystem fs, Consumer<String> warnings) throws IOException {
@@ -121,6 +153,7 @@ public final class HostTreeImporter {
             String first = linked.putIfAbsent(key, dest);
             if (first != null) {
                 fs.link(first, dest);
+                listener.copied(1, 0);
                 return;
             }
         }
@@ -153,7 +186,9 @@ public final class HostTreeImporter {
                 b.xattr(x[0], HexFormat.of().parseHex(x[1]));
             }
         }
-        Entry e = b.mode(mode & 07777).owner(uid, gid).times(atime.toInstant(), mtime.toInstant()).build();
+        // a reproducible build stores the clamped mtime as atime too: reading the source moves atimes
+        java.time.Instant at = clampTime != null ? clamp(mtime.toInstant()) : atime.toInstant();
+        Entry e = b.mode(mode & 07777).owner(uid, gid).times(at, clamp(mtime.toInstant())).build();
         entries.create(e, dest); // a directory is made 0700: its own mode once its contents are in
         if (type == 0040000) {
             List<Path> children = new ArrayList<>();
@@ -168,6 +203,7 @@ public final class HostTreeImporter {
             readahead.consumed(e.contents().size());
         }
         entries.attributes(e, dest);
+        listener.copied(1, type == 0100000 ? e.contents().size() : 0);
     }
 
     /** st_blocks of a regular file: from the one {@code find} pass over the tree, else asked of {@code stat}. */
