@@ -291,6 +291,13 @@ public final class Mkfs {
         } finally {
             o.inodeCount = givenInodes; // the builder keeps what was given
         }
+        if (g.inodesPerGroup < MkfsGeometry.FIRST_INO + 1) {
+            // mke2fs spreads the reserved inodes and lost+found over several groups then;
+            // MkfsWriter places them all in group 0: refused by name rather than written wrong
+            throw new InvalidArgumentException("-N/-i: " + g.inodesPerGroup + " inodes per group; ext4j mkfs needs"
+                    + " the " + MkfsGeometry.FIRST_INO + " reserved inodes and lost+found in group 0 (at least "
+                    + (MkfsGeometry.FIRST_INO + 1) + " per group: raise -N or lower -i)");
+        }
         boolean reproducible = o.sourceDateEpoch >= 0;
         UUID uuid = o.uuid != null ? o.uuid : reproducible ? derivedUuid("uuid", o, g) : UUID.randomUUID();
         UUID seed = o.hashSeed != null ? o.hashSeed : reproducible ? derivedUuid("hash_seed", o, g) : UUID.randomUUID();

@@ -205,7 +205,7 @@ class MkfsImageTest {
     @ValueSource(strings = {"-b 512", "-b 8192", "-I 100", "-I 384", "-I 8192", "-O nosuchfeature", "-O ^sparse_super",
         "-O ^extent", "-t ext5", "-m 51", "-N 999999999", "-i 512", "-b 4096 -J size=1", "-U not-a-uuid",
         "-E nosuch=1", "-E root_owner=1", "-O inline_data -I 128", "-L 12345678901234567", "SIZE=1K", "SIZE=2x",
-        "-b 1024 SIZE=10"})
+        "-b 1024 SIZE=10", "-N 20 SIZE=300M"})
     void badArgumentsExitTwoAndLeaveTheImage(String row) throws Exception {
         Path img = tmp.resolve("keep.img");
         byte[] before = "an existing image".getBytes(StandardCharsets.US_ASCII);
