@@ -1,5 +1,9 @@
 package org.ext4j.namespace;
 
+import org.ext4j.buffer.MetaBuffer;
+import org.ext4j.error.CorruptionException;
+import org.ext4j.format.DxNode;
+
 /**
  * What a check of a directory block covered, the key of {@link org.ext4j.buffer.MetaBuffer#verified}
  * shared by the reader ({@link Directory}) and the writer ({@link DirectoryWriter}), which check a
@@ -22,5 +26,32 @@ record BlockCheck(long ino, long lblk, long pblk, long min, long max, int versio
 
     static BlockCheck root(long ino, long pblk, int maxLevels) {
         return new BlockCheck(ino, 0, pblk, ROOT, ROOT, maxLevels);
+    }
+
+    /** Decodes an index block's bytes, checking them ({@code DxNode.readRoot} or {@code readNode}). */
+    interface NodeReader {
+        DxNode read(byte[] b) throws CorruptionException;
+    }
+
+    /**
+     * The index node of {@code buf} as this check decodes it: the stamped one while the bytes are
+     * unchanged, else {@code read} from {@code bytes} (a snapshot taken at {@code version}) and stamped.
+     */
+    DxNode node(MetaBuffer buf, long version, byte[] bytes, NodeReader read) throws CorruptionException {
+        if (buf.verified(this) instanceof DxNode known) {
+            return known;
+        }
+        DxNode node = read.read(bytes);
+        buf.setVerified(this, version, node);
+        return node;
+    }
+
+    /** {@link #node(MetaBuffer, long, byte[], NodeReader)}, copying the bytes only when they must be read. */
+    DxNode node(MetaBuffer buf, NodeReader read) throws CorruptionException {
+        if (buf.verified(this) instanceof DxNode known) {
+            return known;
+        }
+        long version = buf.version();
+        return node(buf, version, buf.snapshot(), read);
     }
 }

@@ -256,15 +256,8 @@ public final class Directory {
 
     private DxNode indexNode(long lblk) throws IOException {
         long pblk = physical(lblk, "an htree node");
-        MetaBuffer buf = volume.buffer(pblk, ino);
-        BlockCheck key = BlockCheck.node(ino, lblk, pblk);
-        if (buf.verified(key) instanceof DxNode node) {
-            return node;
-        }
-        long version = buf.version();
-        DxNode node = DxNode.readNode(buf.snapshot(), bs, csum, seed, ino, lblk, pblk);
-        buf.setVerified(key, version, node);
-        return node;
+        return BlockCheck.node(ino, lblk, pblk).node(volume.buffer(pblk, ino),
+                b -> DxNode.readNode(b, bs, csum, seed, ino, lblk, pblk));
     }
 
     /**
@@ -460,12 +453,7 @@ public final class Directory {
         int[] at;
         long[] path;
         try { // dx_probe: what it gives up on (BAD_HTREE) makes the lookup scan linearly
-            if (rootBuf.verified(rootKey) instanceof DxNode known) {
-                root = known;
-            } else {
-                root = DxNode.readRoot(rb, bs, csum, seed, maxLevels, ino, pblk0);
-                rootBuf.setVerified(rootKey, rootVersion, root);
-            }
+            root = rootKey.node(rootBuf, rootVersion, rb, b -> DxNode.readRoot(b, bs, csum, seed, maxLevels, ino, pblk0));
             levels = DxNode.rootInfo(rb).indirectLevels();
             hash = DxHash.hash(name, 0, name.length, hashVersion(rb), sb.hashSeed).major() & 0xFFFFFFFFL;
             nodes = new DxNode[levels + 1];

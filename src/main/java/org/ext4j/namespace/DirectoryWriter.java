@@ -822,9 +822,8 @@ public final class DirectoryWriter {
         long rootVersion = buf.version();
         byte[] root = buf.snapshot();
         BlockCheck rootKey = BlockCheck.root(d.ino, buf.block(), maxLevels);
-        DxNode node = buf.verified(rootKey) instanceof DxNode known ? known
-                : DxNode.readRoot(root, bs, csum, d.seed, maxLevels, d.ino, buf.block());
-        buf.setVerified(rootKey, rootVersion, node);
+        long rootBlock = buf.block();
+        DxNode node = rootKey.node(buf, rootVersion, root, b -> DxNode.readRoot(b, bs, csum, d.seed, maxLevels, d.ino, rootBlock));
         DxNode.RootInfo info = DxNode.rootInfo(root);
         int version = hashVersion(info.hashVersion(), d.ino);
         long hash = hashOf(name, 0, name.length, version);
@@ -840,11 +839,10 @@ public final class DirectoryWriter {
             }
             lblk = node.block(at);
             buf = d.dirBlock(lblk);
-            BlockCheck nodeKey = BlockCheck.node(d.ino, lblk, buf.block());
-            long nodeVersion = buf.version();
-            node = buf.verified(nodeKey) instanceof DxNode known ? known
-                    : DxNode.readNode(buf.snapshot(), bs, csum, d.seed, d.ino, lblk, buf.block());
-            buf.setVerified(nodeKey, nodeVersion, node);
+            long nodeLblk = lblk;
+            long nodeBlock = buf.block();
+            node = BlockCheck.node(d.ino, lblk, nodeBlock).node(buf,
+                    b -> DxNode.readNode(b, bs, csum, d.seed, d.ino, nodeLblk, nodeBlock));
             entriesOffset = DxNode.NODE_ENTRIES_OFFSET;
         }
     }
