@@ -130,17 +130,27 @@ public final class HostTreeImporter {
             this.readahead = ahead;
             readXattrsOf(src);
             readBlocksOf(src);
-            List<Path> children = new ArrayList<>();
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
-                ds.forEach(children::add);
-            }
-            children.sort(null);
-            for (Path c : children) {
-                copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
-            }
+            copyChildren(src, dest);
         } finally {
             this.readahead = null;
         }
+    }
+
+    /** Copies what directory {@code src} holds into {@code dest}, in name order. */
+    private void copyChildren(Path src, String dest) throws IOException {
+        for (Path c : sortedChildren(src)) {
+            copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
+        }
+    }
+
+    /** The names in directory {@code dir}, sorted: the order of the copy, and of {@link Readahead}'s reads. */
+    static List<Path> sortedChildren(Path dir) throws IOException {
+        List<Path> children = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(children::add);
+        }
+        children.sort(null);
+        return children;
     }
 
     private void copyOne(Path src, String dest) throws IOException {
@@ -191,14 +201,7 @@ public final class HostTreeImporter {
         Entry e = b.mode(mode & 07777).owner(uid, gid).times(at, clamp(mtime.toInstant())).build();
         entries.create(e, dest); // a directory is made 0700: its own mode once its contents are in
         if (type == 0040000) {
-            List<Path> children = new ArrayList<>();
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(src)) {
-                ds.forEach(children::add);
-            }
-            children.sort(null);
-            for (Path c : children) {
-                copyOne(c, dest.endsWith("/") ? dest + c.getFileName() : dest + "/" + c.getFileName());
-            }
+            copyChildren(src, dest);
         } else if (type == 0100000 && readahead != null) {
             readahead.consumed(e.contents().size());
         }

@@ -3,12 +3,10 @@ package org.ext4j.tree;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,6 +23,8 @@ final class Readahead implements AutoCloseable {
     private static final int CHUNK = 1 << 20;
 
     private final Thread thread;
+    /** Where the reads land (thrown away): one for the whole walk, used by its thread alone. */
+    private final ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
     private final Object lock = new Object();
     /** Guarded by {@link #lock}. */
     private long read;
@@ -51,14 +51,12 @@ final class Readahead implements AutoCloseable {
     }
 
     private void walk(Path dir) {
-        List<Path> children = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            ds.forEach(children::add);
+        List<Path> children;
+        try {
+            children = HostTreeImporter.sortedChildren(dir);
         } catch (IOException | RuntimeException e) {
             return;
         }
-        children.sort(null);
-        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
         for (Path c : children) {
             if (stopped()) {
                 return;
@@ -66,12 +64,12 @@ final class Readahead implements AutoCloseable {
             if (Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)) {
                 walk(c);
             } else if (Files.isRegularFile(c, LinkOption.NOFOLLOW_LINKS)) {
-                readWhole(c, buf);
+                readWhole(c);
             }
         }
     }
 
-    private void readWhole(Path file, ByteBuffer buf) {
+    private void readWhole(Path file) {
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             while (true) {
                 if (!waitForRoom()) {
