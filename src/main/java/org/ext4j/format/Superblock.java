@@ -563,10 +563,12 @@ public final class Superblock {
         if (hasCompat(Features.COMPAT_SPARSE_SUPER2)) {
             return g == Le.u32(raw, 0x24C) || g == Le.u32(raw, 0x250);
         }
-        if (g == 1 || !hasRoCompat(Features.RO_COMPAT_SPARSE_SUPER)) {
-            return true;
-        }
-        return isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7);
+        return !hasRoCompat(Features.RO_COMPAT_SPARSE_SUPER) || sparseGroupHasSuper(g);
+    }
+
+    /** sparse_super's rule ({@code ext2fs_bg_has_super}): groups 0 and 1 and the powers of 3, 5 and 7 hold a backup. */
+    public static boolean sparseGroupHasSuper(long g) {
+        return g <= 1 || isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7);
     }
 
     private static boolean isPowerOf(long g, int base) {

@@ -75,21 +75,7 @@ final class MkfsGeometry {
 
     /** {@code ext2fs_bg_has_super} with sparse_super: groups 0, 1 and powers of 3, 5 and 7. */
     boolean groupHasSuper(long g) {
-        if (g == 0 || g == 1 || !hasRoCompat(Features.RO_COMPAT_SPARSE_SUPER)) {
-            return true;
-        }
-        if ((g & 1) == 0) {
-            return false;
-        }
-        return isPowerOf(g, 3) || isPowerOf(g, 5) || isPowerOf(g, 7);
-    }
-
-    private static boolean isPowerOf(long g, int base) {
-        long n = base;
-        while (n < g) {
-            n *= base;
-        }
-        return n == g;
+        return !hasRoCompat(Features.RO_COMPAT_SPARSE_SUPER) || org.ext4j.format.Superblock.sparseGroupHasSuper(g);
     }
 
     /** Decides everything; throws before anything is written. */
