@@ -56,14 +56,7 @@ class PutTest {
         try (Tools.Mount m = Tools.Mount.of(img, true)) {
             Path copy = m.dir().resolve(dest.substring(1));
             String actual = dump(copy);
-            if (!expected.equals(actual)) {
-                java.util.Set<String> e = new java.util.LinkedHashSet<>(expected.lines().toList());
-                java.util.Set<String> a = new java.util.LinkedHashSet<>(actual.lines().toList());
-                StringBuilder diff = new StringBuilder();
-                e.stream().filter(l -> !a.contains(l)).limit(20).forEach(l -> diff.append("- ").append(l).append('\n'));
-                a.stream().filter(l -> !e.contains(l)).limit(20).forEach(l -> diff.append("+ ").append(l).append('\n'));
-                throw new AssertionError("the kernel's view of the copy (+) differs from the source (-):\n" + diff);
-            }
+            Tools.assertSameLines(expected, actual, "the kernel's view of the copy (+) differs from the source (-)");
         }
     }
 

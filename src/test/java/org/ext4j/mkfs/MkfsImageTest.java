@@ -129,14 +129,7 @@ class MkfsImageTest {
         try (Tools.Mount m = Tools.Mount.of(img, true)) {
             String actual = dump(m.dir()).lines().filter(l -> !l.startsWith("lost+found"))
                     .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
-            if (!expected.equals(actual)) {
-                java.util.Set<String> e = new java.util.LinkedHashSet<>(expected.lines().toList());
-                java.util.Set<String> a = new java.util.LinkedHashSet<>(actual.lines().toList());
-                StringBuilder diff = new StringBuilder();
-                e.stream().filter(l -> !a.contains(l)).limit(20).forEach(l -> diff.append("- ").append(l).append('\n'));
-                a.stream().filter(l -> !e.contains(l)).limit(20).forEach(l -> diff.append("+ ").append(l).append('\n'));
-                throw new AssertionError("the kernel's view of the image (+) differs from the source (-):\n" + diff);
-            }
+            Tools.assertSameLines(expected, actual, "the kernel's view of the image (+) differs from the source (-)");
             Map<String, Object> root = Files.readAttributes(m.dir(), "unix:uid,gid");
             assertEquals(1234, root.get("uid"));
             assertEquals(5678, root.get("gid"));

@@ -212,6 +212,22 @@ public final class Tools {
         }
     }
 
+    /**
+     * Fails unless {@code actual} has exactly {@code expected}'s lines, showing up to 20 lines only
+     * {@code expected} has ("- ") and up to 20 only {@code actual} has ("+ ") after {@code what}.
+     */
+    public static void assertSameLines(String expected, String actual, String what) {
+        if (expected.equals(actual)) {
+            return;
+        }
+        java.util.Set<String> e = new java.util.LinkedHashSet<>(expected.lines().toList());
+        java.util.Set<String> a = new java.util.LinkedHashSet<>(actual.lines().toList());
+        StringBuilder diff = new StringBuilder();
+        e.stream().filter(l -> !a.contains(l)).limit(20).forEach(l -> diff.append("- ").append(l).append('\n'));
+        a.stream().filter(l -> !e.contains(l)).limit(20).forEach(l -> diff.append("+ ").append(l).append('\n'));
+        throw new AssertionError(what + ":\n" + diff);
+    }
+
     /** Runs {@code e2fsck -fn} and returns its result (exit 0 means no problem found). */
     public static Result fsck(Path image) throws IOException {
         requireTools("e2fsck");
