@@ -165,4 +165,18 @@ public final class InodeWriter {
         }
         return this;
     }
+
+    /**
+     * The device number in i_block as {@code ext4_do_update_inode} stores it: the old 16-bit form in
+     * i_block[0] when major and minor fit a byte each, else the new form in i_block[1].
+     */
+    public static byte[] deviceBlock(int major, int minor) {
+        byte[] b = new byte[InodeRecord.I_BLOCK_SIZE];
+        if (major < 256 && minor < 256) {
+            Le.put32(b, 0, (major << 8) | minor);
+        } else {
+            Le.put32(b, 4, (minor & 0xFF) | (major << 8) | ((long) (minor & ~0xFF) << 12));
+        }
+        return b;
+    }
 }

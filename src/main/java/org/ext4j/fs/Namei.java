@@ -120,7 +120,7 @@ final class Namei {
                     + " is out of range (major 0..4095, minor 0..1048575) (EINVAL)");
         }
         InodeRecord dir = checkAdd(parent, name);
-        byte[] iBlock = deviceBlock(type == InodeRecord.S_IFCHR || type == InodeRecord.S_IFBLK ? major : 0,
+        byte[] iBlock = InodeWriter.deviceBlock(type == InodeRecord.S_IFCHR || type == InodeRecord.S_IFBLK ? major : 0,
                 type == InodeRecord.S_IFCHR || type == InodeRecord.S_IFBLK ? minor : 0);
         int credits = InodeAllocator.ALLOC_CREDITS + 1 + dirs.addCredits(parent);
         try (Handle h = session.journal.start(credits)) {
@@ -130,19 +130,6 @@ final class Namei {
         }
     }
 
-    /**
-     * The device number in i_block as {@code ext4_do_update_inode} stores it: the old 16-bit form in
-     * i_block[0] when major and minor fit a byte each, else the new form in i_block[1].
-     */
-    static byte[] deviceBlock(int major, int minor) {
-        byte[] b = new byte[InodeRecord.I_BLOCK_SIZE];
-        if (major < 256 && minor < 256) {
-            Le.put32(b, 0, (major << 8) | minor);
-        } else {
-            Le.put32(b, 4, (minor & 0xFF) | (major << 8) | ((long) (minor & ~0xFF) << 12));
-        }
-        return b;
-    }
 
     /**
      * {@code ext4_mkdir}: a directory of one block holding "." and "..", two links, the parent's

@@ -253,6 +253,9 @@ public final class Mkfs {
     static Result build(Options o, Path image) throws IOException, InvalidArgumentException,
             UnsupportedFeatureException {
         check(o);
+        // the host's tools walk the source while the file system is laid out
+        java.util.concurrent.Future<org.ext4j.tree.HostFacts> facts = o.sourceDir == null ? null
+                : TreeBuilder.readFacts(o.sourceDir, o.warnings);
         long sizeBytes;
         MkfsSizer.TreeUsage usage = null;
         boolean chosen = false;
@@ -307,6 +310,7 @@ public final class Mkfs {
         Path dir = abs.getParent();
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".mkfs");
         boolean done = false;
+        TreeBuilder bulk = null;
         try {
             try (RandomAccessFile f = new RandomAccessFile(tmp.toFile(), "rw")) {
                 f.setLength(g.blocksCount * g.blockSize);
@@ -319,10 +323,34 @@ public final class Mkfs {
                         || g.hasRoCompat(org.ext4j.format.Features.RO_COMPAT_DIR_NLINK)
                         || g.hasRoCompat(org.ext4j.format.Features.RO_COMPAT_METADATA_CSUM)
                         || g.hasRoCompat(org.ext4j.format.Features.RO_COMPAT_EXTRA_ISIZE));
-                w.write();
+                w.writeFiles();
+                if (o.sourceDir != null && TreeBuilder.supports(g)) {
+                    bulk = new TreeBuilder(g, layout, w.superblock(), dev, now,
+                            reproducible ? java.time.Instant.ofEpochSecond(o.sourceDateEpoch) : null, facts, o.progress);
+                    if (o.progress != null) {
+                        o.progress.begin(usage.entries, usage.fileBytes);
+                    }
+                    try {
+                        bulk.build(o.sourceDir);
+                    } finally {
+                        if (o.progress != null) {
+                            o.progress.end();
+                        }
+                    }
+                }
+                w.close();
                 dev.flush();
             }
-            if (o.sourceDir != null) {
+            if (bulk != null && bulk.hasDeferred()) {
+                WriteOptions wo = WriteOptions.defaults();
+                if (reproducible) {
+                    wo = wo.withFixedTime(java.time.Instant.ofEpochSecond(o.sourceDateEpoch));
+                }
+                try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, wo)) {
+                    bulk.finishThrough(fs);
+                }
+            }
+            if (o.sourceDir != null && bulk == null) {
                 WriteOptions wo = WriteOptions.defaults();
                 java.time.Instant clamp = null;
                 if (reproducible) {
@@ -349,8 +377,16 @@ public final class Mkfs {
                 if (reproducible) {
                     wo = wo.withFixedTime(java.time.Instant.ofEpochSecond(o.sourceDateEpoch));
                 }
+                EntrySource entries = o.source;
+                if (reproducible) {
+                    java.time.Instant epoch = java.time.Instant.ofEpochSecond(o.sourceDateEpoch);
+                    entries = () -> {
+                        org.ext4j.tree.Entry e = o.source.next();
+                        return e == null ? null : e.clampedTo(epoch);
+                    };
+                }
                 try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(tmp, wo)) {
-                    new EntryImporter(fs, "/").importAll(o.source);
+                    new EntryImporter(fs, "/").importAll(entries);
                 }
             }
             if (!chosen && Files.isRegularFile(abs) && Files.size(abs) > g.blocksCount * (long) g.blockSize

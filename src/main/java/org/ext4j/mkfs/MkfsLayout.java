@@ -409,17 +409,66 @@ final class MkfsLayout {
 
     /** Descriptor counts from the bitmaps and the inodes mke2fs uses (1 to 11, two directories). */
     private void finishCounts() {
+        recount();
+        usedDirs[(int) ((2 - 1) / g.inodesPerGroup)]++;
+        usedDirs[(int) ((11 - 1) / g.inodesPerGroup)]++;
+    }
+
+    /**
+     * Each group's free blocks from {@link #used}, and its free inodes, INODE_UNINIT flag and
+     * itable_unused from {@link #lastInode} (inodes are handed out in order, so a group's used
+     * inodes are its first ones).
+     */
+    void recount() {
         for (int grp = 0; grp < g.groupCount; grp++) {
             freeBlocks[grp] = groupFree(grp);
-            long usedInodes = 0;
             long firstIno = (long) grp * g.inodesPerGroup + 1;
-            if (firstIno <= MkfsGeometry.FIRST_INO) {
-                usedInodes = Math.min(g.inodesPerGroup, MkfsGeometry.FIRST_INO - firstIno + 1);
+            long usedInodes = Math.max(0, Math.min(g.inodesPerGroup, lastInode - firstIno + 1));
+            if (usedInodes > 0) {
                 flags[grp] &= ~GroupDescriptor.BG_INODE_UNINIT;
+                if (g.csum()) {
+                    itableUnused[grp] = g.inodesPerGroup - usedInodes;
+                }
             }
             freeInodes[grp] = g.inodesPerGroup - usedInodes;
         }
-        usedDirs[(int) ((2 - 1) / g.inodesPerGroup)]++;
-        usedDirs[(int) ((11 - 1) / g.inodesPerGroup)]++;
+    }
+
+    /** The highest inode number in use: the reserved inodes and lost+found, then each one {@link #newInode} hands out. */
+    long lastInode = MkfsGeometry.FIRST_INO;
+
+    /** The next inode number, counted as a directory's where {@code dir}; null when every inode is in use. */
+    long newInode(boolean dir) {
+        if (lastInode >= g.inodesCount) {
+            return 0;
+        }
+        lastInode++;
+        if (dir) {
+            usedDirs[(int) ((lastInode - 1) / g.inodesPerGroup)]++;
+        }
+        return lastInode;
+    }
+
+    /**
+     * Up to {@code max} free blocks in a row, from the first free block at or after {@code goal}
+     * (wrapping once to the start), marked used: {start, count}, or null when no block is free.
+     */
+    long[] allocateRun(long goal, long max) {
+        if (goal < g.firstDataBlock || goal >= g.blocksCount) {
+            goal = g.firstDataBlock;
+        }
+        int b = used.nextClearBit((int) goal);
+        if (b >= g.blocksCount) {
+            b = used.nextClearBit((int) g.firstDataBlock);
+            if (b >= g.blocksCount) {
+                return null;
+            }
+        }
+        int end = used.nextSetBit(b);
+        long limit = end < 0 || end > g.blocksCount ? g.blocksCount : end;
+        long n = Math.min(max, limit - b);
+        used.set(b, (int) (b + n));
+        touched(b, n);
+        return new long[] {b, n};
     }
 }

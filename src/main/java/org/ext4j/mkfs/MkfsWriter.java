@@ -52,7 +52,11 @@ final class MkfsWriter {
         this.hashSeed = hashSeed;
     }
 
-    void write() throws IOException {
+    /**
+     * The reserved inodes, the root directory, lost+found, the resize inode and the journal: the
+     * inode table blocks of group 0 that hold them and every block they point at.
+     */
+    void writeFiles() throws IOException {
         byte[] raw = superblockBytes(0);
         try {
             sb = Superblock.decode(raw);
@@ -82,6 +86,24 @@ final class MkfsWriter {
         for (int i = 0; i < itable0.length; i++) {
             writeBlock(l.inodeTable[0] + i, itable0[i]);
         }
+    }
+
+    /** The superblock the image gets (its counts as planned), for what writes files before {@link #close}. */
+    Superblock superblock() {
+        return sb;
+    }
+
+    /** Everything: {@link #writeFiles}, then {@link #close}. */
+    void write() throws IOException {
+        writeFiles();
+        close();
+    }
+
+    /**
+     * {@code ext2fs_close}: the bitmaps, the descriptors and the superblock with its backups, from the
+     * layout's counts as they are now (a tree imported after {@link #writeFiles} has added to them).
+     */
+    void close() throws IOException {
         byte[] gdt = writeBitmapsAndDescriptors();
         for (long grp = 0; grp < g.groupCount; grp++) {
             if (!g.groupHasSuper(grp)) {

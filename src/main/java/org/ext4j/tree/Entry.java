@@ -65,6 +65,33 @@ public final class Entry {
         this.contents = b.contents;
     }
 
+    private Entry(Entry e, Instant atime, Instant mtime) {
+        this.path = e.path;
+        this.type = e.type;
+        this.mode = e.mode;
+        this.uid = e.uid;
+        this.gid = e.gid;
+        this.atime = atime;
+        this.mtime = mtime;
+        this.xattrs = e.xattrs;
+        this.major = e.major;
+        this.minor = e.minor;
+        this.symlinkTarget = e.symlinkTarget;
+        this.linkTarget = e.linkTarget;
+        this.contents = e.contents;
+    }
+
+    /**
+     * This entry with its times as a reproducible build stores them (reproducible-builds.org's
+     * {@code SOURCE_DATE_EPOCH} clamping): a modification time later than {@code t} becomes
+     * {@code t}, and the access time is that modification time (atimes are not an input a
+     * reproducible image may depend on). Unset times stay unset (the build's fixed clock gives them).
+     */
+    public Entry clampedTo(Instant t) {
+        Instant m = mtime != null && mtime.isAfter(t) ? t : mtime;
+        return new Entry(this, m, m);
+    }
+
     /** A regular file holding {@code contents}; mode 0644 unless set. */
     public static Builder file(String path, Contents contents) {
         Builder b = new Builder(path, Type.REGULAR, 0644);

@@ -170,11 +170,21 @@ public final class EntryImporter {
 
     /** Sets {@code e}'s xattrs, then its mode, owner and times (a symlink's mode stays), on the inode at {@code p}. */
     void attributes(Entry e, String p) throws IOException {
-        for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
+        setAttributes(fs, p, e.type() == Entry.Type.SYMLINK, e.xattrs(), e.mode(), e.uid(), e.gid(), e.atime(), e.mtime());
+    }
+
+    /**
+     * Sets {@code xattrs} on the inode at {@code p} of {@code fs}, then its mode (not a symlink's),
+     * owner (a negative id keeps the inode's) and times: the attribute step of every import, also
+     * mkfs's bulk build's for the inodes it leaves xattrs to.
+     */
+    public static void setAttributes(Ext4FileSystem fs, String p, boolean symlink, Map<String, byte[]> xattrs, int mode,
+            long uid, long gid, java.time.Instant atime, java.time.Instant mtime) throws IOException {
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
             fs.setXattr(p, x.getKey(), x.getValue(), Ext4FileSystem.XattrMode.EITHER);
         }
-        fs.setAttributes(p, new InodeAttributes(e.type() == Entry.Type.SYMLINK ? null : e.mode(),
-                e.uid() < 0 ? null : e.uid(), e.gid() < 0 ? null : e.gid(), e.atime(), e.mtime()), false);
+        fs.setAttributes(p, new InodeAttributes(symlink ? null : mode, uid < 0 ? null : uid, gid < 0 ? null : gid,
+                atime, mtime), false);
     }
 
     /** Makes the missing directories of {@code rel} 0755 root:root, as tar makes a member's missing parents. */

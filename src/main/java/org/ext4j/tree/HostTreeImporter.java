@@ -1,7 +1,6 @@
 package org.ext4j.tree;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -44,16 +43,12 @@ import org.ext4j.fs.Ext4FileSystem;
 public final class HostTreeImporter {
     private final Ext4FileSystem fs;
     private final boolean root;
-    private final Consumer<String> warnings;
     /** Hard links seen: (device, inode) of the source to the path of its first copy. */
     private final Map<String, String> linked = new HashMap<>();
-    private final Map<String, List<String[]>> xattrCache = new HashMap<>();
-    /** Trees getfattr read (absolute, ending in '/'): a file under one that it did not list has no xattrs. */
-    private final List<String> xattrRoots = new ArrayList<>();
-    private final Map<String, Long> blocksCache = new HashMap<>();
+    /** Sparse files and extended attributes of the source, from the host's tools. */
+    private final HostFacts facts;
     /** Creates each inode and sets its attributes, as for entries made by code. */
     private final EntryImporter entries;
-    private boolean warnedXattrs;
     /** Reads the source tree ahead of the copy while a tree is copied, else null. */
     private Readahead readahead;
     /** Times later than this are stored as this (SOURCE_DATE_EPOCH clamping); null keeps them. */
@@ -93,7 +88,7 @@ public final class HostTreeImporter {
     public HostTreeImporter(Ext4FileSystem fs, Consumer<String> warnings) throws IOException {
         this.fs = fs;
         this.root = uid(Path.of("/proc/self")) == 0;
-        this.warnings = warnings;
+        this.facts = new HostFacts(warnings);
         this.entries = new EntryImporter(fs, "/");
     }
 
@@ -113,8 +108,7 @@ public final class HostTreeImporter {
         }
         try (Readahead ahead = Readahead.start(src)) {
             this.readahead = ahead;
-            readXattrsOf(src);
-            readBlocksOf(src);
+            facts.read(src);
             copyOne(src, dest);
         } finally {
             this.readahead = null;
@@ -128,8 +122,7 @@ public final class HostTreeImporter {
     public void copyInto(Path src, String dest) throws IOException {
         try (Readahead ahead = Readahead.start(src)) {
             this.readahead = ahead;
-            readXattrsOf(src);
-            readBlocksOf(src);
+            facts.read(src);
             copyChildren(src, dest);
         } finally {
             this.readahead = null;
@@ -144,7 +137,7 @@ public final class HostTreeImporter {
     }
 
     /** The names in directory {@code dir}, sorted: the order of the copy, and of {@link Readahead}'s reads. */
-    static List<Path> sortedChildren(Path dir) throws IOException {
+    public static List<Path> sortedChildren(Path dir) throws IOException {
         List<Path> children = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(children::add);
@@ -154,7 +147,7 @@ public final class HostTreeImporter {
     }
 
     private void copyOne(Path src, String dest) throws IOException {
-        Map<String, Object> a = Files.readAttributes(src, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> a = Files.readAttributes(src, HostFacts.LSTAT, LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) a.get("mode");
         int type = mode & 0170000;
         int nlink = (Integer) a.get("nlink");
@@ -177,14 +170,13 @@ public final class HostTreeImporter {
             case 0100000 -> {
                 long size = ((Number) a.get("size")).longValue();
                 Entry.Contents c = Entry.Contents.of(size, () -> Files.newInputStream(src));
-                yield Entry.file(dest, size > 0 && blocks512(src) * 512 < size ? c.detectingHoles() : c);
+                yield Entry.file(dest, facts.sparse(src, size) ? c.detectingHoles() : c);
             }
             case 0120000 -> Entry.symlink(dest, Files.readSymbolicLink(src).toString().getBytes(StandardCharsets.UTF_8));
             case 0020000, 0060000, 0010000, 0140000 -> {
                 long rdev = ((Number) a.get("rdev")).longValue();
-                // glibc's gnu_dev_major / gnu_dev_minor
-                int major = (int) (((rdev >>> 32) & 0xFFFFF000L) | ((rdev >>> 8) & 0xFFF));
-                int minor = (int) (((rdev >>> 12) & 0xFFFFFF00L) | (rdev & 0xFF));
+                int major = HostFacts.major(rdev);
+                int minor = HostFacts.minor(rdev);
                 yield type == 0020000 ? Entry.charDevice(dest, major, minor)
                         : type == 0060000 ? Entry.blockDevice(dest, major, minor)
                         : type == 0010000 ? Entry.fifo(dest) : Entry.socket(dest);
@@ -192,7 +184,7 @@ public final class HostTreeImporter {
             default -> throw new IOException(src + ": unknown file type 0" + Integer.toOctalString(type));
         };
         if (type != 0120000) {
-            for (String[] x : xattrsOf(src, type)) {
+            for (String[] x : facts.xattrs(src, type)) {
                 b.xattr(x[0], HexFormat.of().parseHex(x[1]));
             }
         }
@@ -208,136 +200,4 @@ public final class HostTreeImporter {
         entries.attributes(e, dest);
         listener.copied(1, type == 0100000 ? e.contents().size() : 0);
     }
-
-    /** st_blocks of a regular file: from the one {@code find} pass over the tree, else asked of {@code stat}. */
-    private long blocks512(Path p) {
-        Long b = blocksCache.get(p.toAbsolutePath().toString());
-        if (b != null) {
-            return b;
-        }
-        List<String> out = run(List.of("stat", "-c", "%b", "--", p.toString()));
-        try {
-            return out.isEmpty() ? Long.MAX_VALUE / 1024 : Long.parseLong(out.get(0).strip());
-        } catch (NumberFormatException e) {
-            return Long.MAX_VALUE / 1024; // unknown: written whole
-        }
-    }
-
-    /** st_blocks of every regular file under {@code top} with one {@code find} (the JDK does not expose it). */
-    private void readBlocksOf(Path top) {
-        String all = String.join("\n", run(List.of("find", "-P", top.toAbsolutePath().toString(), "-type", "f",
-                "-printf", "%b %p\\0")));
-        for (String rec : all.split("\0")) {
-            int sp = rec.indexOf(' ');
-            if (sp > 0) {
-                try {
-                    blocksCache.put(rec.substring(sp + 1).replaceFirst("^\n", ""), Long.parseLong(rec.substring(0, sp).strip()));
-                } catch (NumberFormatException e) {
-                    // not a record of ours
-                }
-            }
-        }
-    }
-
-    /** Standard output of a host tool as lines; empty when the tool is missing or fails. */
-    private static List<String> run(List<String> cmd) {
-        try {
-            Process pr = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            pr.waitFor();
-            return out.isEmpty() ? List.of() : List.of(out.split("\n", -1));
-        } catch (IOException e) {
-            return List.of();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return List.of();
-        }
-    }
-
-    // ---- extended attributes ----------------------------------------------------------------
-
-    /** Reads every xattr of every name under {@code top} with one {@code getfattr -R}, when it is installed. */
-    private void readXattrsOf(Path top) {
-        try {
-            Process p = new ProcessBuilder("getfattr", "-R", "-P", "-d", "-m", "-", "-e", "hex", "--absolute-names", "--",
-                    top.toAbsolutePath().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            String covered = top.toAbsolutePath().toString();
-            xattrRoots.add(covered.endsWith("/") ? covered : covered + "/");
-            String file = null;
-            for (String line : out.split("\n")) {
-                if (line.startsWith("# file: ")) {
-                    file = unescape(line.substring(8));
-                    xattrCache.put(file, new ArrayList<>());
-                } else if (file != null && line.contains("=0x")) {
-                    int eq = line.indexOf("=0x");
-                    xattrCache.get(file).add(new String[] {line.substring(0, eq), line.substring(eq + 3)});
-                } else if (file != null && line.endsWith("=\"\"")) {
-                    xattrCache.get(file).add(new String[] {line.substring(0, line.length() - 3), ""});
-                }
-            }
-        } catch (IOException e) {
-            if (!warnedXattrs) {
-                warnedXattrs = true;
-                warnings.accept("getfattr is not installed: only user.* extended attributes are copied");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** getfattr's escaping of names: octal \NNN for odd bytes. */
-    private static String unescape(String s) {
-        if (s.indexOf('\\') < 0) {
-            return s;
-        }
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() + 0 && s.substring(i + 1, Math.min(s.length(), i + 4)).matches("[0-7]{3}")) {
-                b.write(Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                byte[] e = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                b.write(e, 0, e.length);
-            }
-        }
-        return b.toString(StandardCharsets.UTF_8);
-    }
-
-    private List<String[]> xattrsOf(Path src, int type) {
-        String abs = src.toAbsolutePath().toString();
-        List<String[]> list = xattrCache.get(abs);
-        if (list == null && xattrRoots.stream().anyMatch(abs::startsWith)) {
-            list = List.of(); // getfattr read this tree and listed nothing for the file
-        }
-        if (list == null) {
-            // the JDK's view opens the file: open(2) of a fifo blocks until a writer comes, so the
-            // xattrs of fifos, sockets and devices come from getfattr only (which lists none here)
-            list = type == 0100000 || type == 0040000 ? userXattrs(src) : List.of();
-        }
-        return list;
-    }
-
-    /** The user.* attributes through the JDK, where getfattr did not read them. */
-    private static List<String[]> userXattrs(Path src) {
-        List<String[]> out = new ArrayList<>();
-        try {
-            java.nio.file.attribute.UserDefinedFileAttributeView v = Files.getFileAttributeView(src,
-                    java.nio.file.attribute.UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-            if (v == null) {
-                return out;
-            }
-            for (String name : v.list()) {
-                ByteBuffer b = ByteBuffer.allocate(v.size(name));
-                v.read(name, b);
-                out.add(new String[] {"user." + name, HexFormat.of().formatHex(b.array(), 0, b.position())});
-            }
-        } catch (IOException | UnsupportedOperationException e) {
-            // no xattrs on the source file system
-        }
-        return out;
-    }
-
 }
