@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.Ext4Exception;
@@ -45,12 +46,19 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ext4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Read ext4 images, and write files in them, without root or a kernel mount.",
-            "ext4j VERB --help describes a verb."},
-        subcommands = {InfoCommand.class, LsCommand.class, StatCommand.class, CatCommand.class, GetCommand.class,
-            IoCommand.class, RmCommand.class, MkdirCommand.class, RmdirCommand.class, MvCommand.class, LnCommand.class,
-            ChmodCommand.class, ChownCommand.class, TouchCommand.class, TruncateCommand.class, XattrCommand.class, DfCommand.class, PutCommand.class,
-            ShellCommand.class, RaceCommand.class, MkfsCommand.class})
+            "ext4j VERB --help describes a verb."})
 public final class Main implements Runnable {
+    /**
+     * The verbs, in the order help lists them. Registered with picocli per run ({@link #commandLine}):
+     * all of them, or only the one the arguments name, since building a verb's model by reflection
+     * costs about 10 ms and a command runs one verb.
+     */
+    static final List<Class<?>> VERBS = List.of(InfoCommand.class, LsCommand.class, StatCommand.class,
+            CatCommand.class, GetCommand.class, IoCommand.class, RmCommand.class, MkdirCommand.class,
+            RmdirCommand.class, MvCommand.class, LnCommand.class, ChmodCommand.class, ChownCommand.class,
+            TouchCommand.class, TruncateCommand.class, XattrCommand.class, DfCommand.class, PutCommand.class,
+            ShellCommand.class, RaceCommand.class, MkfsCommand.class);
+
     public static final int EXIT_CORRUPT = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_UNSUPPORTED = 3;
@@ -97,7 +105,7 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns the exit status (tests call this directly). */
     public static int run(String... args) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(new Main(), args);
         return cl.execute(args);
     }
 
@@ -107,7 +115,7 @@ public final class Main implements Runnable {
      * harness uses to run thousands of commands without a JVM each; the streams are flushed, not closed.
      */
     public static int run(OutputStream out, OutputStream err, String... args) {
-        CommandLine cl = commandLine(new Main(out));
+        CommandLine cl = commandLine(new Main(out), args);
         PrintWriter outWriter = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter errWriter = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         cl.setOut(outWriter);
@@ -120,12 +128,37 @@ public final class Main implements Runnable {
         }
     }
 
+    /** The command line with every verb. */
     static CommandLine commandLine() {
-        return commandLine(new Main());
+        return commandLine(new Main(), new String[0]);
     }
 
-    private static CommandLine commandLine(Main main) {
+    /**
+     * The command line for {@code args}: with only the verb they name when their first word that is
+     * not an option names one (the top level's options take no values), else with every verb (for
+     * help, and for the message naming them).
+     */
+    private static CommandLine commandLine(Main main, String[] args) {
         CommandLine cl = new CommandLine(main);
+        String named = null;
+        for (String a : args) {
+            if (!a.startsWith("-")) {
+                named = a;
+                break;
+            }
+        }
+        boolean added = false;
+        for (Class<?> c : VERBS) {
+            if (named != null && c.getAnnotation(Command.class).name().equals(named)) {
+                cl.addSubcommand(c);
+                added = true;
+            }
+        }
+        if (!added) {
+            for (Class<?> c : VERBS) {
+                cl.addSubcommand(c);
+            }
+        }
         java.util.ArrayDeque<CommandLine> verbs = new java.util.ArrayDeque<>(cl.getSubcommands().values());
         while (!verbs.isEmpty()) {
             CommandLine verb = verbs.pop();
@@ -139,8 +172,8 @@ public final class Main implements Runnable {
         }
         cl.setExecutionExceptionHandler(Main::handle);
         CommandLine.IParameterExceptionHandler picocliDefault = cl.getParameterExceptionHandler();
-        cl.setParameterExceptionHandler((e, args) -> args.length == 0 ? picocliDefault.handleParseException(e, args)
-                : usage(e, args));
+        cl.setParameterExceptionHandler((e, given) -> given.length == 0 ? picocliDefault.handleParseException(e, given)
+                : usage(e, given));
         return cl;
     }
 
