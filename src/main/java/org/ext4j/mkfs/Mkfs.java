@@ -255,7 +255,7 @@ public final class Mkfs {
         check(o);
         // the host's tools walk the source while the file system is laid out
         java.util.concurrent.Future<org.ext4j.tree.HostFacts> facts = o.sourceDir == null ? null
-                : TreeBuilder.readFacts(o.sourceDir, o.warnings);
+                : TreeBuilder.readFacts(o.sourceDir, o.warnings, o.sourceDateEpoch < 0);
         long sizeBytes;
         MkfsSizer.TreeUsage usage = null;
         boolean chosen = false;

@@ -47,8 +47,8 @@ import org.ext4j.tree.HostTreeImporter;
  * a group's table at a time; each file's blocks are taken in runs from a cursor that only moves
  * forward (a file is contiguous unless group metadata cuts it); its bytes are copied from the host
  * file straight to those blocks by {@link #COPIERS} threads while this one walks on; a directory is
- * laid out whole once its contents are in, as one block, a linear list, or (with dir_index, past one
- * block) an htree with leaves filled in hash order; extent trees get the index and leaf blocks they
+ * laid out whole once its contents are in, as a linear list, or (with dir_index, past two blocks)
+ * an htree with leaves filled in hash order; extent trees get the index and leaf blocks they
  * need. The layout's counts ({@link MkfsLayout#recount}) then give the bitmaps and descriptors that
  * {@link MkfsWriter#close} writes.
  *
@@ -143,9 +143,14 @@ final class TreeBuilder {
         this.copier = new Copier();
     }
 
-    /** Starts reading {@code src}'s sparse files and xattrs with the host's tools (while mkfs lays the file system out). */
-    static java.util.concurrent.Future<HostFacts> readFacts(Path src, java.util.function.Consumer<String> warnings) {
-        java.util.concurrent.FutureTask<HostFacts> t = new java.util.concurrent.FutureTask<>(() -> new HostFacts(warnings).read(src));
+    /**
+     * Starts reading {@code src}'s sparse files, xattrs and (with {@code birthTimes}) creation times
+     * with the host's tools, while mkfs lays the file system out.
+     */
+    static java.util.concurrent.Future<HostFacts> readFacts(Path src, java.util.function.Consumer<String> warnings,
+            boolean birthTimes) {
+        java.util.concurrent.FutureTask<HostFacts> t = new java.util.concurrent.FutureTask<>(
+                () -> new HostFacts(warnings).read(src, birthTimes));
         Thread th = new Thread(t, "ext4j-host-facts");
         th.setDaemon(true);
         th.start();
@@ -287,8 +292,15 @@ final class TreeBuilder {
                 }
                 default -> throw new IOException(c + ": unknown file type 0" + Integer.toOctalString(type));
             }
-            w.atime(atime.getEpochSecond(), atime.getNano()).mtime(mtime.getEpochSecond(), mtime.getNano())
-                    .ctime(now, 0).crtime(now, 0);
+            // the source's creation time where its file system has one; a reproducible build's is the epoch
+            Instant born = deterministic ? null : facts.birthTime(((Number) a.get("dev")).longValue(),
+                    ((Number) a.get("ino")).longValue());
+            w.atime(atime.getEpochSecond(), atime.getNano()).mtime(mtime.getEpochSecond(), mtime.getNano()).ctime(now, 0);
+            if (born != null) {
+                w.crtime(born.getEpochSecond(), born.getNano());
+            } else {
+                w.crtime(now, 0);
+            }
             itable.put(ino, w.setChecksum().raw());
             if (type != InodeRecord.S_IFLNK) {
                 List<String[]> x = facts.xattrs(c, type);
@@ -464,8 +476,8 @@ final class TreeBuilder {
     // ---- directories ---------------------------------------------------------------------------
 
     /**
-     * Lays out directory {@code ino} with "." and ".." ({@code parent}) and {@code list}: one block,
-     * or an htree past one block where the image has dir_index (a linear list without), written to
+     * Lays out directory {@code ino} with "." and ".." ({@code parent}) and {@code list}: one or two
+     * blocks, or an htree past two where the image has dir_index (a linear list without), written to
      * blocks of its own ({@code firstBlock} as its first block when not 0), and sets the inode's
      * size, blocks, links, flags and i_block.
      */
@@ -474,7 +486,9 @@ final class TreeBuilder {
         int seed = InodeRecord.checksumSeed(sb, ino, gen);
         List<byte[]> blocks = pack(list, ino, parent, true);
         boolean indexed = false;
-        if (blocks.size() > 1 && dirIndex) {
+        // an index for two blocks would cost a third and save nothing: a lookup reads root and
+        // leaf, two blocks, as a scan of the linear pair does
+        if (blocks.size() > 2 && dirIndex) {
             blocks = htree(list, ino, parent, seed);
             indexed = true;
         } else if (csum) {

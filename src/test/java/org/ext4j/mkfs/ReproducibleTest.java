@@ -156,6 +156,36 @@ class ReproducibleTest {
         assertTrue(bad.stderr().contains("SOURCE_DATE_EPOCH"), bad.stderr());
     }
 
+    /**
+     * Entries from code (and so from tar, which comes through the same source) are clamped as a
+     * host tree is: a modification time past the epoch becomes the epoch, the access time that
+     * mtime, so entries whose atimes differ between two builds give the same bytes.
+     */
+    @Test
+    void entriesFromASourceAreClampedToo() throws Exception {
+        Instant late = Instant.ofEpochSecond(EPOCH + 86_400, 5);
+        Instant early = Instant.ofEpochSecond(EPOCH - 86_400, 7);
+        java.util.function.LongFunction<List<org.ext4j.tree.Entry>> entries = atime -> List.of(
+                org.ext4j.tree.Entry.directory("d").mode(0755).times(Instant.ofEpochSecond(atime), late).build(),
+                org.ext4j.tree.Entry.file("d/new", org.ext4j.tree.Entry.Contents.of(new byte[] {1, 2, 3}))
+                        .times(Instant.ofEpochSecond(atime), late).build(),
+                org.ext4j.tree.Entry.file("old", org.ext4j.tree.Entry.Contents.of(new byte[] {4}))
+                        .times(Instant.ofEpochSecond(atime), early).build());
+        Path a = tmp.resolve("a.img");
+        Path b = tmp.resolve("b.img");
+        Mkfs.builder().size(16L << 20).source(org.ext4j.tree.EntrySource.of(entries.apply(EPOCH + 999)))
+                .reproducible(EPOCH).build(a);
+        Mkfs.builder().size(16L << 20).source(org.ext4j.tree.EntrySource.of(entries.apply(1)))
+                .reproducible(EPOCH).build(b);
+        assertEquals(sha256(a), sha256(b), () -> differences(a, b, 1024));
+        try (org.ext4j.fs.Ext4FileSystem fs = org.ext4j.fs.Ext4FileSystem.open(a)) {
+            assertEquals(Instant.ofEpochSecond(EPOCH), fs.stat("/d/new").mtime());
+            assertEquals(Instant.ofEpochSecond(EPOCH), fs.stat("/d/new").atime());
+            assertEquals(early, fs.stat("/old").mtime());
+            assertEquals(early, fs.stat("/old").atime());
+        }
+    }
+
     /** e2fsck is clean; the superblock's times are the epoch; the kernel shows the tree with clamped times. */
     @Test
     void theKernelSeesClampedTimes() throws Exception {
