@@ -38,7 +38,7 @@ class ArchitectureTest {
             List.of("extents"),
             List.of("mapping"),
             List.of("inode"),
-            List.of("namespace"),
+            List.of("namespace", "journal"),
             List.of("fs"),
             List.of("race", "tree"),
             List.of("mkfs"),
