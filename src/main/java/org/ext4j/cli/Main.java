@@ -57,7 +57,7 @@ public final class Main implements Runnable {
             CatCommand.class, GetCommand.class, IoCommand.class, RmCommand.class, MkdirCommand.class,
             RmdirCommand.class, MvCommand.class, LnCommand.class, ChmodCommand.class, ChownCommand.class,
             TouchCommand.class, TruncateCommand.class, XattrCommand.class, DfCommand.class, PutCommand.class,
-            ShellCommand.class, RaceCommand.class, MkfsCommand.class, JournalCommand.class);
+            ShellCommand.class, RaceCommand.class, MkfsCommand.class, JournalCommand.class, RecoverCommand.class);
 
     public static final int EXIT_CORRUPT = 1;
     public static final int EXIT_USAGE = 2;

@@ -123,6 +123,7 @@ public final class JournalLog {
     private final int seed;
     private final List<Transaction> transactions = new ArrayList<>();
     private String end = "";
+    private long endSequence;
 
     private JournalLog(Inode journal, long ino, Header header) {
         this.journal = journal;
@@ -155,6 +156,7 @@ public final class JournalLog {
                     + blocks + " blocks");
         }
         JournalLog log = new JournalLog(journal, ino, h);
+        log.endSequence = h.sequence;
         if (h.needsRecovery()) {
             if (h.start < h.first || h.start >= h.last()) {
                 throw error(ino, 0, "s_start " + h.start + " is outside the log (" + h.first + ".." + (h.last() - 1) + ")");
@@ -177,9 +179,26 @@ public final class JournalLog {
         return transactions;
     }
 
+    /**
+     * {@code info->end_transaction}: the sequence recovery stopped at (the first not committed, or
+     * the one whose commit failed its checksum); the journal's superblock sequence when clean.
+     */
+    public long endSequence() {
+        return endSequence;
+    }
+
     /** Why the scan stopped, as recovery would say it. */
     public String end() {
         return end;
+    }
+
+    /** The logged copy {@code t} as it goes home: its first word given back the magic where it was escaped. */
+    public byte[] copyOf(Tag t) throws IOException {
+        byte[] b = block(t.logBlock());
+        if (t.escaped()) {
+            ByteBuffer.wrap(b).order(ByteOrder.BIG_ENDIAN).putInt(0, MAGIC);
+        }
+        return b;
     }
 
     private byte[] block(long logBlock) throws IOException {
@@ -212,6 +231,7 @@ public final class JournalLog {
             byte[] b = block(here);
             next = wrap(next + 1);
             ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.BIG_ENDIAN);
+            endSequence = sequence;
             if (bb.getInt(0) != MAGIC) {
                 end = "no journal magic at block " + here + ": end of the log";
                 return;
@@ -260,6 +280,7 @@ public final class JournalLog {
                     tags.clear();
                     revoked.clear();
                     sequence++;
+                    endSequence = sequence;
                 }
                 case REVOKE_BLOCK -> {
                     if (header.csumV2or3() && !tailOk(b)) {

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class VerbListTest {
     /** The verbs as the README's table lists them. */
     private static final List<String> VERBS = List.of("info", "ls", "stat", "cat", "get", "io", "rm", "mkdir", "rmdir", "mv",
-            "ln", "chmod", "chown", "touch", "truncate", "xattr", "df", "put", "shell", "race", "mkfs", "journal");
+            "ln", "chmod", "chown", "touch", "truncate", "xattr", "df", "put", "shell", "race", "mkfs", "journal", "recover");
 
     @Test
     void noVerbNamesEveryRegisteredVerb() throws IOException {

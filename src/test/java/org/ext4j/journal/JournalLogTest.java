@@ -28,10 +28,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Journals the kernel wrote, read as e2fsprogs reads them: an image is mounted, written in three
- * synced transactions (files created, a directory removed, so revoke records, more created), and
- * its backing file copied while still mounted, so the copy's journal holds committed transactions
- * not yet checkpointed. {@link JournalLog} must find the transactions, their log blocks, every
+ * Journals the kernel wrote, read and replayed as e2fsprogs reads and replays them: an image is
+ * mounted, written in three fsynced transactions (files created, a directory removed, so revoke
+ * records, more created), and its backing file copied while still mounted, so the copy's journal
+ * holds committed transactions whose home blocks are not written yet. {@link JournalLog} must find the transactions, their log blocks, every
  * logged block with its flags and every revoked block that {@code debugfs -R "logdump -a"} lists,
  * with tags of every size (32- and 64-bit, no checksum, checksum v3) and at 1 and 4 KiB blocks;
  * the data checksums (v3) must all verify; {@code ext4j journal} must leave the image as it was.
@@ -51,20 +51,7 @@ class JournalLogTest {
         Tools.requireRootAndLoop();
         Tools.requireTools("mkfs.ext4", "debugfs");
         Path img = tmp.resolve("j.img");
-        Path crash = tmp.resolve("crash.img");
-        Tools.mkfs(img, 64L << 20, Arrays.asList(row.split(" ")), null);
-        try (Tools.Mount m = Tools.Mount.of(img, false)) {
-            Path d = Files.createDirectory(m.dir().resolve("d"));
-            for (int i = 0; i < 300; i++) {
-                Files.writeString(d.resolve("f" + i), "file " + i + "\n");
-            }
-            Tools.run("sync", "-f", m.dir().toString()).ok();
-            Tools.run("rm", "-rf", d.toString()).ok();
-            Tools.run("sync", "-f", m.dir().toString()).ok();
-            Files.writeString(Files.createDirectory(m.dir().resolve("e")).resolve("x"), "x\n");
-            Tools.run("sync", "-f", m.dir().toString()).ok();
-            Files.copy(img, crash);
-        }
+        Path crash = crashImage(row, img);
         String expected = debugfs(crash);
         assertTrue(expected.contains(" 2 "), "a journal with no commit:\n" + expected);
         String actual;
@@ -94,6 +81,99 @@ class JournalLogTest {
         out.reset();
         assertEquals(0, Main.run(out, err, "journal", img.toString()));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("Journal is clean"), out.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * An image made with {@code row}'s options at {@code img}, mounted and written in three fsynced
+     * transactions (300 files, their directory removed: revoke records, two more files, one of 40 MiB
+     * over the freed blocks), and its
+     * backing file copied while still mounted: the returned copy needs recovery.
+     */
+    private Path crashImage(String row, Path img) throws Exception {
+        Path crash = tmp.resolve("crash.img");
+        Tools.mkfs(img, 64L << 20, Arrays.asList(row.split(" ")), null);
+        try (Tools.Mount m = Tools.Mount.of(img, false)) {
+            Path d = Files.createDirectory(m.dir().resolve("d"));
+            for (int i = 0; i < 300; i++) {
+                Files.writeString(d.resolve("f" + i), "file " + i + "\n");
+            }
+            fsync(d.resolve("f0"));
+            Tools.run("rm", "-rf", d.toString()).ok();
+            Files.writeString(Files.createDirectory(m.dir().resolve("e")).resolve("x"), "x\n");
+            fsync(m.dir().resolve("e/x"));
+            // data over the blocks the removal freed (revoked in the log: a replay of their old
+            // logged copies would write directory blocks over this file's bytes)
+            Files.write(m.dir().resolve("e/big"), big());
+            fsync(m.dir().resolve("e/big"));
+            // fsync commits the transaction without writing the metadata home: the copy's home
+            // blocks are stale, as after a crash, and only a replay brings them up to date
+            Files.copy(img, crash);
+        }
+        return crash;
+    }
+
+    private static void fsync(Path p) throws Exception {
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
+            c.force(true);
+        }
+    }
+
+    private static byte[] big() {
+        byte[] b = new byte[40 << 20];
+        new java.util.Random(9).nextBytes(b);
+        return b;
+    }
+
+    /**
+     * {@code ext4j recover} leaves the image {@code e2fsck -E journal_only} leaves, byte for byte
+     * but for the superblock's write time, lifetime kbytes written and checksum; e2fsck is then
+     * clean and the kernel mounts it without a replay and shows the last transaction's file. A
+     * clean journal is left alone.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-b 1024", "-b 1024 -O ^64bit", "-b 4096 -O ^metadata_csum", "-b 4096 -O ^metadata_csum,^64bit"})
+    void recoverLeavesWhatE2fsckJournalOnlyLeaves(String row) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("mkfs.ext4", "e2fsck");
+        Path img = tmp.resolve("j.img");
+        Path ours = crashImage(row, img);
+        Path theirs = tmp.resolve("theirs.img");
+        Files.copy(ours, theirs);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, Main.run(out, err, "recover", ours.toString()), err.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("replayed "), out.toString(StandardCharsets.UTF_8));
+        Tools.run("e2fsck", "-E", "journal_only", "-y", theirs.toString());
+        byte[] a = Files.readAllBytes(ours);
+        byte[] b = Files.readAllBytes(theirs);
+        assertEquals(b.length, a.length);
+        List<String> differ = new ArrayList<>();
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] != b[i]) {
+                int sbOff = i - Superblock.OFFSET;
+                boolean allowed = sbOff >= 0x30 && sbOff < 0x34 // s_wtime
+                        || sbOff >= 0x178 && sbOff < 0x180 // s_kbytes_written
+                        || sbOff >= 0x3FC && sbOff < 0x400; // s_checksum
+                if (!allowed) {
+                    differ.add("byte " + i + " (block " + (i / 1024) + " of 1 KiB): ext4j " + (a[i] & 0xFF)
+                            + ", e2fsck " + (b[i] & 0xFF));
+                }
+            }
+        }
+        assertTrue(differ.isEmpty(), "ext4j recover and e2fsck -E journal_only differ:\n"
+                + String.join("\n", differ.subList(0, Math.min(20, differ.size()))));
+        Tools.Result fsck = Tools.fsck(ours);
+        assertEquals(0, fsck.exit(), "e2fsck -fn after ext4j recover:\n" + fsck.stdout());
+        try (Tools.Mount m = Tools.Mount.of(ours, true)) {
+            assertEquals("x\n", Files.readString(m.dir().resolve("e/x")));
+            assertArrayEquals(big(), Files.readAllBytes(m.dir().resolve("e/big")), "e/big after ext4j recover");
+            assertFalse(Files.exists(m.dir().resolve("d")));
+        }
+        out.reset();
+        byte[] before = Files.readAllBytes(img);
+        assertEquals(0, Main.run(out, err, "recover", img.toString()));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("nothing to recover"), out.toString(StandardCharsets.UTF_8));
+        assertArrayEquals(before, Files.readAllBytes(img), "recover of a clean journal changed the image");
     }
 
     /** logdump -a's blocks, tags and revokes, one transaction after another, in log order. */
