@@ -85,6 +85,9 @@ public final class Ext4FileSystem implements Closeable {
     public static Ext4FileSystem openReadWrite(BlockDevice device, WriteOptions options) throws IOException {
         try {
             Ext4FileSystem fs = open(device, OpenOptions.readOnlyDefaults());
+            if (fs.superblock().hasIncompat(Features.INCOMPAT_RECOVER)) {
+                fs = replayJournal(fs, device);
+            }
             fs.volume.checkWritable(); // what the kernel refuses to a read-write mount only
             fs.session = WriteSession.start(fs.volume, device, options);
             return fs;
@@ -850,6 +853,32 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     /**
+     * A read-write open of a file system whose journal needs recovery replays it first, as a kernel
+     * mount does ({@code ext4_load_journal}): what the open would refuse anyway is refused before
+     * the replay writes anything; then the file system is opened again on the replayed blocks (the
+     * write session then frees the orphans, as the mount's {@code ext4_orphan_cleanup}). An
+     * external journal is not replayed (the open is refused with needs_recovery).
+     */
+    private static Ext4FileSystem replayJournal(Ext4FileSystem fs, BlockDevice device) throws IOException {
+        Superblock sb = fs.superblock();
+        if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL) || sb.journalInum == 0) {
+            return fs;
+        }
+        fs.volume.checkWritable();
+        WriteSession.checkWritable(sb, true);
+        Inode journal = Inode.load(fs.volume, sb.journalInum);
+        org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
+        org.ext4j.journal.JournalReplay.Result r = org.ext4j.journal.JournalReplay.replay(log, journal, sb.journalInum,
+                device, sb.blocksCount);
+        if (r.checksumFailures() > 0) {
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
+                    .build(r.checksumFailures() + " logged blocks failed their checksums and were not replayed (EFSBADCRC);"
+                            + " run e2fsck");
+        }
+        return open(device, OpenOptions.readOnlyDefaults());
+    }
+
+    /**
      * Refuses incompatible features the read path does not understand, by name, and notes the
      * states a reader should know about.
      */
@@ -862,7 +891,7 @@ public final class Ext4FileSystem implements Closeable {
         }
         if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
             warnings.add("the journal needs recovery: changes recorded only in the journal are not visible"
-                    + " (journal replay is not implemented yet)");
+                    + " (a read-only open does not replay it; ext4j recover or a read-write open does)");
         }
         if ((sb.state & Superblock.STATE_ERROR) != 0) {
             warnings.add("the file system is marked as having errors; run e2fsck");

@@ -190,7 +190,12 @@ final class WriteSession {
 
     /** Refuses write access by name where ext4j cannot keep the file system right. */
     static void checkWritable(Superblock sb) throws UnsupportedFeatureException {
-        long incompat = sb.featureIncompat & ~INCOMPAT_WRITABLE;
+        checkWritable(sb, false);
+    }
+
+    /** {@link #checkWritable(Superblock)}, with {@code replaying} not counting needs_recovery (the open replays first). */
+    static void checkWritable(Superblock sb, boolean replaying) throws UnsupportedFeatureException {
+        long incompat = sb.featureIncompat & ~INCOMPAT_WRITABLE & ~(replaying ? Features.INCOMPAT_RECOVER : 0);
         if (incompat != 0) {
             if ((incompat & Features.INCOMPAT_RECOVER) != 0) {
                 throw new UnsupportedFeatureException("needs_recovery",

@@ -76,17 +76,20 @@ public final class JournalReplay {
                 replayed++;
             }
         }
-        long next = log.endSequence() + 1;
-        byte[] jsb = new byte[1024];
-        dev.read(home.physical() * bs, ByteBuffer.wrap(jsb));
-        ByteBuffer j = ByteBuffer.wrap(jsb).order(ByteOrder.BIG_ENDIAN);
-        j.putInt(0x18, (int) next);
-        j.putInt(0x1C, 0);
-        if (h.csumV2or3()) {
-            j.putInt(0xFC, 0);
-            j.putInt(0xFC, Crc32c.update(~0, jsb, 0, jsb.length));
+        long next = h.sequence();
+        if (h.needsRecovery()) { // a clean log (s_start 0 under needs_recovery) is left as it is, as e2fsck leaves it
+            next = log.endSequence() + 1;
+            byte[] jsb = new byte[1024];
+            dev.read(home.physical() * bs, ByteBuffer.wrap(jsb));
+            ByteBuffer j = ByteBuffer.wrap(jsb).order(ByteOrder.BIG_ENDIAN);
+            j.putInt(0x18, (int) next);
+            j.putInt(0x1C, 0);
+            if (h.csumV2or3()) {
+                j.putInt(0xFC, 0);
+                j.putInt(0xFC, Crc32c.update(~0, jsb, 0, jsb.length));
+            }
+            dev.write(home.physical() * bs, ByteBuffer.wrap(jsb));
         }
-        dev.write(home.physical() * bs, ByteBuffer.wrap(jsb));
         byte[] sb = new byte[Superblock.SIZE];
         dev.read(Superblock.OFFSET, ByteBuffer.wrap(sb));
         Le.put32(sb, 0x60, Le.u32(sb, 0x60) & ~Features.INCOMPAT_RECOVER);
