@@ -40,15 +40,12 @@ final class JournalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr())) {
             Superblock sb = fs.superblock();
-            if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL)) {
+            Inode inode = journalInode(fs);
+            if (inode == null) {
                 out.println("no journal (has_journal is not set)");
                 out.flush();
                 return 0;
             }
-            if (sb.journalInum == 0) {
-                throw new UnsupportedFeatureException("journal_dev", "an external journal is not read");
-            }
-            Inode inode = Inode.load(fs.volume(), sb.journalInum);
             JournalLog log = JournalLog.read(inode, sb.journalInum, sb.blockSize);
             JournalLog.Header h = log.header();
             out.printf("Journal inode %d: %d blocks of %d bytes, log blocks %d..%d, features %s%n", sb.journalInum,
@@ -79,6 +76,18 @@ final class JournalCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** The journal's inode, null without has_journal; an external journal is refused by name (exit 3). */
+    static Inode journalInode(Ext4FileSystem fs) throws java.io.IOException {
+        Superblock sb = fs.superblock();
+        if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL)) {
+            return null;
+        }
+        if (sb.journalInum == 0) {
+            throw new UnsupportedFeatureException("journal_dev", "an external journal is not read");
+        }
+        return Inode.load(fs.volume(), sb.journalInum);
     }
 
     private static String features(JournalLog.Header h) {

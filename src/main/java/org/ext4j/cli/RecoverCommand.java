@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.ext4j.blockdev.FileBlockDevice;
-import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.format.Features;
 import org.ext4j.format.Superblock;
 import org.ext4j.fs.Ext4FileSystem;
@@ -40,15 +39,12 @@ final class RecoverCommand implements Callable<Integer> {
         FileBlockDevice dev = FileBlockDevice.openReadWrite(image);
         try (Ext4FileSystem fs = Ext4FileSystem.open(dev, OpenOptions.readOnlyDefaults().withWarnings(w -> { }))) {
             Superblock sb = fs.superblock();
-            if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL)) {
+            Inode journal = JournalCommand.journalInode(fs);
+            if (journal == null) {
                 out.println("no journal: nothing to recover");
                 out.flush();
                 return 0;
             }
-            if (sb.journalInum == 0) {
-                throw new UnsupportedFeatureException("journal_dev", "an external journal is not replayed");
-            }
-            Inode journal = Inode.load(fs.volume(), sb.journalInum);
             JournalLog log = JournalLog.read(journal, sb.journalInum, sb.blockSize);
             if (!log.header().needsRecovery() && !sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
                 out.println("the journal is clean: nothing to recover");

@@ -26,13 +26,13 @@ import org.ext4j.volume.Volume;
  */
 final class MountChecks {
     /** {@code JBD2_MAGIC_NUMBER}. */
-    static final int JBD2_MAGIC = 0xC03B3998;
-    static final int JBD2_SUPERBLOCK_V1 = 3;
-    static final int JBD2_SUPERBLOCK_V2 = 4;
-    static final int JBD2_COMPAT_CHECKSUM = 0x1;
-    static final int JBD2_INCOMPAT_CSUM_V2 = 0x8;
-    static final int JBD2_INCOMPAT_CSUM_V3 = 0x10;
-    static final int JBD2_INCOMPAT_FAST_COMMIT = 0x20;
+    static final int JBD2_MAGIC = org.ext4j.journal.JournalLog.MAGIC;
+    static final int JBD2_SUPERBLOCK_V1 = org.ext4j.journal.JournalLog.SUPERBLOCK_V1;
+    static final int JBD2_SUPERBLOCK_V2 = org.ext4j.journal.JournalLog.SUPERBLOCK_V2;
+    static final int JBD2_COMPAT_CHECKSUM = org.ext4j.journal.JournalLog.COMPAT_CHECKSUM;
+    static final int JBD2_INCOMPAT_CSUM_V2 = org.ext4j.journal.JournalLog.INCOMPAT_CSUM_V2;
+    static final int JBD2_INCOMPAT_CSUM_V3 = org.ext4j.journal.JournalLog.INCOMPAT_CSUM_V3;
+    static final int JBD2_INCOMPAT_FAST_COMMIT = org.ext4j.journal.JournalLog.INCOMPAT_FAST_COMMIT;
     /** {@code JBD2_KNOWN_INCOMPAT_FEATURES}: revoke, 64bit, async commit, csum v2, v3, fast commit. */
     static final int JBD2_KNOWN_INCOMPAT = 0x3F;
     static final int JBD2_MIN_JOURNAL_BLOCKS = 1024;
