@@ -11,6 +11,7 @@ import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.format.Features;
 import org.ext4j.format.Superblock;
 import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.OpenOptions;
 import org.ext4j.inode.Inode;
 import org.ext4j.journal.JournalLog;
 
@@ -38,7 +39,8 @@ final class JournalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr())) {
+        ImageOpener.checkImage(image, false);
+        try (Ext4FileSystem fs = Ext4FileSystem.open(image, OpenOptions.readOnlyDefaults().withoutRecovery())) {
             Superblock sb = fs.superblock();
             Inode inode = journalInode(fs);
             if (inode == null) {

@@ -37,7 +37,7 @@ final class RecoverCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ImageOpener.checkImage(image, true);
         FileBlockDevice dev = FileBlockDevice.openReadWrite(image);
-        try (Ext4FileSystem fs = Ext4FileSystem.open(dev, OpenOptions.readOnlyDefaults().withWarnings(w -> { }))) {
+        try (Ext4FileSystem fs = Ext4FileSystem.open(dev, OpenOptions.readOnlyDefaults().withWarnings(w -> { }).withoutRecovery())) {
             Superblock sb = fs.superblock();
             Inode journal = JournalCommand.journalInode(fs);
             if (journal == null) {

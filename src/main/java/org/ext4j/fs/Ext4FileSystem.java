@@ -84,7 +84,7 @@ public final class Ext4FileSystem implements Closeable {
     /** Opens a writable device read-write (a memory image, for instance), as {@link #openReadWrite(Path, WriteOptions)}; closes it on failure. */
     public static Ext4FileSystem openReadWrite(BlockDevice device, WriteOptions options) throws IOException {
         try {
-            Ext4FileSystem fs = open(device, OpenOptions.readOnlyDefaults());
+            Ext4FileSystem fs = openAsIs(device, OpenOptions.readOnlyDefaults());
             if (fs.superblock().hasIncompat(Features.INCOMPAT_RECOVER)) {
                 fs = replayJournal(fs, device);
             }
@@ -841,6 +841,39 @@ public final class Ext4FileSystem implements Closeable {
 
     /** Opens a file system on an already opened device; the file system closes it. */
     public static Ext4FileSystem open(BlockDevice device, OpenOptions options) throws IOException {
+        Ext4FileSystem fs = openAsIs(device, options);
+        Superblock sb = fs.superblock();
+        if (options.noRecovery() || !sb.hasIncompat(Features.INCOMPAT_RECOVER) || !sb.hasCompat(Features.COMPAT_HAS_JOURNAL)
+                || sb.journalInum == 0) {
+            return fs;
+        }
+        // a read-only open replays the journal into memory, as a read-only kernel mount replays it
+        // into its buffer cache: the file system is opened again over the replayed blocks, the image
+        // itself never written
+        org.ext4j.blockdev.OverlayBlockDevice overlay = new org.ext4j.blockdev.OverlayBlockDevice(device, sb.blockSize);
+        replay(fs, overlay);
+        Ext4FileSystem replayed = openAsIs(overlay, options);
+        List<String> warnings = new ArrayList<>(fs.warnings);
+        warnings.addAll(replayed.warnings);
+        return new Ext4FileSystem(overlay, replayed.volume, warnings);
+    }
+
+    /** Replays {@code fs}'s journal onto {@code target}: its device, or an overlay of it. */
+    private static void replay(Ext4FileSystem fs, BlockDevice target) throws IOException {
+        Superblock sb = fs.superblock();
+        Inode journal = Inode.load(fs.volume, sb.journalInum);
+        org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
+        org.ext4j.journal.JournalReplay.Result r = org.ext4j.journal.JournalReplay.replay(log, journal, sb.journalInum,
+                target, sb.blocksCount);
+        if (r.checksumFailures() > 0) {
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
+                    .build(r.checksumFailures() + " logged blocks failed their checksums and were not replayed (EFSBADCRC);"
+                            + " run e2fsck");
+        }
+    }
+
+    /** Opens the file system on {@code device} as its blocks are, without replaying its journal. */
+    private static Ext4FileSystem openAsIs(BlockDevice device, OpenOptions options) throws IOException {
         Superblock sb = Volume.readSuperblock(device);
         List<String> warnings = new ArrayList<>();
         checkFeatures(sb, warnings);
@@ -866,16 +899,8 @@ public final class Ext4FileSystem implements Closeable {
         }
         fs.volume.checkWritable();
         WriteSession.checkWritable(sb, true);
-        Inode journal = Inode.load(fs.volume, sb.journalInum);
-        org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
-        org.ext4j.journal.JournalReplay.Result r = org.ext4j.journal.JournalReplay.replay(log, journal, sb.journalInum,
-                device, sb.blocksCount);
-        if (r.checksumFailures() > 0) {
-            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
-                    .build(r.checksumFailures() + " logged blocks failed their checksums and were not replayed (EFSBADCRC);"
-                            + " run e2fsck");
-        }
-        return open(device, OpenOptions.readOnlyDefaults());
+        replay(fs, device);
+        return openAsIs(device, OpenOptions.readOnlyDefaults());
     }
 
     /**
@@ -890,8 +915,8 @@ public final class Ext4FileSystem implements Closeable {
                     "ext4j cannot read file systems with this incompatible feature");
         }
         if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
-            warnings.add("the journal needs recovery: changes recorded only in the journal are not visible"
-                    + " (a read-only open does not replay it; ext4j recover or a read-write open does)");
+            warnings.add("the journal needs recovery: a read-only open replays it in memory and leaves the image as it is"
+                    + " (ext4j recover, or any writing command, replays it into the image)");
         }
         if ((sb.state & Superblock.STATE_ERROR) != 0) {
             warnings.add("the file system is marked as having errors; run e2fsck");

@@ -55,7 +55,7 @@ class JournalLogTest {
         String expected = debugfs(crash);
         assertTrue(expected.contains(" 2 "), "a journal with no commit:\n" + expected);
         String actual;
-        try (Ext4FileSystem fs = Ext4FileSystem.open(crash)) {
+        try (Ext4FileSystem fs = Ext4FileSystem.open(crash, org.ext4j.fs.OpenOptions.readOnlyDefaults().withoutRecovery())) {
             Superblock sb = fs.superblock();
             JournalLog log = JournalLog.read(Inode.load(fs.volume(), sb.journalInum), sb.journalInum, sb.blockSize);
             assertTrue(log.header().needsRecovery());
@@ -207,6 +207,34 @@ class JournalLogTest {
             assertArrayEquals(big(), Files.readAllBytes(m.dir().resolve("e/big")));
             assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(m.dir().resolve("e/after")));
         }
+    }
+
+    /**
+     * A read-only open replays into memory: the last transactions' files, whose directory entries
+     * are only in the journal, read back whole, and the image's bytes stay as they were.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-b 1024", "-b 4096 -O ^metadata_csum,^64bit"})
+    void aReadOnlyOpenReplaysInMemory(String row) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("mkfs.ext4", "debugfs");
+        Path crash = crashImage(row, tmp.resolve("j.img"));
+        byte[] before = Files.readAllBytes(crash);
+        String unreplayed = Tools.run("debugfs", "-R", "ls -l /e", crash.toString()).stdout();
+        assertFalse(unreplayed.contains("big"), "e/big is on disk before the replay:\n" + unreplayed);
+        try (Ext4FileSystem fs = Ext4FileSystem.open(crash)) {
+            assertTrue(fs.warnings().stream().anyMatch(w -> w.contains("journal needs recovery")), fs.warnings().toString());
+            byte[] got = new byte[40 << 20];
+            long ino = fs.stat("/e/big").inode();
+            int n = 0;
+            while (n < got.length) {
+                int k = fs.read(ino, n, got, n, got.length - n);
+                assertTrue(k > 0);
+                n += k;
+            }
+            assertArrayEquals(big(), got);
+        }
+        assertArrayEquals(before, Files.readAllBytes(crash), "a read-only open wrote the image");
     }
 
     /** logdump -a's blocks, tags and revokes, one transaction after another, in log order. */
