@@ -120,6 +120,12 @@ final class BitmapBlockAllocator implements BlockAllocator {
                 return null;
             }
             byte[] bits = lb.buffer().data(); // stable: only the holder of g's lock changes it
+            if (!gi.busy.isEmpty()) {
+                bits = bits.clone(); // blocks freed in an uncommitted transaction count as used
+                for (int[] run : gi.busy) {
+                    BitSearch.setRange(bits, run[0], run[1]);
+                }
+            }
             int limit = (int) sb.blocksInGroup(g);
             if (from >= limit) {
                 from = 0;
@@ -310,7 +316,18 @@ final class BitmapBlockAllocator implements BlockAllocator {
             h.markDirty(b);
             volume.updateGroup(h, d.withFreeBlocks(d.freeBlocksCount() + count).withBitmapChecksums(csum, d.inodeBitmapCsum()));
             groups.freeBlocksCounter().addAndGet(count);
-            gi.longestFreeBound = Integer.MAX_VALUE; // runs may have merged: unknown until the next full scan
+            h.blocksFreed(block, count);
+            int[] run = {s, e};
+            gi.busy.add(run);
+            h.afterCommit(() -> {
+                gi.lock.lock();
+                try {
+                    gi.busy.remove(run);
+                    gi.longestFreeBound = Integer.MAX_VALUE; // runs may have merged: unknown until the next full scan
+                } finally {
+                    gi.lock.unlock();
+                }
+            });
         } finally {
             gi.lock.unlock();
         }

@@ -89,6 +89,12 @@ public final class GroupAllocator {
         /** The buffer last validated: a re-read buffer (evicted and loaded again) is validated again. */
         MetaBuffer verifiedBlockBitmap;
         MetaBuffer verifiedInodeBitmap;
+        /**
+         * Runs of bits ({@code [start, end)}) freed in a journal transaction not committed yet: free
+         * in the bitmap, not handed out until the commit ({@code ext4_mb_free_metadata}'s busy
+         * extents), so a crash never gives a file blocks that hold another file's new data.
+         */
+        final java.util.List<int[]> busy = new java.util.ArrayList<>();
     }
 
     /** A group's block bitmap ready for changes, with its free count (computed when just initialised). */

@@ -177,6 +177,49 @@ public final class BufferCache {
         return dirtyCount;
     }
 
+    /**
+     * A journal's commit takes {@code b}'s bytes: returns them with the dirty generation they are
+     * of, or null when {@code b} is no longer the cached, dirty buffer of its block (it was freed
+     * or taken back since it joined the transaction).
+     */
+    public Frozen freeze(MetaBuffer b) {
+        b.lock().lock();
+        try {
+            synchronized (this) {
+                if (!b.dirty || buffers.get(b.block()) != b) {
+                    return null;
+                }
+                return new Frozen(b, b.dirtyGeneration, b.data().clone());
+            }
+        } finally {
+            b.lock().unlock();
+        }
+    }
+
+    /** A buffer's bytes as a journal commit took them. */
+    public record Frozen(MetaBuffer buffer, long generation, byte[] bytes) {
+        public long block() {
+            return buffer.block();
+        }
+    }
+
+    /** {@code f}'s bytes reached their home block: the buffer is clean unless changed since. */
+    public synchronized void written(Frozen f) {
+        MetaBuffer b = f.buffer();
+        if (b.dirty && b.dirtyGeneration == f.generation()) {
+            b.dirty = false;
+            dirtyCount--;
+            dirtySet.remove(b);
+        }
+    }
+
+    /** Drops {@code b} if it is still the cached buffer of its block (its pending write discarded). */
+    public synchronized void forget(MetaBuffer b) {
+        if (buffers.get(b.block()) == b) {
+            forget(b.block());
+        }
+    }
+
     /** Writes every dirty buffer in block order and marks it clean. */
     public void writeDirty() throws IOException {
         List<MetaBuffer> dirty = new ArrayList<>();

@@ -16,7 +16,27 @@ package org.ext4j.fs;
  */
 public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes,
         long statusTreeEntries, long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes,
-        java.time.Instant fixedTime) {
+        java.time.Instant fixedTime, DataMode dataMode, long commitMillis) {
+    /** The default commit interval ({@code commit=5}). */
+    public static final long DEFAULT_COMMIT_MILLIS = 5_000;
+
+    /**
+     * How file data is ordered against the journal's commits ({@code data=}): ORDERED, the default,
+     * makes blocks newly given to a file durable before the transaction that maps them commits;
+     * WRITEBACK does not promise it. ext4j's writeback maps new blocks unwritten and converts them only
+     * after their data is written, so both modes keep a crash from showing another file's old bytes;
+     * WRITEBACK is accepted for the kernel's option names.
+     */
+    public enum DataMode {
+        ORDERED, WRITEBACK
+    }
+
+    public WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes, long statusTreeEntries,
+            long flushIntervalMillis, long dirtyExpireMillis, int maxFolioBytes, java.time.Instant fixedTime) {
+        this(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries, flushIntervalMillis,
+                dirtyExpireMillis, maxFolioBytes, fixedTime, DataMode.ORDERED, DEFAULT_COMMIT_MILLIS);
+    }
+
     public WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long dirtyLimitBytes, long statusTreeEntries,
             long flushIntervalMillis, long dirtyExpireMillis) {
         this(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries, flushIntervalMillis,
@@ -30,6 +50,12 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
     }
 
     public WriteOptions {
+        if (dataMode == null) {
+            throw new IllegalArgumentException("no data mode");
+        }
+        if (commitMillis <= 0) {
+            throw new IllegalArgumentException("commit interval " + commitMillis + " ms is not positive");
+        }
         if (maxFolioBytes <= 0 || Integer.bitCount(maxFolioBytes) != 1
                 || maxFolioBytes > org.ext4j.pagecache.AddressSpace.MAX_FOLIO_SIZE) {
             throw new IllegalArgumentException("largest folio " + maxFolioBytes
@@ -40,7 +66,7 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
     /** These options with folios of at most {@code bytes} (a power of two; less than a block means one block). */
     public WriteOptions withMaxFolioBytes(int bytes) {
         return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
-                flushIntervalMillis, dirtyExpireMillis, bytes, fixedTime);
+                flushIntervalMillis, dirtyExpireMillis, bytes, fixedTime, dataMode, commitMillis);
     }
 
     /**
@@ -49,7 +75,19 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
      */
     public WriteOptions withFixedTime(java.time.Instant t) {
         return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
-                flushIntervalMillis, dirtyExpireMillis, maxFolioBytes, t);
+                flushIntervalMillis, dirtyExpireMillis, maxFolioBytes, t, dataMode, commitMillis);
+    }
+
+    /** These options with data mode {@code mode} ({@code data=ordered|writeback}). */
+    public WriteOptions withDataMode(DataMode mode) {
+        return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
+                flushIntervalMillis, dirtyExpireMillis, maxFolioBytes, fixedTime, mode, commitMillis);
+    }
+
+    /** These options with journal commits every {@code millis} ms at the latest ({@code commit=}, in seconds there). */
+    public WriteOptions withCommitMillis(long millis) {
+        return new WriteOptions(pageCacheBytes, dirtyBackgroundBytes, dirtyLimitBytes, statusTreeEntries,
+                flushIntervalMillis, dirtyExpireMillis, maxFolioBytes, fixedTime, dataMode, millis);
     }
 
     /** Share of the heap the page cache may fill. */
@@ -97,7 +135,8 @@ public record WriteOptions(long pageCacheBytes, long dirtyBackgroundBytes, long 
      * themselves, step by step.
      */
     public static WriteOptions manualWriteback() {
-        return new WriteOptions(1L << 40, 1L << 40, 1L << 40, 1 << 20, 3_600_000, 3_600_000);
+        return new WriteOptions(1L << 40, 1L << 40, 1L << 40, 1 << 20, 3_600_000, 3_600_000)
+                .withCommitMillis(3_600_000);
     }
 
     /**

@@ -16,6 +16,7 @@ import org.ext4j.extentstatus.ExtentStatusShrinker;
 import org.ext4j.format.Features;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
+import org.ext4j.journal.JbdJournal;
 import org.ext4j.mapping.InodeState;
 import org.ext4j.mapping.Reservations;
 import org.ext4j.pagecache.PageCacheLimits;
@@ -110,7 +111,6 @@ final class WriteSession {
     private WriteSession(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
         this.volume = volume;
         this.device = device;
-        this.journal = new NoJournal(volume.bufferCache(), device, this::markInUse);
         // an unnamed top-level directory's random start group: group 0 in a reproducible session
         this.allocator = options.fixedTime() != null ? GroupAllocator.open(volume, n -> 0) : GroupAllocator.open(volume);
         this.reservations = new Reservations(allocator::freeBlocksFor, Reservations.SESSION_MARGIN_BLOCKS);
@@ -125,8 +125,28 @@ final class WriteSession {
         this.deterministic = options.fixedTime() != null;
         this.clock = deterministic ? java.time.Clock.fixed(options.fixedTime(), java.time.ZoneOffset.UTC)
                 : java.time.Clock.systemUTC();
+        this.journal = openJournal(volume, device, options);
         this.flusher = new Thread(this::flushLoop, "ext4j-flusher");
         this.flusher.setDaemon(true);
+    }
+
+    /**
+     * The journal handles go through: jbd2 in the journal inode where the file system has one
+     * (refused by name where the journal is on another device), else {@link NoJournal}.
+     */
+    private Journal openJournal(Volume volume, BlockDevice device, WriteOptions options) throws IOException {
+        Superblock sb = volume.superblock();
+        if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL)) {
+            return new NoJournal(volume.bufferCache(), device, this::markInUse);
+        }
+        if (sb.journalInum == 0) {
+            throw new UnsupportedFeatureException("external-journal",
+                    "the journal is on another device (journal_dev); ext4j writes only journals in an inode (open read-only)");
+        }
+        org.ext4j.inode.Inode j = org.ext4j.inode.Inode.load(volume, sb.journalInum);
+        return JbdJournal.open(volume.bufferCache(), device, j, sb.journalInum, sb.blocksCount,
+                sb.hasRoCompat(Features.RO_COMPAT_METADATA_CSUM), sb.is64bit(),
+                new JbdJournal.Options(options.commitMillis(), !deterministic, clock), this::markInUse);
     }
 
     /**
@@ -303,6 +323,21 @@ final class WriteSession {
      */
     private void markInUse() throws IOException {
         long now = clock.instant().getEpochSecond();
+        if (journal instanceof JbdJournal) {
+            // with a journal the state stays valid and needs_recovery says the log may hold
+            // something: written at once, before the first log block (ext4_setup_super, ext4_commit_super)
+            boolean orphanFile = orphans.hasFile();
+            volume.writeSuperblockNow(raw -> {
+                Le.put32(raw, 0x60, Le.u32(raw, 0x60) | Features.INCOMPAT_RECOVER);
+                Le.put16(raw, 0x34, Le.u16(raw, 0x34) + 1);
+                putTime(raw, 0x2C, 0x275, now);
+                if (orphanFile) {
+                    Le.put32(raw, 0x64, Le.u32(raw, 0x64) | Features.RO_COMPAT_ORPHAN_PRESENT);
+                }
+            });
+            inUse = true;
+            return;
+        }
         try (Handle h = journal.start(1)) {
             volume.updateSuperblock(h, raw -> {
                 Le.put16(raw, 0x3A, Le.u16(raw, 0x3A) & ~Superblock.STATE_VALID);
@@ -535,7 +570,12 @@ final class WriteSession {
                     }
                 });
             }
-            journal.commit();
+        }
+        if (!failed()) {
+            journal.close(); // jbd2: everything home and the log empty
+            if (inUse && journal instanceof JbdJournal) {
+                volume.writeSuperblockNow(raw -> Le.put32(raw, 0x60, Le.u32(raw, 0x60) & ~Features.INCOMPAT_RECOVER));
+            }
         }
         if (first != null) {
             throw first;

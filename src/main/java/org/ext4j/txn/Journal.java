@@ -15,6 +15,14 @@ public interface Journal {
     /** Starts a handle expected to dirty at most {@code credits} buffers. */
     Handle start(int credits) throws IOException;
 
+    /**
+     * The end of the session ({@code jbd2_journal_destroy}): everything durable and, for a jbd2
+     * journal, written home and the log left empty, so the journal needs no recovery.
+     */
+    default void close() throws IOException {
+        commit();
+    }
+
     /** Makes everything committed so far durable on the device ({@code jbd2_journal_force_commit} / sync). */
     void commit() throws IOException;
 

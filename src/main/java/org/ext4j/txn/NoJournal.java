@@ -47,45 +47,9 @@ public final class NoJournal implements Journal {
     static final int WRITE_OUT_BUFFERS = 2048;
     /** Time since the last write-out after which the end of an operation writes everything out. */
     static final long WRITE_OUT_MILLIS = 5000;
-    private final ThreadLocal<Operation> current = new ThreadLocal<>();
-    private final java.util.Set<Operation> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ThreadLocal<OperationUndo> current = new ThreadLocal<>();
+    private final java.util.Set<OperationUndo> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile long lastWriteOut = System.nanoTime();
-
-    /** One thread's operation in flight: the buffers it changed, and what those held before it. */
-    private static final class Operation {
-        private final java.util.Set<MetaBuffer> touched = new java.util.HashSet<>();
-        /** Bytes of completed operations not yet written, for buffers this operation changed. */
-        private final java.util.Map<MetaBuffer, byte[]> before = new java.util.HashMap<>();
-
-        /** Before the first change of {@code b}: keeps a copy if the disk does not hold its bytes. */
-        synchronized void access(MetaBuffer b, BufferCache cache) {
-            if (touched.add(b) && cache.isDirty(b)) {
-                before.put(b, b.snapshot());
-            }
-        }
-
-        /** A buffer changed without write access first (a block zeroed for a new use). */
-        synchronized void changed(MetaBuffer b) {
-            touched.add(b);
-        }
-
-        /** Takes this operation's changes back out of the cache. */
-        synchronized void takeBack(BufferCache cache) {
-            for (MetaBuffer b : touched) {
-                byte[] old = before.get(b);
-                if (old == null) {
-                    cache.forget(b.block()); // clean before: the disk holds the bytes to go back to
-                } else {
-                    b.lock().lock();
-                    try {
-                        System.arraycopy(old, 0, b.data(), 0, old.length);
-                    } finally {
-                        b.lock().unlock();
-                    }
-                }
-            }
-        }
-    }
 
     public NoJournal(BufferCache cache, BlockDevice device) {
         this(cache, device, () -> { });
@@ -126,7 +90,7 @@ public final class NoJournal implements Journal {
             @Override
             public void getWriteAccess(MetaBuffer b) throws IOException {
                 check();
-                Operation op = current.get();
+                OperationUndo op = current.get();
                 if (op != null) {
                     op.access(b, cache);
                 }
@@ -140,7 +104,7 @@ public final class NoJournal implements Journal {
                     throw new IllegalStateException("handle dirtied more buffers than its " + credits + " credits");
                 }
                 changes.get()[0]++;
-                Operation op = current.get();
+                OperationUndo op = current.get();
                 if (op != null) {
                     op.changed(b);
                 }
@@ -185,14 +149,14 @@ public final class NoJournal implements Journal {
 
     @Override
     public void beginOperation() {
-        Operation op = new Operation();
+        OperationUndo op = new OperationUndo();
         current.set(op);
         running.add(op);
     }
 
     @Override
     public void endOperation() throws IOException {
-        Operation op = current.get();
+        OperationUndo op = current.get();
         current.remove();
         if (op != null) {
             running.remove(op);
@@ -217,7 +181,7 @@ public final class NoJournal implements Journal {
             return;
         }
         aborted = cause;
-        for (Operation op : running) {
+        for (OperationUndo op : running) {
             op.takeBack(cache);
         }
         try {
