@@ -29,7 +29,8 @@ import org.ext4j.fs.WriteOptions;
  * <p><b>States.</b> Every flush boundary (power lost right after the k-th flush, nothing of the next
  * epoch kept), the end of the log, and {@code randomStates} random ones: an epoch with writes, and a
  * subset of its writes (each kept with a probability drawn per state, or, one time in four, an
- * in-order prefix of them), drawn from {@code seed} so that a failure is reproduced by its seed. With
+ * in-order prefix of them), drawn from {@code seed} so that a failure is reproduced by its seed; no
+ * state twice (an epoch of a few writes gets all its subsets, then the draws go elsewhere). With
  * {@code sectorSize} non-zero the subsets are over the epoch's writes split into sectors (torn
  * writes). With {@code ignoreFlushes} the device is taken to have lied about every flush: a state is
  * any subset of all writes, judged as if every flush had happened (a disk without barriers; the
@@ -278,11 +279,26 @@ public final class CrashHarness {
         int last = log.epochCount() - 1;
         out.add(new State(last, log.epoch(last), "end of the log", false, false));
         int boundaries = out.size();
-        for (int i = 0; i < cfg.randomStates() && !withWrites.isEmpty(); i++) {
+        // each distinct state once: an epoch of few writes has few subsets, and they are all taken
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int k = 0; k < log.epochCount(); k++) {
+            seen.add(k + ":" + new BitSet());
+            BitSet all = new BitSet();
+            all.set(0, cfg.sectorSize() > 0 ? LogWritesBlockDevice.sectors(log.epoch(k), cfg.sectorSize()).size()
+                    : log.epoch(k).size());
+            seen.add(k + ":" + all); // the next boundary's image
+        }
+        int misses = 0;
+        for (int i = 0; i < cfg.randomStates() && !withWrites.isEmpty() && misses < 50 * cfg.randomStates(); ) {
             int k = withWrites.get(rnd.nextInt(withWrites.size()));
             List<Write> ws = cfg.sectorSize() > 0 ? LogWritesBlockDevice.sectors(log.epoch(k), cfg.sectorSize())
                     : log.epoch(k);
             BitSet keep = randomSubset(rnd, ws.size());
+            if (!seen.add(k + ":" + keep)) {
+                misses++;
+                continue;
+            }
+            i++;
             out.add(new State(k, LogWritesBlockDevice.subset(ws, keep), "epoch " + k + " of " + log.epochCount()
                     + ", kept " + (cfg.sectorSize() > 0 ? cfg.sectorSize() + "-byte sectors " : "writes ")
                     + shown(keep, ws.size()), false, false));
