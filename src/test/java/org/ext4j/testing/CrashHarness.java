@@ -283,10 +283,10 @@ public final class CrashHarness {
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (int k = 0; k < log.epochCount(); k++) {
             seen.add(k + ":" + new BitSet());
-            BitSet all = new BitSet();
-            all.set(0, cfg.sectorSize() > 0 ? LogWritesBlockDevice.sectors(log.epoch(k), cfg.sectorSize()).size()
+            BitSet every = new BitSet();
+            every.set(0, cfg.sectorSize() > 0 ? LogWritesBlockDevice.sectors(log.epoch(k), cfg.sectorSize()).size()
                     : log.epoch(k).size());
-            seen.add(k + ":" + all); // the next boundary's image
+            seen.add(k + ":" + every); // the next boundary's image
         }
         int misses = 0;
         for (int i = 0; i < cfg.randomStates() && !withWrites.isEmpty() && misses < 50 * cfg.randomStates(); ) {
