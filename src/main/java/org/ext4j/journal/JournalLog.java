@@ -21,7 +21,9 @@ import org.ext4j.inode.Inode;
  * blocks an older copy of which must not be replayed. With checksums v2 or v3, a descriptor or
  * revoke block whose checksum fails makes the commit time decide, and a commit block whose checksum
  * fails ends the log before its transaction, as the kernel decides; checksum v1 (the whole
- * transaction's crc32) is not checked. Nothing is written: this is what {@code ext4j journal} lists
+ * transaction's crc32) is not checked. A revoke block whose {@code r_count} does not fit is not an
+ * error of the scan (the kernel reads revoke records only in {@code PASS_REVOKE}, of the
+ * transactions the scan accepted): it stays with its transaction, for the replay to raise. Nothing is written: this is what {@code ext4j journal} lists
  * and what a replay will apply.
  */
 public final class JournalLog {
@@ -57,11 +59,15 @@ public final class JournalLog {
 
     /**
      * A committed transaction: its sequence, the log blocks that make it up, the copies it logs,
-     * the blocks it revokes, and its commit time (seconds and nanoseconds; 0 for commit blocks that
-     * carry none).
+     * the blocks it revokes, its commit time (seconds and nanoseconds; 0 for commit blocks that
+     * carry none), and {@code revokeError}: null, or why one of its revoke blocks cannot be read
+     * (an {@code r_count} past the block). The scan keeps that error with the transaction instead
+     * of stopping, as the kernel reads revoke records only in {@code PASS_REVOKE}, of the
+     * transactions the scan accepted: a transaction the log ends before never raises it, an
+     * accepted one makes recovery fail ({@code EINVAL}) before anything is replayed.
      */
     public record Transaction(long sequence, List<LogBlock> blocks, List<Tag> tags, List<Long> revoked,
-            long commitSeconds, int commitNanos) {
+            long commitSeconds, int commitNanos, String revokeError) {
     }
 
     /** The journal superblock's fields that reading the log needs (big-endian on disk). */
@@ -222,6 +228,7 @@ public final class JournalLog {
         List<LogBlock> blocks = new ArrayList<>();
         List<Tag> tags = new ArrayList<>();
         List<Long> revoked = new ArrayList<>();
+        String revokeError = null;
         long steps = 0;
         while (true) {
             if (++steps > header.maxLen * 2) {
@@ -275,10 +282,11 @@ public final class JournalLog {
                     lastCommitTime = commitSec;
                     blocks.add(new LogBlock(here, type));
                     transactions.add(new Transaction(seq, List.copyOf(blocks), List.copyOf(tags), List.copyOf(revoked),
-                            commitSec, commitNsec));
+                            commitSec, commitNsec, revokeError));
                     blocks.clear();
                     tags.clear();
                     revoked.clear();
+                    revokeError = null;
                     sequence++;
                     endSequence = sequence;
                 }
@@ -287,7 +295,10 @@ public final class JournalLog {
                         checkCommitTime = true;
                     }
                     blocks.add(new LogBlock(here, type));
-                    revokes(b, bb, here, revoked);
+                    String bad = revokes(bb, here, revoked);
+                    if (revokeError == null) {
+                        revokeError = bad;
+                    }
                 }
                 default -> {
                     end = "block " + here + " is of unknown type " + type + ": end of the log";
@@ -348,16 +359,24 @@ public final class JournalLog {
         return next;
     }
 
-    /** {@code scan_revoke_records}. */
-    private void revokes(byte[] b, ByteBuffer bb, long here, List<Long> out) throws CorruptionException {
+    /**
+     * {@code scan_revoke_records}: the records of the revoke block at {@code here}, added to
+     * {@code out}; or, when its {@code r_count} (bytes used, header included) is past the block
+     * (its checksum tail excluded), none and the reason, which the caller keeps with the
+     * transaction. An {@code r_count} under the header's 16 bytes holds no record, as the kernel
+     * reads it.
+     */
+    private String revokes(ByteBuffer bb, long here, List<Long> out) {
         long count = Integer.toUnsignedLong(bb.getInt(12));
         int csumSize = header.csumV2or3() ? 4 : 0;
-        if (count > bs - csumSize || count < 16) {
-            throw error(ino, here, "revoke block r_count " + count + " does not fit the block");
+        if (count > bs - csumSize) {
+            return "journal block " + here + ": revoke block r_count " + count + " does not fit the block of "
+                    + (bs - csumSize) + " bytes (EINVAL)";
         }
         int record = header.has64bit() ? 8 : 4;
         for (int off = 16; off + record <= count; off += record) {
             out.add(record == 8 ? bb.getLong(off) : Integer.toUnsignedLong(bb.getInt(off)));
         }
+        return null;
     }
 }

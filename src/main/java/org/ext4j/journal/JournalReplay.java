@@ -43,6 +43,10 @@ public final class JournalReplay {
         int bs = h.blockSize();
         Map<Long, Long> revoked = new HashMap<>();
         for (JournalLog.Transaction t : log.transactions()) {
+            if (t.revokeError() != null) {
+                throw CorruptionException.of(Kind.BAD_JOURNAL).inode(ino).build(t.revokeError()
+                        + " in transaction " + t.sequence() + ", which recovery replays: nothing can be replayed");
+            }
             for (long b : t.revoked()) {
                 revoked.merge(b, t.sequence(), Math::max);
             }
