@@ -858,18 +858,27 @@ public final class Ext4FileSystem implements Closeable {
         return new Ext4FileSystem(overlay, replayed.volume, warnings);
     }
 
-    /** Replays {@code fs}'s journal onto {@code target}: its device, or an overlay of it. */
+    /**
+     * Replays {@code fs}'s journal onto {@code target}: its device, or an overlay of it. Everything
+     * is decided first ({@code JournalReplay.plan}): a log that cannot be replayed, or copies that
+     * fail their checksums, refuse the open before the first block is written (the kernel would
+     * write the good copies and then fail the mount with EFSBADCRC; ext4j leaves the image as it
+     * was, for e2fsck or {@code ext4j recover}).
+     */
     private static void replay(Ext4FileSystem fs, BlockDevice target) throws IOException {
         Superblock sb = fs.superblock();
         Inode journal = Inode.load(fs.volume, sb.journalInum);
         org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
-        org.ext4j.journal.JournalReplay.Result r = org.ext4j.journal.JournalReplay.replay(log, journal, sb.journalInum,
-                target, sb.blocksCount);
-        if (r.checksumFailures() > 0) {
-            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
-                    .build(r.checksumFailures() + " logged blocks failed their checksums and were not replayed (EFSBADCRC);"
-                            + " run e2fsck");
+        org.ext4j.journal.JournalReplay.Plan plan = org.ext4j.journal.JournalReplay.plan(log, journal, sb.journalInum,
+                sb.blocksCount);
+        if (!plan.checksumFailures().isEmpty()) {
+            org.ext4j.journal.JournalReplay.Failure f = plan.checksumFailures().get(0);
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum).block(f.tag().fsBlock())
+                    .build(plan.checksumFailures().size() + " logged blocks fail their checksums (EFSBADCRC), the first the"
+                            + " copy of block " + f.tag().fsBlock() + " at journal block " + f.tag().logBlock()
+                            + " in transaction " + f.sequence() + "; nothing replayed (ext4j recover or e2fsck replays the rest)");
         }
+        plan.apply(target);
     }
 
     /** Opens the file system on {@code device} as its blocks are, without replaying its journal. */
