@@ -885,7 +885,7 @@ public final class Ext4FileSystem implements Closeable {
     private static Ext4FileSystem openAsIs(BlockDevice device, OpenOptions options) throws IOException {
         Superblock sb = Volume.readSuperblock(device);
         List<String> warnings = new ArrayList<>();
-        checkFeatures(sb, warnings);
+        checkFeatures(sb, options.noRecovery(), warnings);
         warnings.forEach(options.warnings());
         Volume volume = Volume.open(device, sb);
         MountChecks.check(volume);
@@ -916,14 +916,18 @@ public final class Ext4FileSystem implements Closeable {
      * Refuses incompatible features the read path does not understand, by name, and notes the
      * states a reader should know about.
      */
-    private static void checkFeatures(Superblock sb, List<String> warnings) throws UnsupportedFeatureException {
+    private static void checkFeatures(Superblock sb, boolean noRecovery, List<String> warnings)
+            throws UnsupportedFeatureException {
         long unknown = sb.featureIncompat & ~Features.INCOMPAT_READ_SUPPORTED;
         if (unknown != 0) {
             List<String> names = Features.incompatNames(unknown);
             throw new UnsupportedFeatureException(String.join(",", names),
                     "ext4j cannot read file systems with this incompatible feature");
         }
-        if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
+        if (sb.hasIncompat(Features.INCOMPAT_RECOVER) && noRecovery) {
+            warnings.add("the journal needs recovery: read as the blocks are, without replaying it (norecovery)"
+                    + " (ext4j recover, or any writing command, replays it into the image)");
+        } else if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
             warnings.add("the journal needs recovery: a read-only open replays it in memory and leaves the image as it is"
                     + " (ext4j recover, or any writing command, replays it into the image)");
         }

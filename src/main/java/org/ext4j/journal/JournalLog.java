@@ -44,7 +44,8 @@ public final class JournalLog {
     static final int FLAG_ESCAPE = 0x1;
     static final int FLAG_SAME_UUID = 0x2;
     static final int FLAG_LAST_TAG = 0x8;
-    static final int DEFAULT_FAST_COMMIT_BLOCKS = 256;
+    /** {@code JBD2_DEFAULT_FAST_COMMIT_BLOCKS}: the fast-commit area when {@code s_num_fc_blks} is 0. */
+    public static final int DEFAULT_FAST_COMMIT_BLOCKS = 256;
 
     /** One logged copy: file system block {@code fsBlock}, its copy at {@code logBlock} of the journal. */
     public record Tag(long fsBlock, long logBlock, int flags, boolean checksumOk) {
@@ -70,11 +71,20 @@ public final class JournalLog {
             long commitSeconds, int commitNanos, String revokeError) {
     }
 
-    /** The journal superblock's fields that reading the log needs (big-endian on disk). */
+    /**
+     * The journal superblock's fields (big-endian on disk): those reading the log needs, and those
+     * {@code dumpe2fs -h} lists ({@code s_nr_users}, {@code s_num_fc_blks} as stored, {@code
+     * s_checksum}, the 768 bytes of {@code s_users}: read whatever the version, as dumpe2fs reads
+     * them; the feature words of a v1 superblock are 0, as jbd2 reads them).
+     */
     public record Header(int blockType, int blockSize, long maxLen, long first, long sequence, long start,
-            int errno, int compat, int incompat, int roCompat, byte[] uuid, int checksumType, long fastCommitBlocks) {
+            int errno, int compat, int incompat, int roCompat, byte[] uuid, int checksumType, long fastCommitBlocks,
+            long nrUsers, long numFcBlocks, int checksum, byte[] users) {
+        /** {@code JBD2_USERS_MAX}. */
+        public static final int USERS_MAX = 48;
 
-        static Header decode(byte[] raw) {
+        /** Decodes the first 1,024 bytes of a journal superblock, checking nothing. */
+        public static Header decode(byte[] raw) {
             ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.BIG_ENDIAN);
             int type = b.getInt(0x4);
             boolean v2 = type == SUPERBLOCK_V2;
@@ -88,7 +98,9 @@ public final class JournalLog {
             return new Header(type, b.getInt(0xC), Integer.toUnsignedLong(b.getInt(0x10)),
                     Integer.toUnsignedLong(b.getInt(0x14)), Integer.toUnsignedLong(b.getInt(0x18)),
                     Integer.toUnsignedLong(b.getInt(0x1C)), b.getInt(0x20), v2 ? b.getInt(0x24) : 0, incompat,
-                    v2 ? b.getInt(0x2C) : 0, uuid, raw[0x50] & 0xFF, fc);
+                    v2 ? b.getInt(0x2C) : 0, uuid, raw[0x50] & 0xFF, fc,
+                    Integer.toUnsignedLong(b.getInt(0x40)), Integer.toUnsignedLong(b.getInt(0x54)), b.getInt(0xFC),
+                    java.util.Arrays.copyOfRange(raw, 0x100, 0x400));
         }
 
         public boolean has64bit() {

@@ -220,6 +220,27 @@ class JournalLogTest {
     }
 
     /**
+     * {@code ext4j info -h} lists the journal as {@code dumpe2fs -h} does, on the image mkfs made
+     * and the kernel cleanly unmounted and on its crash copy, and counts the transactions waiting
+     * as {@code debugfs logdump} finds them (none in the clean journal).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-b 1024", "-b 4096 -O ^metadata_csum,^64bit"})
+    void infoListsTheJournalAsDumpe2fs(String row) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("mkfs.ext4", "dumpe2fs", "debugfs");
+        Path img = tmp.resolve("j.img");
+        Path fresh = tmp.resolve("fresh.img");
+        Tools.mkfs(fresh, 64L << 20, Arrays.asList(row.split(" ")), null);
+        assertEquals(0, Dumpe2fsJournal.assertInfoListsTheJournalAsDumpe2fs(fresh));
+        Path crash = crashImage(row, img);
+        assertEquals(0, Dumpe2fsJournal.assertInfoListsTheJournalAsDumpe2fs(img));
+        long commits = debugfs(crash).lines().filter(l -> l.contains(" type 2 ")).count();
+        assertTrue(commits >= 2, "commits " + commits);
+        assertEquals(commits, Dumpe2fsJournal.assertInfoListsTheJournalAsDumpe2fs(crash));
+    }
+
+    /**
      * A logged copy that fails its checksum (v3): a read-write open and a read-only open refuse
      * with the journal's corruption and write nothing (the kernel would write the good copies and
      * then fail the mount); {@code ext4j recover} does what {@code e2fsck -E journal_only} does,
