@@ -32,6 +32,9 @@ import picocli.CommandLine.Spec;
  * journal emptied, needs_recovery cleared and the file system marked not clean
  * ({@code EXT2_VALID_FS} cleared, so the next e2fsck is a full one), and the failures reported.
  * Every target has been checked to be inside the file system before the first write.</li>
+ * <li>a transaction whose commit block fails its checksum (the kernel refuses the mount): as
+ * e2fsck, the transactions before it replayed and the file system marked with errors
+ * ({@code EXT2_ERROR_FS}); so is an error the journal superblock records ({@code s_errno}).</li>
  * </ul>
  */
 @Command(name = "recover", description = "Replay the journal into the image (like e2fsck -E journal_only).")
@@ -65,6 +68,19 @@ final class RecoverCommand implements Callable<Integer> {
             JournalReplay.Result r = plan.apply(dev);
             out.printf("replayed %d blocks of %d transactions (%d revoked); the journal is empty at sequence %d%n",
                     r.replayed(), r.transactions(), r.revokeHits(), r.nextSequence());
+            if (plan.failedCommit() >= 0) {
+                spec.commandLine().getErr().printf("ext4j recover: journal transaction %d is corrupt (its commit block"
+                        + " fails its checksum): not replayed; the file system is marked with errors: run e2fsck -f%n",
+                        plan.failedCommit());
+            } else if (plan.recordsError()) {
+                spec.commandLine().getErr().printf("ext4j recover: the journal recorded error %d: the file system is"
+                        + " marked with errors: run e2fsck -f%n", log.header().errno());
+            }
+            if (plan.recordsError() && r.checksumFailures() == 0) {
+                spec.commandLine().getErr().flush();
+                out.flush();
+                return Main.EXIT_CORRUPT;
+            }
             if (r.checksumFailures() > 0) {
                 for (JournalReplay.Failure f : plan.checksumFailures()) {
                     spec.commandLine().getErr().printf("ext4j recover: the copy of block %d at journal block %d"

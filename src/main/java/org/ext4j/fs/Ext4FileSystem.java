@@ -851,7 +851,7 @@ public final class Ext4FileSystem implements Closeable {
         // into its buffer cache: the file system is opened again over the replayed blocks, the image
         // itself never written
         org.ext4j.blockdev.OverlayBlockDevice overlay = new org.ext4j.blockdev.OverlayBlockDevice(device, sb.blockSize);
-        replay(fs, overlay);
+        replay(fs, overlay, false);
         Ext4FileSystem replayed = openAsIs(overlay, options);
         List<String> warnings = new ArrayList<>(fs.warnings);
         warnings.addAll(replayed.warnings);
@@ -863,14 +863,28 @@ public final class Ext4FileSystem implements Closeable {
      * is decided first ({@code JournalReplay.plan}): a log that cannot be replayed, or copies that
      * fail their checksums, refuse the open before the first block is written (the kernel would
      * write the good copies and then fail the mount with EFSBADCRC; ext4j leaves the image as it
-     * was, for e2fsck or {@code ext4j recover}).
+     * was, for e2fsck or {@code ext4j recover}). So is a log whose last commit failed its checksum
+     * ({@code j_failed_commit}: "journal transaction N is corrupt", EFSCORRUPTED, after the kernel's
+     * replay) and, read-write, a journal recording an error ({@code s_errno}): the replay would mark
+     * the file system with errors, which the write session then refuses.
      */
-    private static void replay(Ext4FileSystem fs, BlockDevice target) throws IOException {
+    private static void replay(Ext4FileSystem fs, BlockDevice target, boolean readWrite) throws IOException {
         Superblock sb = fs.superblock();
         Inode journal = Inode.load(fs.volume, sb.journalInum);
         org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
         org.ext4j.journal.JournalReplay.Plan plan = org.ext4j.journal.JournalReplay.plan(log, journal, sb.journalInum,
                 sb.blocksCount);
+        if (plan.failedCommit() >= 0) {
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
+                    .build("jbd2_journal_load: journal transaction " + plan.failedCommit() + " is corrupt (its commit"
+                            + " block fails its checksum, EFSCORRUPTED); nothing replayed (ext4j recover or e2fsck"
+                            + " replays the transactions before it)");
+        }
+        if (readWrite && log.header().errno() != 0) {
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
+                    .build("the journal records error " + log.header().errno() + " (s_errno): the file system has"
+                            + " errors; nothing replayed (run e2fsck)");
+        }
         if (!plan.checksumFailures().isEmpty()) {
             org.ext4j.journal.JournalReplay.Failure f = plan.checksumFailures().get(0);
             throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum).block(f.tag().fsBlock())
@@ -908,7 +922,7 @@ public final class Ext4FileSystem implements Closeable {
         }
         fs.volume.checkWritable();
         WriteSession.checkWritable(sb, true);
-        replay(fs, device);
+        replay(fs, device, true);
         return openAsIs(device, OpenOptions.readOnlyDefaults());
     }
 

@@ -142,6 +142,9 @@ public final class JournalLog {
     private final List<Transaction> transactions = new ArrayList<>();
     private String end = "";
     private long endSequence;
+    private long failedCommit = -1;
+    /** Past {@code info->end_transaction} (an async commit failed its checksum): scanned, not replayed. */
+    private boolean pastEnd;
 
     private JournalLog(Inode journal, long ino, Header header) {
         this.journal = journal;
@@ -205,6 +208,16 @@ public final class JournalLog {
         return endSequence;
     }
 
+    /**
+     * {@code j_failed_commit}: the transaction whose commit block failed its checksum, without
+     * async_commit, or -1. The log ends before it; the kernel then refuses the mount
+     * ({@code jbd2_journal_load}: "journal transaction N is corrupt", EFSCORRUPTED) after replaying
+     * the rest, e2fsck replays the rest and records the error in the file system.
+     */
+    public long failedCommit() {
+        return failedCommit;
+    }
+
     /** Why the scan stopped, as recovery would say it. */
     public String end() {
         return end;
@@ -231,6 +244,13 @@ public final class JournalLog {
         return b >= header.last() ? b - (header.last() - header.first) : b;
     }
 
+    /** Records why the log ended, unless it already ended before an async commit that failed its checksum. */
+    private void ended(String why) {
+        if (!pastEnd) {
+            end = why;
+        }
+    }
+
     /** {@code do_one_pass(PASS_SCAN)}, collecting each transaction's tags and revokes on the way. */
     private void scan() throws IOException {
         long next = header.start;
@@ -250,15 +270,17 @@ public final class JournalLog {
             byte[] b = block(here);
             next = wrap(next + 1);
             ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.BIG_ENDIAN);
-            endSequence = sequence;
+            if (!pastEnd) {
+                endSequence = sequence;
+            }
             if (bb.getInt(0) != MAGIC) {
-                end = "no journal magic at block " + here + ": end of the log";
+                ended("no journal magic at block " + here + ": end of the log");
                 return;
             }
             int type = bb.getInt(4);
             long seq = Integer.toUnsignedLong(bb.getInt(8));
             if (seq != sequence) {
-                end = "block " + here + " is of sequence " + seq + ", not the expected " + sequence + ": end of the log";
+                ended("block " + here + " is of sequence " + seq + ", not the expected " + sequence + ": end of the log");
                 return;
             }
             switch (type) {
@@ -273,34 +295,47 @@ public final class JournalLog {
                     long commitSec = bb.getLong(0x30);
                     int commitNsec = bb.getInt(0x38);
                     if (checkCommitTime) {
-                        if (commitSec >= lastCommitTime) {
+                        if (Long.compareUnsigned(commitSec, lastCommitTime) >= 0) {
                             throw error(ino, here, "a descriptor or revoke block of transaction " + seq
                                     + " fails its checksum (EFSBADCRC)");
                         }
-                        end = "transaction " + seq + " fails its checksums and is older than the last: stale, end of the log";
+                        ended("transaction " + seq + " fails its checksums and is older than the last: stale, end of the log");
                         return;
                     }
                     if (header.csumV2or3() && !commitOk(b)) {
-                        if (commitSec < lastCommitTime) {
-                            end = "transaction " + seq + " fails its commit checksum and is older than the last: stale, end of the log";
+                        if (Long.compareUnsigned(commitSec, lastCommitTime) < 0) {
+                            ended("transaction " + seq + " fails its commit checksum and is older than the last: stale, end of the log");
                             return;
                         }
                         if ((header.incompat & INCOMPAT_ASYNC_COMMIT) == 0) {
-                            end = "the commit block of transaction " + seq + " at block " + here
-                                    + " fails its checksum: the log ends before it";
+                            failedCommit = seq;
+                            ended("the commit block of transaction " + seq + " at block " + here
+                                    + " fails its checksum: the log ends before it, and the transaction is corrupt");
                             return;
+                        }
+                        if (!pastEnd) {
+                            // async commit: the log ends before this transaction, but the scan reads
+                            // on (a later damaged descriptor can still fail the recovery)
+                            pastEnd = true;
+                            endSequence = seq;
+                            end = "the commit block of transaction " + seq + " at block " + here
+                                    + " fails its checksum (async commit): the log ends before it";
                         }
                     }
                     lastCommitTime = commitSec;
                     blocks.add(new LogBlock(here, type));
-                    transactions.add(new Transaction(seq, List.copyOf(blocks), List.copyOf(tags), List.copyOf(revoked),
-                            commitSec, commitNsec, revokeError));
+                    if (!pastEnd) {
+                        transactions.add(new Transaction(seq, List.copyOf(blocks), List.copyOf(tags),
+                                List.copyOf(revoked), commitSec, commitNsec, revokeError));
+                    }
                     blocks.clear();
                     tags.clear();
                     revoked.clear();
                     revokeError = null;
                     sequence++;
-                    endSequence = sequence;
+                    if (!pastEnd) {
+                        endSequence = sequence;
+                    }
                 }
                 case REVOKE_BLOCK -> {
                     if (header.csumV2or3() && !tailOk(b)) {
@@ -313,7 +348,7 @@ public final class JournalLog {
                     }
                 }
                 default -> {
-                    end = "block " + here + " is of unknown type " + type + ": end of the log";
+                    ended("block " + here + " is of unknown type " + type + ": end of the log");
                     return;
                 }
             }

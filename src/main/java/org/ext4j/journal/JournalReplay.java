@@ -39,6 +39,14 @@ import org.ext4j.inode.Inode;
  * it as e2fsck does (the good copies written, the journal emptied with its sequence left as it
  * was, needs_recovery cleared), and then, as {@code e2fsck_clear_recover(ctx, error)}, the file
  * system is marked not clean ({@code EXT2_VALID_FS} cleared) so that the next check is a full one.
+ *
+ * <p>A commit block that fails its checksum without async_commit ends the log before its
+ * transaction and marks it failed ({@code j_failed_commit}): the kernel replays the rest and then
+ * refuses the mount (EFSCORRUPTED), so a mount here refuses before writing; e2fsck replays the
+ * rest and records the error, as {@code ext4j recover} does: the journal superblock's
+ * {@code s_errno} (the kernel's record of an aborted journal, or e2fsck's EINVAL for the failed
+ * commit) becomes {@code EXT2_ERROR_FS} in the file system's superblock and is cleared, as
+ * {@code e2fsck_check_ext3_journal} does after recovery.
  */
 public final class JournalReplay {
     /** What a replay did: copies written, copies skipped as revoked or for a bad checksum, the journal's new sequence. */
@@ -69,6 +77,23 @@ public final class JournalReplay {
             this.journalSuperblock = journalSuperblock;
         }
 
+        /**
+         * {@code j_failed_commit} ({@link JournalLog#failedCommit}), or -1: a mount refuses the
+         * file system, e2fsck replays what comes before it and records the error.
+         */
+        public long failedCommit() {
+            return log.failedCommit();
+        }
+
+        /**
+         * Whether the replay records an error in the file system ({@code EXT2_ERROR_FS}): a failed
+         * commit, or an error the journal superblock already holds ({@code s_errno}), as e2fsck's
+         * {@code e2fsck_check_ext3_journal} moves it there after recovery.
+         */
+        public boolean recordsError() {
+            return log.failedCommit() >= 0 || log.header().errno() != 0;
+        }
+
         /** The copies that fail their checksums ("JBD2: Invalid checksum recovering data block"). */
         public List<Failure> checksumFailures() {
             return failures;
@@ -95,12 +120,15 @@ public final class JournalReplay {
             for (JournalLog.Tag tag : writes) {
                 dev.write(tag.fsBlock() * bs, ByteBuffer.wrap(log.copyOf(tag)));
             }
-            if (h.needsRecovery()) { // a clean log (s_start 0 under needs_recovery) is left as it is, as e2fsck leaves it
+            // a clean log (s_start 0 under needs_recovery) is left as it is, as e2fsck leaves it,
+            // but for the error it holds, which moves to the file system's superblock
+            if (h.needsRecovery() || h.errno() != 0) {
                 byte[] jsb = new byte[1024];
                 dev.read(journalSuperblock * bs, ByteBuffer.wrap(jsb));
                 ByteBuffer j = ByteBuffer.wrap(jsb).order(ByteOrder.BIG_ENDIAN);
                 j.putInt(0x18, (int) nextSequence());
                 j.putInt(0x1C, 0);
+                j.putInt(0x20, 0); // s_errno
                 if (h.csumV2or3()) {
                     j.putInt(0xFC, 0);
                     j.putInt(0xFC, Crc32c.update(~0, jsb, 0, jsb.length));
@@ -112,6 +140,9 @@ public final class JournalReplay {
             Le.put32(sb, 0x60, Le.u32(sb, 0x60) & ~Features.INCOMPAT_RECOVER);
             if (!failures.isEmpty()) {
                 Le.put16(sb, 0x3A, Le.u16(sb, 0x3A) & ~Superblock.STATE_VALID);
+            }
+            if (recordsError()) {
+                Le.put16(sb, 0x3A, Le.u16(sb, 0x3A) | Superblock.STATE_ERROR);
             }
             Superblock.setChecksum(sb);
             dev.write(Superblock.OFFSET, ByteBuffer.wrap(sb));

@@ -280,20 +280,29 @@ class JournalLogTest {
      * record skips) and returns its tag.
      */
     private static JournalLog.Tag damageOneCopy(Path crash) throws Exception {
+        JournalLog.Tag[] victim = new JournalLog.Tag[1];
+        flipByteOfLogBlock(crash, 100, log -> {
+            JournalLog.Transaction last = log.transactions().get(log.transactions().size() - 1);
+            for (JournalLog.Tag t : last.tags()) {
+                if (!last.revoked().contains(t.fsBlock())) {
+                    victim[0] = t;
+                }
+            }
+            assertTrue(victim[0] != null && victim[0].checksumOk(), "no copy to damage in transaction " + last.sequence());
+            return victim[0].logBlock();
+        });
+        return victim[0];
+    }
+
+    /** Flips the byte at {@code offset} of the journal block {@code pick} chooses from {@code crash}'s log. */
+    private static void flipByteOfLogBlock(Path crash, int offset, java.util.function.ToLongFunction<JournalLog> pick)
+            throws Exception {
         long at;
-        JournalLog.Tag victim = null;
         try (Ext4FileSystem fs = Ext4FileSystem.open(crash, org.ext4j.fs.OpenOptions.readOnlyDefaults().withoutRecovery())) {
             Superblock sb = fs.superblock();
             Inode journal = Inode.load(fs.volume(), sb.journalInum);
             JournalLog log = JournalLog.read(journal, sb.journalInum, sb.blockSize);
-            JournalLog.Transaction last = log.transactions().get(log.transactions().size() - 1);
-            for (JournalLog.Tag t : last.tags()) {
-                if (!last.revoked().contains(t.fsBlock())) {
-                    victim = t;
-                }
-            }
-            assertTrue(victim != null && victim.checksumOk(), "no copy to damage in transaction " + last.sequence());
-            at = journal.blockMap().map(victim.logBlock(), 1).physical() * sb.blockSize + 100;
+            at = journal.blockMap().map(pick.applyAsLong(log), 1).physical() * sb.blockSize + offset;
         }
         try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(crash,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
@@ -302,7 +311,59 @@ class JournalLogTest {
             one.put(0, (byte) ~one.get(0)).rewind();
             c.write(one, at);
         }
-        return victim;
+    }
+
+    /**
+     * The last transaction's commit block fails its checksum (v3, no async_commit), its header
+     * included: the log ends
+     * before it and the transaction is corrupt ({@code j_failed_commit}), which the kernel refuses
+     * to mount after replaying the rest. Both opens refuse and write nothing; {@code ext4j recover}
+     * does what {@code e2fsck -E journal_only} does, byte for byte: the transactions before it
+     * replayed, the file system marked with errors; exit 1.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-b 1024", "-b 4096 -O ^64bit"})
+    void aCommitFailingItsChecksumIsACorruptTransaction(String row) throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("mkfs.ext4", "e2fsck");
+        Path crash = crashImage(row, tmp.resolve("j.img"));
+        long[] corrupt = new long[1];
+        // in h_commit_nsec, inside the commit header: a newer kernel accepts a commit block whose
+        // header alone checks out (jbd2_commit_block_csum_verify_partial, a torn write), e2fsck not
+        flipByteOfLogBlock(crash, 0x38, log -> {
+            JournalLog.Transaction last = log.transactions().get(log.transactions().size() - 1);
+            corrupt[0] = last.sequence();
+            return last.blocks().get(last.blocks().size() - 1).logBlock();
+        });
+        try (Ext4FileSystem fs = Ext4FileSystem.open(crash, org.ext4j.fs.OpenOptions.readOnlyDefaults().withoutRecovery())) {
+            Superblock sb = fs.superblock();
+            JournalLog log = JournalLog.read(Inode.load(fs.volume(), sb.journalInum), sb.journalInum, sb.blockSize);
+            assertEquals(corrupt[0], log.failedCommit(), log.end());
+            assertEquals(corrupt[0], log.endSequence());
+            assertTrue(log.transactions().stream().allMatch(t -> t.sequence() < corrupt[0]));
+        }
+        byte[] before = Files.readAllBytes(crash);
+        org.ext4j.error.CorruptionException rw = org.junit.jupiter.api.Assertions.assertThrows(
+                org.ext4j.error.CorruptionException.class,
+                () -> Ext4FileSystem.openReadWrite(crash, org.ext4j.fs.WriteOptions.defaults()).close());
+        assertTrue(rw.getMessage().contains("journal transaction " + corrupt[0] + " is corrupt"), rw.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(org.ext4j.error.CorruptionException.class,
+                () -> Ext4FileSystem.open(crash).close());
+        assertArrayEquals(before, Files.readAllBytes(crash), "a refused open wrote the image");
+        Tools.kernelCheck("a mount refused", () -> {
+            Path copy = tmp.resolve("kernel.img");
+            Files.copy(crash, copy); // read-write: a read-only loop device cannot be recovered at all
+            org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> Tools.Mount.of(copy, false).close(),
+                    "the kernel mounted a journal with a corrupt transaction");
+        });
+
+        JournalOnlyComparison.Outcome o = JournalOnlyComparison.run(crash, tmp);
+        assertEquals(1, o.ext4jExit(), o.ext4jSaid());
+        assertTrue(o.e2fsckSaid().contains("Journal transaction " + corrupt[0] + " was corrupt"), o.e2fsckSaid());
+        JournalOnlyComparison.assertSameBytes(o);
+        try (Ext4FileSystem fs = Ext4FileSystem.open(tmp.resolve("ext4j.img"))) {
+            assertTrue((fs.superblock().state & Superblock.STATE_ERROR) != 0, "the file system is not marked with errors");
+        }
     }
 
     /** logdump -a's blocks, tags and revokes, one transaction after another, in log order. */
