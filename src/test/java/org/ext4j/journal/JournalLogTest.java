@@ -366,6 +366,32 @@ class JournalLogTest {
         }
     }
 
+    /**
+     * A journal recording an error ({@code s_errno}, as the kernel leaves an aborted journal): a
+     * read-write open refuses before writing (the replay would leave the file system with errors,
+     * which writing refuses); {@code ext4j recover} replays and moves the error to the file system's
+     * superblock, as {@code e2fsck -E journal_only} does, byte for byte.
+     */
+    @org.junit.jupiter.api.Test
+    void aJournalRecordingAnErrorLeavesTheFileSystemWithErrors() throws Exception {
+        Tools.requireRootAndLoop();
+        Tools.requireTools("mkfs.ext4", "e2fsck");
+        Path crash = crashImage("-b 4096 -O ^metadata_csum,^64bit", tmp.resolve("j.img"));
+        flipByteOfLogBlock(crash, 0x20, log -> 0); // s_errno 0 -> 0xFF000000 (no journal checksum here)
+        byte[] before = Files.readAllBytes(crash);
+        org.ext4j.error.CorruptionException rw = org.junit.jupiter.api.Assertions.assertThrows(
+                org.ext4j.error.CorruptionException.class,
+                () -> Ext4FileSystem.openReadWrite(crash, org.ext4j.fs.WriteOptions.defaults()).close());
+        assertTrue(rw.getMessage().contains("s_errno"), rw.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(crash), "a refused read-write open wrote the image");
+        JournalOnlyComparison.Outcome o = JournalOnlyComparison.run(crash, tmp);
+        assertEquals(1, o.ext4jExit(), o.ext4jSaid());
+        JournalOnlyComparison.assertSameBytes(o);
+        try (Ext4FileSystem fs = Ext4FileSystem.open(tmp.resolve("ext4j.img"))) {
+            assertTrue((fs.superblock().state & Superblock.STATE_ERROR) != 0, "the file system is not marked with errors");
+        }
+    }
+
     /** logdump -a's blocks, tags and revokes, one transaction after another, in log order. */
     private static String debugfs(Path img) throws Exception {
         String dump = Tools.run("debugfs", "-R", "logdump -a", img.toString()).ok().stdout();
