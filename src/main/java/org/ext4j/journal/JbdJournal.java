@@ -880,10 +880,14 @@ public final class JbdJournal implements Journal {
             for (OperationUndo op : runningOps) {
                 op.takeBack(cache);
             }
-            try {
-                commitLocked(); // what completed operations left
-            } catch (IOException | RuntimeException e) {
-                cause.addSuppressed(e);
+            if (depth.get()[0] == 0) {
+                try {
+                    commitLocked(); // what completed operations left
+                } catch (IOException | RuntimeException e) {
+                    cause.addSuppressed(e);
+                }
+            } else {
+                cache.discardDirty(); // inside a handle the barrier would wait for it: the transaction is lost, as jbd2's abort loses it
             }
             aborted = cause;
         } finally {
