@@ -18,8 +18,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ext4j recover IMAGE}: replays the journal and nothing else, as {@code e2fsck -E
- * journal_only} does (orphans are not processed yet). Exit 0 when the journal was clean or is
+ * {@code ext4j recover IMAGE}: replays the journal as {@code e2fsck -E journal_only} does, then
+ * frees the orphans a crash left (inodes unlinked while open, truncates cut short), as the kernel's
+ * mount does after its replay ({@code ext4_orphan_cleanup}: a read-write open and close, which
+ * writes nothing when there are none). Exit 0 when the journal was clean or is
  * replayed, 3 for an external journal, 1 when the journal is damaged:
  * <ul>
  * <li>a log that cannot be replayed (a journal superblock that is not one, an accepted
@@ -62,7 +64,7 @@ final class RecoverCommand implements Callable<Integer> {
             if (!log.header().needsRecovery() && !sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
                 out.println("the journal is clean: nothing to recover");
                 out.flush();
-                return 0;
+                return orphans(out, sb);
             }
             JournalReplay.Plan plan = JournalReplay.plan(log, journal, sb.journalInum, sb.blocksCount);
             JournalReplay.Result r = plan.apply(dev);
@@ -93,6 +95,24 @@ final class RecoverCommand implements Callable<Integer> {
                 out.flush();
                 return Main.EXIT_CORRUPT;
             }
+        }
+        out.flush();
+        try (FileBlockDevice again = FileBlockDevice.openReadOnly(image)) {
+            return orphans(out, org.ext4j.volume.Volume.readSuperblock(again));
+        }
+    }
+
+    /** Frees the orphans {@code sb} lists (classic list or orphan file) through a read-write open; 0 on success. */
+    private int orphans(PrintWriter out, Superblock sb) throws Exception {
+        if (sb.lastOrphan == 0 && !sb.hasRoCompat(Features.RO_COMPAT_ORPHAN_PRESENT)) {
+            return 0;
+        }
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, org.ext4j.fs.WriteOptions.defaults())) {
+            out.println("orphans processed (ext4_orphan_cleanup)");
+        } catch (org.ext4j.error.UnsupportedFeatureException e) {
+            spec.commandLine().getErr().println(Main.oneLine("ext4j recover: orphans left for the kernel or e2fsck: "
+                    + e.getMessage()));
+            spec.commandLine().getErr().flush();
         }
         out.flush();
         return 0;
