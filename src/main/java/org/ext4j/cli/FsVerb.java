@@ -20,6 +20,14 @@ abstract class FsVerb implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @picocli.CommandLine.Option(names = "-o", paramLabel = "OPTIONS", split = ",", description = MountOptions.DESCRIPTION)
+    java.util.List<String> mountOptions = new java.util.ArrayList<>();
+
+    /** {@code base} with the {@code -o} options applied (a usage error for an unknown one). */
+    WriteOptions writeOptions(WriteOptions base) {
+        return MountOptions.apply(spec.commandLine(), base, mountOptions);
+    }
+
     /** The image argument (the shell fills it in with its own). */
     abstract Path image();
 
@@ -38,9 +46,10 @@ abstract class FsVerb implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         check();
+        WriteOptions options = writeOptions(WriteOptions.defaults());
         ImageOpener.checkImage(image(), writes());
         PrintWriter out = spec.commandLine().getOut();
-        try (Ext4FileSystem fs = writes() ? Ext4FileSystem.openReadWrite(image(), WriteOptions.defaults())
+        try (Ext4FileSystem fs = writes() ? Ext4FileSystem.openReadWrite(image(), options)
                 : ImageOpener.open(image(), spec.commandLine().getErr())) {
             run(fs, out);
         }

@@ -63,8 +63,13 @@ final class ImageOpener {
     }
 
     static Ext4FileSystem open(Path image, PrintWriter err) throws IOException {
+        return open(image, err, OpenOptions.readOnlyDefaults());
+    }
+
+    /** As {@link #open(Path, PrintWriter)}, with {@code options} (read-only) instead of the defaults. */
+    static Ext4FileSystem open(Path image, PrintWriter err, OpenOptions options) throws IOException {
         checkImage(image, false);
-        return Ext4FileSystem.open(image, OpenOptions.readOnlyDefaults().withWarnings(w -> {
+        return Ext4FileSystem.open(image, options.withWarnings(w -> {
             err.println("ext4j: warning: " + w);
             err.flush();
         }));

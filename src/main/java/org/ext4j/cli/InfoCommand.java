@@ -13,14 +13,23 @@ import java.util.concurrent.Callable;
 import org.ext4j.format.Features;
 import org.ext4j.format.GroupDescriptor;
 import org.ext4j.format.Superblock;
+import org.ext4j.error.CorruptionException;
 import org.ext4j.fs.Ext4FileSystem;
+import org.ext4j.fs.OpenOptions;
+import org.ext4j.inode.Inode;
+import org.ext4j.journal.JournalLog;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code ext4j info IMAGE}: the superblock with dumpe2fs -h's labels, then one line group per group. */
+/**
+ * {@code ext4j info IMAGE}: the superblock with dumpe2fs -h's labels, then, with an internal
+ * journal, its superblock as dumpe2fs -h lists it (e2p's {@code e2p_list_journal_super}) and the
+ * number of committed transactions a recovery would replay; then one line group per group. The
+ * image is read as it is, without replaying its journal into memory (as dumpe2fs reads it).
+ */
 @Command(name = "info", description = "Show the superblock and block groups (like dumpe2fs -h).")
 final class InfoCommand implements Callable<Integer> {
     private static final DateTimeFormatter CTIME =
@@ -38,8 +47,10 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr())) {
+        try (Ext4FileSystem fs = ImageOpener.open(image, spec.commandLine().getErr(),
+                OpenOptions.readOnlyDefaults().withoutRecovery())) {
             printSuperblock(fs.superblock(), out);
+            printJournal(fs, out);
             if (!headerOnly) {
                 out.println();
                 for (GroupDescriptor g : fs.groups()) {
@@ -51,8 +62,10 @@ final class InfoCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A label padded to dumpe2fs's column 26 (one space after a longer one) and its value. */
     private static void line(PrintWriter out, String label, Object value) {
-        out.printf("%-26s%s%n", label + ":", value);
+        String l = label + ":";
+        out.printf("%-26s%s%n", l.length() >= 26 ? l + " " : l, value);
     }
 
     private static String time(long t) {
@@ -174,6 +187,107 @@ final class InfoCommand implements Callable<Integer> {
                 sb.firstErrorBlock, sb.firstErrorCode);
         printError(out, "Last", sb.lastErrorTime, sb.lastErrorFunc, sb.lastErrorLine, sb.lastErrorIno,
                 sb.lastErrorBlock, sb.lastErrorCode);
+    }
+
+    /**
+     * The internal journal's superblock with {@code dumpe2fs -h}'s labels and rules (e2p's {@code
+     * e2p_list_journal_super}: the fast-commit area counted when the file system has fast_commit,
+     * the first block, user count and block size only where they are not the usual ones), then
+     * "Journal transactions waiting": the committed transactions recovery's scan finds (0 when
+     * {@code s_start} is 0), or why the log cannot be read. Nothing without an internal journal.
+     */
+    static void printJournal(Ext4FileSystem fs, PrintWriter out) throws java.io.IOException {
+        Superblock sb = fs.superblock();
+        if (!sb.hasCompat(Features.COMPAT_HAS_JOURNAL) || sb.journalInum == 0) {
+            return;
+        }
+        Inode inode = Inode.load(fs.volume(), sb.journalInum);
+        JournalLog log = null;
+        String unreadable = null;
+        JournalLog.Header h;
+        try {
+            log = JournalLog.read(inode, sb.journalInum, sb.blockSize);
+            h = log.header();
+        } catch (CorruptionException e) {
+            // the scan refused the log; the superblock itself is still listed, as dumpe2fs lists it
+            byte[] raw = new byte[1024];
+            inode.read(0, raw, 0, raw.length);
+            h = JournalLog.Header.decode(raw);
+            unreadable = e.getMessage();
+        }
+        List<String> features = new ArrayList<>();
+        int[] words = {h.compat(), h.incompat(), h.roCompat()};
+        for (int i = 0; i < 3; i++) {
+            for (int bit = 0; bit < 32; bit++) {
+                if ((words[i] & (1 << bit)) != 0) {
+                    features.add(journalFeature(i, bit));
+                }
+            }
+        }
+        line(out, "Journal features", features.isEmpty() ? "(none)" : String.join(" ", features));
+        long maxLen = h.maxLen() & 0xFFFFFFFFL;
+        long fc = sb.hasCompat(Features.COMPAT_FAST_COMMIT)
+                ? (h.numFcBlocks() != 0 ? h.numFcBlocks() : JournalLog.DEFAULT_FAST_COMMIT_BLOCKS) : 0;
+        long size = ((Integer.toUnsignedLong(h.blockSize()) / 1024) * maxLen) & 0xFFFFFFFFL;
+        line(out, "Total journal size", size < 8192 ? size + "k" : (size >> 10) + "M");
+        if (h.blockSize() != sb.blockSize) {
+            line(out, "Journal block size", Integer.toUnsignedString(h.blockSize()));
+        }
+        line(out, "Total journal blocks", maxLen);
+        line(out, "Max transaction length", (maxLen - fc) & 0xFFFFFFFFL);
+        line(out, "Fast commit length", fc);
+        if (h.first() != 1) {
+            line(out, "Journal first block", h.first());
+        }
+        line(out, "Journal sequence", String.format("0x%08x", h.sequence()));
+        line(out, "Journal start", h.start());
+        if (h.nrUsers() != 1) {
+            line(out, "Journal number of users", h.nrUsers());
+        }
+        if ((h.compat() & JournalLog.COMPAT_CHECKSUM) != 0) {
+            line(out, "Journal checksum type", "crc32");
+        }
+        if (h.csumV2or3()) {
+            line(out, "Journal checksum type", h.checksumType() == 4 ? "crc32c" : "unknown");
+            line(out, "Journal checksum", String.format("0x%08x", h.checksum()));
+        }
+        byte[] first = java.util.Arrays.copyOfRange(h.users(), 0, 16);
+        if (h.nrUsers() > 1 || !java.util.Arrays.equals(first, new byte[16])) {
+            for (int i = 0; i < h.nrUsers() && i < JournalLog.Header.USERS_MAX; i++) {
+                out.printf("%-26s%s%n", i == 0 ? "Journal users:" : "",
+                        uuid(java.util.Arrays.copyOfRange(h.users(), 16 * i, 16 * i + 16)));
+            }
+        }
+        if (h.errno() != 0) {
+            line(out, "Journal errno", h.errno());
+        }
+        line(out, "Journal transactions waiting", unreadable != null ? "unknown: " + unreadable
+                : Integer.toString(log.transactions().size()));
+    }
+
+    /** jbd2 feature names as e2p's {@code e2p_jrnl_feature2string}, FEATURE_C/I/R and the bit where it has none. */
+    private static String journalFeature(int word, int bit) {
+        int mask = 1 << bit;
+        if (word == 0 && mask == JournalLog.COMPAT_CHECKSUM) {
+            return "journal_checksum";
+        }
+        if (word == 1) {
+            switch (mask) {
+                case JournalLog.INCOMPAT_REVOKE:
+                    return "journal_incompat_revoke";
+                case JournalLog.INCOMPAT_64BIT:
+                    return "journal_64bit";
+                case JournalLog.INCOMPAT_ASYNC_COMMIT:
+                    return "journal_async_commit";
+                case JournalLog.INCOMPAT_CSUM_V2:
+                    return "journal_checksum_v2";
+                case JournalLog.INCOMPAT_CSUM_V3:
+                    return "journal_checksum_v3";
+                default:
+                    break;
+            }
+        }
+        return "FEATURE_" + "CIR".charAt(word) + bit;
     }
 
     /** The error an ext4 implementation recorded in the superblock, with dumpe2fs's labels (e2p's {@code list_super2}). */

@@ -89,7 +89,7 @@ final class IoCommand extends FsVerb {
         PrintWriter out = spec.commandLine().getOut();
         ImageOpener.checkImage(image, true);
         check();
-        WriteOptions options = aggressive ? WriteOptions.aggressive() : WriteOptions.defaults();
+        WriteOptions options = writeOptions(aggressive ? WriteOptions.aggressive() : WriteOptions.defaults());
         // the read-write open writes nothing until the first change: a command refused here, or a
         // file refused by openFile or createFile, leaves the image as it was
         try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {

@@ -61,7 +61,10 @@ final class JournalCommand implements Callable<Integer> {
                     long commit = t.blocks().get(t.blocks().size() - 1).logBlock();
                     out.printf("Transaction %d: %d blocks logged under %d descriptor block%s, %d revoked, commit at block %d"
                             + " (%s)%n", t.sequence(), t.tags().size(), descriptors, descriptors == 1 ? "" : "s",
-                            t.revoked().size(), commit, Instant.ofEpochSecond(t.commitSeconds(), t.commitNanos()));
+                            t.revoked().size(), commit, commitTime(t));
+                    if (t.revokeError() != null) {
+                        out.printf("  %s: recovery fails on it%n", t.revokeError());
+                    }
                     if (all) {
                         for (JournalLog.Tag tag : t.tags()) {
                             out.printf("  FS block %d logged at journal block %d (flags 0x%x)%s%n", tag.fsBlock(),
@@ -116,5 +119,14 @@ final class JournalCommand implements Callable<Integer> {
             f.add("journal_checksum");
         }
         return f.isEmpty() ? "(none)" : String.join(" ", f);
+    }
+
+    /** The commit time as an instant; a damaged block's seconds past what an instant holds, as the raw number. */
+    private static String commitTime(JournalLog.Transaction t) {
+        long sec = t.commitSeconds();
+        if (sec < Instant.MIN.getEpochSecond() || sec > Instant.MAX.getEpochSecond()) {
+            return "commit time " + Long.toUnsignedString(sec) + " s";
+        }
+        return Instant.ofEpochSecond(sec, Integer.toUnsignedLong(t.commitNanos()) % 1_000_000_000L).toString();
     }
 }

@@ -42,6 +42,9 @@ final class ShellCommand implements Callable<Integer> {
     @Option(names = "-f", paramLabel = "SCRIPT", description = "Read commands from SCRIPT instead of standard input.")
     Path script;
 
+    @Option(names = "-o", paramLabel = "OPTIONS", split = ",", description = MountOptions.DESCRIPTION)
+    List<String> mountOptions = new java.util.ArrayList<>();
+
     /** The verbs' command line, parsed again for every line. */
     private CommandLine verbs;
 
@@ -52,10 +55,11 @@ final class ShellCommand implements Callable<Integer> {
         if (script != null && !Files.isReadable(script)) {
             throw new java.nio.file.NoSuchFileException(script.toString(), null, "cannot read the script");
         }
+        WriteOptions options = MountOptions.apply(spec.commandLine(), WriteOptions.defaults(), mountOptions);
         ImageOpener.checkImage(image, true);
         BufferedReader in = script != null ? Files.newBufferedReader(script, StandardCharsets.UTF_8)
                 : new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (in; Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, WriteOptions.defaults())) {
+        try (in; Ext4FileSystem fs = Ext4FileSystem.openReadWrite(image, options)) {
             String line;
             int number = 0;
             while ((line = in.readLine()) != null) {

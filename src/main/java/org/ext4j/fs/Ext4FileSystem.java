@@ -851,32 +851,55 @@ public final class Ext4FileSystem implements Closeable {
         // into its buffer cache: the file system is opened again over the replayed blocks, the image
         // itself never written
         org.ext4j.blockdev.OverlayBlockDevice overlay = new org.ext4j.blockdev.OverlayBlockDevice(device, sb.blockSize);
-        replay(fs, overlay);
+        replay(fs, overlay, false);
         Ext4FileSystem replayed = openAsIs(overlay, options);
         List<String> warnings = new ArrayList<>(fs.warnings);
         warnings.addAll(replayed.warnings);
         return new Ext4FileSystem(overlay, replayed.volume, warnings);
     }
 
-    /** Replays {@code fs}'s journal onto {@code target}: its device, or an overlay of it. */
-    private static void replay(Ext4FileSystem fs, BlockDevice target) throws IOException {
+    /**
+     * Replays {@code fs}'s journal onto {@code target}: its device, or an overlay of it. Everything
+     * is decided first ({@code JournalReplay.plan}): a log that cannot be replayed, or copies that
+     * fail their checksums, refuse the open before the first block is written (the kernel would
+     * write the good copies and then fail the mount with EFSBADCRC; ext4j leaves the image as it
+     * was, for e2fsck or {@code ext4j recover}). So is a log whose last commit failed its checksum
+     * ({@code j_failed_commit}: "journal transaction N is corrupt", EFSCORRUPTED, after the kernel's
+     * replay) and, read-write, a journal recording an error ({@code s_errno}): the replay would mark
+     * the file system with errors, which the write session then refuses.
+     */
+    private static void replay(Ext4FileSystem fs, BlockDevice target, boolean readWrite) throws IOException {
         Superblock sb = fs.superblock();
         Inode journal = Inode.load(fs.volume, sb.journalInum);
         org.ext4j.journal.JournalLog log = org.ext4j.journal.JournalLog.read(journal, sb.journalInum, sb.blockSize);
-        org.ext4j.journal.JournalReplay.Result r = org.ext4j.journal.JournalReplay.replay(log, journal, sb.journalInum,
-                target, sb.blocksCount);
-        if (r.checksumFailures() > 0) {
+        org.ext4j.journal.JournalReplay.Plan plan = org.ext4j.journal.JournalReplay.plan(log, journal, sb.journalInum,
+                sb.blocksCount);
+        if (plan.failedCommit() >= 0) {
             throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
-                    .build(r.checksumFailures() + " logged blocks failed their checksums and were not replayed (EFSBADCRC);"
-                            + " run e2fsck");
+                    .build("jbd2_journal_load: journal transaction " + plan.failedCommit() + " is corrupt (its commit"
+                            + " block fails its checksum, EFSCORRUPTED); nothing replayed (ext4j recover or e2fsck"
+                            + " replays the transactions before it)");
         }
+        if (readWrite && log.header().errno() != 0) {
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum)
+                    .build("the journal records error " + log.header().errno() + " (s_errno): the file system has"
+                            + " errors; nothing replayed (run e2fsck)");
+        }
+        if (!plan.checksumFailures().isEmpty()) {
+            org.ext4j.journal.JournalReplay.Failure f = plan.checksumFailures().get(0);
+            throw CorruptionException.of(CorruptionException.Kind.BAD_JOURNAL).inode(sb.journalInum).block(f.tag().fsBlock())
+                    .build(plan.checksumFailures().size() + " logged blocks fail their checksums (EFSBADCRC), the first the"
+                            + " copy of block " + f.tag().fsBlock() + " at journal block " + f.tag().logBlock()
+                            + " in transaction " + f.sequence() + "; nothing replayed (ext4j recover or e2fsck replays the rest)");
+        }
+        plan.apply(target);
     }
 
     /** Opens the file system on {@code device} as its blocks are, without replaying its journal. */
     private static Ext4FileSystem openAsIs(BlockDevice device, OpenOptions options) throws IOException {
         Superblock sb = Volume.readSuperblock(device);
         List<String> warnings = new ArrayList<>();
-        checkFeatures(sb, warnings);
+        checkFeatures(sb, options.noRecovery(), warnings);
         warnings.forEach(options.warnings());
         Volume volume = Volume.open(device, sb);
         MountChecks.check(volume);
@@ -899,7 +922,7 @@ public final class Ext4FileSystem implements Closeable {
         }
         fs.volume.checkWritable();
         WriteSession.checkWritable(sb, true);
-        replay(fs, device);
+        replay(fs, device, true);
         return openAsIs(device, OpenOptions.readOnlyDefaults());
     }
 
@@ -907,14 +930,18 @@ public final class Ext4FileSystem implements Closeable {
      * Refuses incompatible features the read path does not understand, by name, and notes the
      * states a reader should know about.
      */
-    private static void checkFeatures(Superblock sb, List<String> warnings) throws UnsupportedFeatureException {
+    private static void checkFeatures(Superblock sb, boolean noRecovery, List<String> warnings)
+            throws UnsupportedFeatureException {
         long unknown = sb.featureIncompat & ~Features.INCOMPAT_READ_SUPPORTED;
         if (unknown != 0) {
             List<String> names = Features.incompatNames(unknown);
             throw new UnsupportedFeatureException(String.join(",", names),
                     "ext4j cannot read file systems with this incompatible feature");
         }
-        if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
+        if (sb.hasIncompat(Features.INCOMPAT_RECOVER) && noRecovery) {
+            warnings.add("the journal needs recovery: read as the blocks are, without replaying it (norecovery)"
+                    + " (ext4j recover, or any writing command, replays it into the image)");
+        } else if (sb.hasIncompat(Features.INCOMPAT_RECOVER)) {
             warnings.add("the journal needs recovery: a read-only open replays it in memory and leaves the image as it is"
                     + " (ext4j recover, or any writing command, replays it into the image)");
         }

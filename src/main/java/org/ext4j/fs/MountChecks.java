@@ -112,7 +112,8 @@ final class MountChecks {
             throw journalError(ino, rule + "s_first " + first + " is not a block of the journal (1.." + (totalLen - 1) + ")");
         }
         if (blockType != JBD2_SUPERBLOCK_V2) {
-            return; // version 1 has no feature fields
+            checkJournalLength(first, maxLen, ino); // version 1 has no feature fields
+            return;
         }
         int compat = b.getInt(0x24);
         int incompat = b.getInt(0x28);
@@ -127,8 +128,9 @@ final class MountChecks {
             fcBlocks = v == 0 ? JBD2_DEFAULT_FAST_COMMIT_BLOCKS : v;
         }
         if (maxLen < JBD2_MIN_JOURNAL_BLOCKS || maxLen - JBD2_MIN_JOURNAL_BLOCKS < fcBlocks) {
-            throw journalError(ino, rule + "s_maxlen " + maxLen + " is below " + JBD2_MIN_JOURNAL_BLOCKS
-                    + " blocks plus " + fcBlocks + " fast commit blocks");
+            throw journalError(ino, rule + "journal file too short: s_maxlen " + maxLen + " blocks, below jbd2's"
+                    + " minimum of " + JBD2_MIN_JOURNAL_BLOCKS + " (JBD2_MIN_JOURNAL_BLOCKS) plus " + fcBlocks
+                    + " fast commit blocks");
         }
         boolean v2 = (incompat & JBD2_INCOMPAT_CSUM_V2) != 0;
         boolean v3 = (incompat & JBD2_INCOMPAT_CSUM_V3) != 0;
@@ -151,6 +153,20 @@ final class MountChecks {
                 throw CorruptionException.of(Kind.CHECKSUM).inode(ino).offset(JBD2_CHECKSUM_OFFSET)
                         .checksum("journal_check_superblock: journal superblock", stored, computed);
             }
+        }
+        checkJournalLength(first, maxLen, ino);
+    }
+
+    /**
+     * {@code journal_reset}, which {@code jbd2_journal_load} runs on every mount, read-only
+     * included, whatever the superblock's version: the log from {@code s_first} to {@code s_maxlen}
+     * must hold {@code JBD2_MIN_JOURNAL_BLOCKS} blocks ("JBD2: Journal too short").
+     */
+    private static void checkJournalLength(long first, long maxLen, long ino) throws CorruptionException {
+        if (first + JBD2_MIN_JOURNAL_BLOCKS > maxLen + 1) {
+            throw journalError(ino, "journal_reset: journal too short: blocks " + first + "-" + maxLen + " hold "
+                    + (maxLen + 1 - first) + " blocks, below jbd2's minimum of " + JBD2_MIN_JOURNAL_BLOCKS
+                    + " (JBD2_MIN_JOURNAL_BLOCKS)");
         }
     }
 

@@ -245,6 +245,9 @@ public final class JbdJournal implements Journal {
             }
         }
         int[] d = depth.get();
+        if (d[0] == 0 && !options.background() && commitDue()) {
+            commit(); // no commit thread: the transaction is full, commit before it grows
+        }
         if (d[0] == 0) {
             synchronized (gate) {
                 while (barrier) {
@@ -398,10 +401,11 @@ public final class JbdJournal implements Journal {
         return changes.get()[0];
     }
 
+    /** A quarter of the log filled, or (with a commit thread) the commit interval gone since the transaction began. */
     private synchronized boolean commitDue() {
         Transaction t = running;
-        return !t.isEmpty() && (t.buffers.size() >= maxTransactionBlocks
-                || (System.nanoTime() - t.startNanos) / 1_000_000 >= options.commitMillis());
+        return !t.isEmpty() && (t.buffers.size() >= maxTransactionBlocks || options.background()
+                && (System.nanoTime() - t.startNanos) / 1_000_000 >= options.commitMillis());
     }
 
     // ---------------------------------------------------------------- commits
@@ -876,10 +880,14 @@ public final class JbdJournal implements Journal {
             for (OperationUndo op : runningOps) {
                 op.takeBack(cache);
             }
-            try {
-                commitLocked(); // what completed operations left
-            } catch (IOException | RuntimeException e) {
-                cause.addSuppressed(e);
+            if (depth.get()[0] == 0) {
+                try {
+                    commitLocked(); // what completed operations left
+                } catch (IOException | RuntimeException e) {
+                    cause.addSuppressed(e);
+                }
+            } else {
+                cache.discardDirty(); // inside a handle the barrier would wait for it: the transaction is lost, as jbd2's abort loses it
             }
             aborted = cause;
         } finally {

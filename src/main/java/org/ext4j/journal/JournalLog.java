@@ -21,7 +21,9 @@ import org.ext4j.inode.Inode;
  * blocks an older copy of which must not be replayed. With checksums v2 or v3, a descriptor or
  * revoke block whose checksum fails makes the commit time decide, and a commit block whose checksum
  * fails ends the log before its transaction, as the kernel decides; checksum v1 (the whole
- * transaction's crc32) is not checked. Nothing is written: this is what {@code ext4j journal} lists
+ * transaction's crc32) is not checked. A revoke block whose {@code r_count} does not fit is not an
+ * error of the scan (the kernel reads revoke records only in {@code PASS_REVOKE}, of the
+ * transactions the scan accepted): it stays with its transaction, for the replay to raise. Nothing is written: this is what {@code ext4j journal} lists
  * and what a replay will apply.
  */
 public final class JournalLog {
@@ -42,7 +44,8 @@ public final class JournalLog {
     static final int FLAG_ESCAPE = 0x1;
     static final int FLAG_SAME_UUID = 0x2;
     static final int FLAG_LAST_TAG = 0x8;
-    static final int DEFAULT_FAST_COMMIT_BLOCKS = 256;
+    /** {@code JBD2_DEFAULT_FAST_COMMIT_BLOCKS}: the fast-commit area when {@code s_num_fc_blks} is 0. */
+    public static final int DEFAULT_FAST_COMMIT_BLOCKS = 256;
 
     /** One logged copy: file system block {@code fsBlock}, its copy at {@code logBlock} of the journal. */
     public record Tag(long fsBlock, long logBlock, int flags, boolean checksumOk) {
@@ -57,18 +60,31 @@ public final class JournalLog {
 
     /**
      * A committed transaction: its sequence, the log blocks that make it up, the copies it logs,
-     * the blocks it revokes, and its commit time (seconds and nanoseconds; 0 for commit blocks that
-     * carry none).
+     * the blocks it revokes, its commit time (seconds and nanoseconds; 0 for commit blocks that
+     * carry none), and {@code revokeError}: null, or why one of its revoke blocks cannot be read
+     * (an {@code r_count} past the block). The scan keeps that error with the transaction instead
+     * of stopping, as the kernel reads revoke records only in {@code PASS_REVOKE}, of the
+     * transactions the scan accepted: a transaction the log ends before never raises it, an
+     * accepted one makes recovery fail ({@code EINVAL}) before anything is replayed.
      */
     public record Transaction(long sequence, List<LogBlock> blocks, List<Tag> tags, List<Long> revoked,
-            long commitSeconds, int commitNanos) {
+            long commitSeconds, int commitNanos, String revokeError) {
     }
 
-    /** The journal superblock's fields that reading the log needs (big-endian on disk). */
+    /**
+     * The journal superblock's fields (big-endian on disk): those reading the log needs, and those
+     * {@code dumpe2fs -h} lists ({@code s_nr_users}, {@code s_num_fc_blks} as stored, {@code
+     * s_checksum}, the 768 bytes of {@code s_users}: read whatever the version, as dumpe2fs reads
+     * them; the feature words of a v1 superblock are 0, as jbd2 reads them).
+     */
     public record Header(int blockType, int blockSize, long maxLen, long first, long sequence, long start,
-            int errno, int compat, int incompat, int roCompat, byte[] uuid, int checksumType, long fastCommitBlocks) {
+            int errno, int compat, int incompat, int roCompat, byte[] uuid, int checksumType, long fastCommitBlocks,
+            long nrUsers, long numFcBlocks, int checksum, byte[] users) {
+        /** {@code JBD2_USERS_MAX}. */
+        public static final int USERS_MAX = 48;
 
-        static Header decode(byte[] raw) {
+        /** Decodes the first 1,024 bytes of a journal superblock, checking nothing. */
+        public static Header decode(byte[] raw) {
             ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.BIG_ENDIAN);
             int type = b.getInt(0x4);
             boolean v2 = type == SUPERBLOCK_V2;
@@ -82,7 +98,9 @@ public final class JournalLog {
             return new Header(type, b.getInt(0xC), Integer.toUnsignedLong(b.getInt(0x10)),
                     Integer.toUnsignedLong(b.getInt(0x14)), Integer.toUnsignedLong(b.getInt(0x18)),
                     Integer.toUnsignedLong(b.getInt(0x1C)), b.getInt(0x20), v2 ? b.getInt(0x24) : 0, incompat,
-                    v2 ? b.getInt(0x2C) : 0, uuid, raw[0x50] & 0xFF, fc);
+                    v2 ? b.getInt(0x2C) : 0, uuid, raw[0x50] & 0xFF, fc,
+                    Integer.toUnsignedLong(b.getInt(0x40)), Integer.toUnsignedLong(b.getInt(0x54)), b.getInt(0xFC),
+                    java.util.Arrays.copyOfRange(raw, 0x100, 0x400));
         }
 
         public boolean has64bit() {
@@ -124,6 +142,9 @@ public final class JournalLog {
     private final List<Transaction> transactions = new ArrayList<>();
     private String end = "";
     private long endSequence;
+    private long failedCommit = -1;
+    /** Past {@code info->end_transaction} (an async commit failed its checksum): scanned, not replayed. */
+    private boolean pastEnd;
 
     private JournalLog(Inode journal, long ino, Header header) {
         this.journal = journal;
@@ -187,6 +208,16 @@ public final class JournalLog {
         return endSequence;
     }
 
+    /**
+     * {@code j_failed_commit}: the transaction whose commit block failed its checksum, without
+     * async_commit, or -1. The log ends before it; the kernel then refuses the mount
+     * ({@code jbd2_journal_load}: "journal transaction N is corrupt", EFSCORRUPTED) after replaying
+     * the rest, e2fsck replays the rest and records the error in the file system.
+     */
+    public long failedCommit() {
+        return failedCommit;
+    }
+
     /** Why the scan stopped, as recovery would say it. */
     public String end() {
         return end;
@@ -213,6 +244,13 @@ public final class JournalLog {
         return b >= header.last() ? b - (header.last() - header.first) : b;
     }
 
+    /** Records why the log ended, unless it already ended before an async commit that failed its checksum. */
+    private void ended(String why) {
+        if (!pastEnd) {
+            end = why;
+        }
+    }
+
     /** {@code do_one_pass(PASS_SCAN)}, collecting each transaction's tags and revokes on the way. */
     private void scan() throws IOException {
         long next = header.start;
@@ -222,6 +260,7 @@ public final class JournalLog {
         List<LogBlock> blocks = new ArrayList<>();
         List<Tag> tags = new ArrayList<>();
         List<Long> revoked = new ArrayList<>();
+        String revokeError = null;
         long steps = 0;
         while (true) {
             if (++steps > header.maxLen * 2) {
@@ -231,15 +270,17 @@ public final class JournalLog {
             byte[] b = block(here);
             next = wrap(next + 1);
             ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.BIG_ENDIAN);
-            endSequence = sequence;
+            if (!pastEnd) {
+                endSequence = sequence;
+            }
             if (bb.getInt(0) != MAGIC) {
-                end = "no journal magic at block " + here + ": end of the log";
+                ended("no journal magic at block " + here + ": end of the log");
                 return;
             }
             int type = bb.getInt(4);
             long seq = Integer.toUnsignedLong(bb.getInt(8));
             if (seq != sequence) {
-                end = "block " + here + " is of sequence " + seq + ", not the expected " + sequence + ": end of the log";
+                ended("block " + here + " is of sequence " + seq + ", not the expected " + sequence + ": end of the log");
                 return;
             }
             switch (type) {
@@ -254,43 +295,60 @@ public final class JournalLog {
                     long commitSec = bb.getLong(0x30);
                     int commitNsec = bb.getInt(0x38);
                     if (checkCommitTime) {
-                        if (commitSec >= lastCommitTime) {
+                        if (Long.compareUnsigned(commitSec, lastCommitTime) >= 0) {
                             throw error(ino, here, "a descriptor or revoke block of transaction " + seq
                                     + " fails its checksum (EFSBADCRC)");
                         }
-                        end = "transaction " + seq + " fails its checksums and is older than the last: stale, end of the log";
+                        ended("transaction " + seq + " fails its checksums and is older than the last: stale, end of the log");
                         return;
                     }
                     if (header.csumV2or3() && !commitOk(b)) {
-                        if (commitSec < lastCommitTime) {
-                            end = "transaction " + seq + " fails its commit checksum and is older than the last: stale, end of the log";
+                        if (Long.compareUnsigned(commitSec, lastCommitTime) < 0) {
+                            ended("transaction " + seq + " fails its commit checksum and is older than the last: stale, end of the log");
                             return;
                         }
                         if ((header.incompat & INCOMPAT_ASYNC_COMMIT) == 0) {
-                            end = "the commit block of transaction " + seq + " at block " + here
-                                    + " fails its checksum: the log ends before it";
+                            failedCommit = seq;
+                            ended("the commit block of transaction " + seq + " at block " + here
+                                    + " fails its checksum: the log ends before it, and the transaction is corrupt");
                             return;
+                        }
+                        if (!pastEnd) {
+                            // async commit: the log ends before this transaction, but the scan reads
+                            // on (a later damaged descriptor can still fail the recovery)
+                            pastEnd = true;
+                            endSequence = seq;
+                            end = "the commit block of transaction " + seq + " at block " + here
+                                    + " fails its checksum (async commit): the log ends before it";
                         }
                     }
                     lastCommitTime = commitSec;
                     blocks.add(new LogBlock(here, type));
-                    transactions.add(new Transaction(seq, List.copyOf(blocks), List.copyOf(tags), List.copyOf(revoked),
-                            commitSec, commitNsec));
+                    if (!pastEnd) {
+                        transactions.add(new Transaction(seq, List.copyOf(blocks), List.copyOf(tags),
+                                List.copyOf(revoked), commitSec, commitNsec, revokeError));
+                    }
                     blocks.clear();
                     tags.clear();
                     revoked.clear();
+                    revokeError = null;
                     sequence++;
-                    endSequence = sequence;
+                    if (!pastEnd) {
+                        endSequence = sequence;
+                    }
                 }
                 case REVOKE_BLOCK -> {
                     if (header.csumV2or3() && !tailOk(b)) {
                         checkCommitTime = true;
                     }
                     blocks.add(new LogBlock(here, type));
-                    revokes(b, bb, here, revoked);
+                    String bad = revokes(bb, here, revoked);
+                    if (revokeError == null) {
+                        revokeError = bad;
+                    }
                 }
                 default -> {
-                    end = "block " + here + " is of unknown type " + type + ": end of the log";
+                    ended("block " + here + " is of unknown type " + type + ": end of the log");
                     return;
                 }
             }
@@ -348,16 +406,24 @@ public final class JournalLog {
         return next;
     }
 
-    /** {@code scan_revoke_records}. */
-    private void revokes(byte[] b, ByteBuffer bb, long here, List<Long> out) throws CorruptionException {
+    /**
+     * {@code scan_revoke_records}: the records of the revoke block at {@code here}, added to
+     * {@code out}; or, when its {@code r_count} (bytes used, header included) is past the block
+     * (its checksum tail excluded), none and the reason, which the caller keeps with the
+     * transaction. An {@code r_count} under the header's 16 bytes holds no record, as the kernel
+     * reads it.
+     */
+    private String revokes(ByteBuffer bb, long here, List<Long> out) {
         long count = Integer.toUnsignedLong(bb.getInt(12));
         int csumSize = header.csumV2or3() ? 4 : 0;
-        if (count > bs - csumSize || count < 16) {
-            throw error(ino, here, "revoke block r_count " + count + " does not fit the block");
+        if (count > bs - csumSize) {
+            return "journal block " + here + ": revoke block r_count " + count + " does not fit the block of "
+                    + (bs - csumSize) + " bytes (EINVAL)";
         }
         int record = header.has64bit() ? 8 : 4;
         for (int off = 16; off + record <= count; off += record) {
             out.add(record == 8 ? bb.getLong(off) : Integer.toUnsignedLong(bb.getInt(off)));
         }
+        return null;
     }
 }

@@ -72,6 +72,8 @@ class MountRulesKernelTest {
             p = switch (config) {
                 case "4k" -> GoldenImage.mkfs(dir, n, "64M", List.of("-b", "4096", "-g", "4096"), null, tree);
                 case "1k" -> GoldenImage.mkfs(dir, n, "32M", List.of("-b", "1024"), null, tree);
+                case "1k-nocsum32" -> GoldenImage.mkfs(dir, n, "32M", List.of("-b", "1024", "-O", "^metadata_csum,^64bit"),
+                        null, tree);
                 case "1k-noflex" -> GoldenImage.mkfs(dir, n, "32M", List.of("-b", "1024", "-O", "^flex_bg"), null, tree);
                 case "2k" -> GoldenImage.mkfs(dir, n, "32M", List.of("-b", "2048"), null, tree);
                 case "bigalloc" -> GoldenImage.mkfs(dir, n, "128M", List.of("-b", "4096", "-O", "bigalloc", "-C", "65536"),
@@ -122,7 +124,7 @@ class MountRulesKernelTest {
     private static Arguments refused(String config, String name, Mutation m, String rule, String field) {
         Kind kind = switch (rule) {
             case "ext4_check_descriptors" -> Kind.BAD_GROUP_DESCRIPTOR;
-            case "ext4_get_journal_inode", "journal_check_superblock" -> Kind.BAD_JOURNAL;
+            case "ext4_get_journal_inode", "journal_check_superblock", "journal_reset" -> Kind.BAD_JOURNAL;
             case "__ext4_iget", "__ext4_fill_super" -> Kind.BAD_INODE;
             default -> field.startsWith("s_blocks_count") && field.contains("17408") ? Kind.TRUNCATED_IMAGE
                     : Kind.BAD_SUPERBLOCK;
@@ -145,7 +147,21 @@ class MountRulesKernelTest {
     /** Cases also run through the command line in a child JVM (exit status, one line on stderr). */
     private static final Set<String> THROUGH_CLI = Set.of("s_clusters_per_group 16384 without bigalloc",
             "s_checksum_type 2", "s_blocks_count past the device", "block bitmap on the superblock",
-            "journal inode unallocated", "journal superblock magic", "root inode of size 0");
+            "journal inode unallocated", "journal superblock magic", "root inode of size 0", "journal of 512 blocks",
+            "v1 journal of 512 blocks");
+
+    /** The journal superblock's s_maxlen (big-endian, at 0x10) set to {@code blocks}. */
+    static Mutation journalMaxLen(int blocks) {
+        return inodeBlockBytes(8, 0x10, java.nio.ByteBuffer.allocate(4).putInt(blocks).array());
+    }
+
+    /** The journal superblock made a version 1 one (h_blocktype 3), then {@code more}. */
+    static Mutation journalV1(Mutation more) {
+        return img -> {
+            inodeBlockBytes(8, 0x4, new byte[] {0, 0, 0, 3}).apply(img);
+            more.apply(img);
+        };
+    }
 
     /** Damage the kernel refuses to mount read-only: ext4j refuses it naming the same rule. */
     static Stream<Arguments> refusals() {
@@ -246,6 +262,11 @@ class MountRulesKernelTest {
                         "journal_check_superblock", "s_maxlen"),
                 refused("1k", "journal superblock magic", inodeBlockBytes(8, 0, new byte[4]),
                         "journal_check_superblock", "h_magic 0x00000000"),
+                // JBD2_MIN_JOURNAL_BLOCKS: "JBD2: journal file too short" (v2), "journal reset failed" (v1)
+                refused("1k", "journal of 512 blocks", journalMaxLen(512), "journal_check_superblock",
+                        "journal file too short: s_maxlen 512 blocks, below jbd2's minimum of 1024"),
+                refused("1k-nocsum32", "v1 journal of 512 blocks", journalV1(journalMaxLen(512)), "journal_reset",
+                        "blocks 1-512 hold 512 blocks, below jbd2's minimum of 1024"),
                 // ext4_init_orphan_info
                 refusedAs("orphan_file", "orphan file block magic", inodeBlockBytes(12, 1024 - 8, new byte[4]),
                         "ext4_init_orphan_info", "orphan file block 0: bad magic", Kind.BAD_INODE),
@@ -299,6 +320,8 @@ class MountRulesKernelTest {
                 Arguments.of("meta_bg", "untouched", (Mutation) img -> { }),
                 Arguments.of("orphan_file", "untouched", (Mutation) img -> { }),
                 Arguments.of("rev0", "untouched", (Mutation) img -> { }),
+                Arguments.of("1k-nocsum32", "journal of exactly 1024 blocks", journalMaxLen(1024)),
+                Arguments.of("1k-nocsum32", "v1 journal of exactly 1024 blocks", journalV1(journalMaxLen(1024))),
                 Arguments.of("meta_bg", "s_first_meta_bg = the descriptor blocks", sb32(0x104, 1)),
                 Arguments.of("4k", "s_rev_level 2 (mounted read-only: ext4_setup_super)", sb32(0x4C, 2)),
                 Arguments.of("4k", "s_first_ino past s_inodes_count", sb32(0x54, 20000)),
