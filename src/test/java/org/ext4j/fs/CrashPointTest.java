@@ -36,7 +36,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * then rebuilds every flush boundary and random subsets of the writes since the last flush, recovers
  * each state with ext4j (every state), the kernel and {@code e2fsck -fy} (samples), and requires a
  * clean {@code e2fsck -fn} and the model's promises after each: fsynced bytes and sizes, namespace
- * operations in order and whole once synced, atomic renames, no stale bytes. The kernel's recovery
+ * operations in order and whole once synced, atomic renames, no stale bytes (the base image's free
+ * blocks hold a pattern, so a block whose data never reached the disk shows it). The kernel's recovery
  * of a state must also give the same tree as ext4j's.
  *
  * <p>Without a journal (ext4j's {@code NoJournal}, before jbd2 writing lands) a crash leaves
@@ -311,10 +312,35 @@ class CrashPointTest {
         return List.of("-b", "1024", "-O", csum ? "metadata_csum" : "^metadata_csum");
     }
 
+    /** What every free block of a base image holds, so that a stale block read back is no zero. */
+    static final byte STALE = 0x5A;
+
+    /**
+     * The mkfs image, with every block its bitmaps call free filled with {@link #STALE}: a crash
+     * state that shows a file a block whose data never reached the disk (no ordered-mode flush)
+     * then shows bytes the file never held, where a fresh image's zeros could pass for a hole.
+     */
     private static byte[] baseImage(Path tmp, boolean csum) throws IOException {
         Path img = tmp.resolve("base.img");
         Tools.mkfs(img, 32L << 20, mkfsOptions(csum), null);
         byte[] b = Files.readAllBytes(img);
+        String groups = Tools.run("dumpe2fs", img.toString()).ok().stdout();
+        java.util.regex.Matcher range = java.util.regex.Pattern.compile("(\\d+)(?:-(\\d+))?").matcher("");
+        int blockSize = 1024;
+        long filled = 0;
+        for (String line : groups.lines().toList()) {
+            if (!line.startsWith("  Free blocks: ")) {
+                continue;
+            }
+            range.reset(line.substring("  Free blocks: ".length()));
+            while (range.find()) {
+                long from = Long.parseLong(range.group(1));
+                long to = range.group(2) == null ? from : Long.parseLong(range.group(2));
+                java.util.Arrays.fill(b, (int) (from * blockSize), (int) ((to + 1) * blockSize), STALE);
+                filled += to - from + 1;
+            }
+        }
+        assertTrue(filled > 10_000, "dumpe2fs listed " + filled + " free blocks");
         Files.delete(img);
         return b;
     }
