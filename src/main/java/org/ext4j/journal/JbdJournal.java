@@ -475,6 +475,15 @@ public final class JbdJournal implements Journal {
         }
     }
 
+    @Override
+    public boolean commitForSpace() throws IOException {
+        if (depth.get()[0] != 0) {
+            return false;
+        }
+        commit();
+        return true;
+    }
+
     private void commitLocked() throws IOException {
         Transaction t = lockTransaction();
         List<BufferCache.Frozen> frozen = new ArrayList<>();
