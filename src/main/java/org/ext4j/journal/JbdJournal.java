@@ -97,6 +97,7 @@ public final class JbdJournal implements Journal {
     private boolean live;
     /** Blocks with a copy in the live log (from the tail on): the ones a free must revoke. */
     private final Set<Long> logged = ConcurrentHashMap.newKeySet();
+    /** The sequence of the next transaction written to the log (guarded by commitLock). */
     private long nextSequence;
     private final JournalStats stats = new JournalStats();
 
@@ -130,15 +131,10 @@ public final class JbdJournal implements Journal {
     }
 
     private static final class Transaction {
-        final long sequence;
         final long startNanos = System.nanoTime();
         final LinkedHashMap<Long, MetaBuffer> buffers = new LinkedHashMap<>();
         final Set<Long> revoked = new HashSet<>();
         final List<Runnable> callbacks = new ArrayList<>();
-
-        Transaction(long sequence) {
-            this.sequence = sequence;
-        }
 
         boolean isEmpty() {
             return buffers.isEmpty() && revoked.isEmpty() && callbacks.isEmpty();
@@ -164,7 +160,7 @@ public final class JbdJournal implements Journal {
         this.head = first;
         this.tail = first;
         this.nextSequence = h.sequence();
-        this.running = new Transaction(nextSequence);
+        this.running = new Transaction();
         this.committer = new Thread(this::commitLoop, "ext4j-jbd2");
         this.committer.setDaemon(true);
     }
@@ -517,7 +513,9 @@ public final class JbdJournal implements Journal {
             if (frozen.isEmpty() && revokes.isEmpty()) {
                 device.flush();
             } else {
-                writeTransaction(t.sequence, frozen, revokes);
+                // the sequence is taken only by a transaction that reaches the log: recovery stops at a gap
+                writeTransaction(nextSequence, frozen, revokes);
+                nextSequence = (nextSequence + 1) & 0xFFFFFFFFL;
             }
         } catch (IOException | RuntimeException e) {
             abortAfterFailedCommit(e);
@@ -554,8 +552,7 @@ public final class JbdJournal implements Journal {
                 if (openHandles == 0) {
                     synchronized (this) {
                         Transaction t = running;
-                        nextSequence = (t.sequence + 1) & 0xFFFFFFFFL;
-                        running = new Transaction(nextSequence);
+                        running = new Transaction();
                         return t;
                     }
                 }
