@@ -121,7 +121,8 @@ public final class JbdJournal extends JournalBase {
     }
 
     private static final class Transaction {
-        final long startNanos = System.nanoTime();
+        /** When the first change joined (the commit interval runs from there, as jbd2's t_expires). */
+        long startNanos = System.nanoTime();
         final LinkedHashMap<Long, MetaBuffer> buffers = new LinkedHashMap<>();
         final Set<Long> revoked = new HashSet<>();
         final List<Runnable> callbacks = new ArrayList<>();
@@ -240,6 +241,9 @@ public final class JbdJournal extends JournalBase {
         protected void dirtied(MetaBuffer b) {
             boolean full;
             synchronized (JbdJournal.this) {
+                if (running.isEmpty()) {
+                    running.startNanos = System.nanoTime();
+                }
                 running.buffers.put(b.block(), b);
                 running.revoked.remove(b.block()); // jbd2_journal_cancel_revoke: logged again, replayed from here
                 full = running.buffers.size() >= maxTransactionBlocks;
