@@ -218,6 +218,14 @@ final class BitmapBlockAllocator implements BlockAllocator {
         groups.freeBlocksCounter().addAndGet(lb.free() - d.freeBlocksCount() - len);
     }
 
+    /** Blocks in the groups' busy runs (freed, waiting for their transaction's commit). */
+    private final java.util.concurrent.atomic.AtomicLong awaitingCommit = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public boolean hasBlocksAwaitingCommit() {
+        return awaitingCommit.get() > 0;
+    }
+
     @Override
     public void free(Handle h, long start, long length) throws IOException {
         // like ext4_free_blocks, one group at a time; a failure in a later group leaves earlier ones
@@ -319,10 +327,12 @@ final class BitmapBlockAllocator implements BlockAllocator {
             h.blocksFreed(block, count);
             int[] run = {s, e};
             gi.busy.add(run);
+            awaitingCommit.addAndGet(count);
             h.afterCommit(() -> {
                 gi.lock.lock();
                 try {
                     gi.busy.remove(run);
+                    awaitingCommit.addAndGet(-count);
                     gi.longestFreeBound = Integer.MAX_VALUE; // runs may have merged: unknown until the next full scan
                 } finally {
                     gi.lock.unlock();

@@ -40,6 +40,11 @@ public interface BlockAllocator {
     /** Frees {@code length} blocks from {@code start}; freeing a free block is corruption, reported. */
     void free(Handle h, long start, long length) throws IOException;
 
+    /** Whether blocks freed in a journal transaction not committed yet are kept out of allocation now. */
+    default boolean hasBlocksAwaitingCommit() {
+        return false;
+    }
+
     /**
      * Makes every check {@link #free} of the same blocks would make, changing nothing: the range lies
      * inside the file system and outside its metadata, each group's bitmap is valid, and every block

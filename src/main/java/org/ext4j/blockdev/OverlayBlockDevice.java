@@ -77,6 +77,13 @@ public final class OverlayBlockDevice implements BlockDevice {
         return blocks.size();
     }
 
+    /** The blocks held in memory, by block number: what a caller copies to the base to make them real. */
+    public synchronized java.util.SortedMap<Long, byte[]> keptBlocks() {
+        java.util.SortedMap<Long, byte[]> copy = new java.util.TreeMap<>();
+        blocks.forEach((b, bytes) -> copy.put(b, bytes.clone()));
+        return copy;
+    }
+
     @Override
     public void flush() {
     }

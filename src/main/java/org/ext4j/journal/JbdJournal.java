@@ -19,13 +19,12 @@ import org.ext4j.buffer.BufferCache;
 import org.ext4j.buffer.MetaBuffer;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
-import org.ext4j.error.FileSystemErrorException;
 import org.ext4j.error.UnsupportedFeatureException;
 import org.ext4j.extents.BlockMap;
 import org.ext4j.format.Crc32c;
 import org.ext4j.inode.Inode;
 import org.ext4j.txn.Handle;
-import org.ext4j.txn.Journal;
+import org.ext4j.txn.JournalBase;
 import org.ext4j.txn.NoJournal;
 import org.ext4j.txn.OperationUndo;
 
@@ -63,7 +62,7 @@ import org.ext4j.txn.OperationUndo;
  * ({@link OperationUndo}), what completed ones left is committed, and every later handle is
  * refused. A commit whose I/O fails aborts the journal with nothing more written.
  */
-public final class JbdJournal implements Journal {
+public final class JbdJournal extends JournalBase {
     /** {@code JBD2_MIN_JOURNAL_BLOCKS}: jbd2 refuses smaller journals. */
     public static final int MIN_JOURNAL_BLOCKS = 1024;
     private static final int CRC32C_CHKSUM = 4;
@@ -73,9 +72,7 @@ public final class JbdJournal implements Journal {
     public record Options(long commitMillis, boolean background, Clock clock) {
     }
 
-    private final BufferCache cache;
     private final BlockDevice device;
-    private final NoJournal.BeforeFirstHandle beforeFirst;
     private final Options options;
     private final long ino;
     private final int bs;
@@ -97,6 +94,7 @@ public final class JbdJournal implements Journal {
     private boolean live;
     /** Blocks with a copy in the live log (from the tail on): the ones a free must revoke. */
     private final Set<Long> logged = ConcurrentHashMap.newKeySet();
+    /** The sequence of the next transaction written to the log (guarded by commitLock). */
     private long nextSequence;
     private final JournalStats stats = new JournalStats();
 
@@ -109,13 +107,6 @@ public final class JbdJournal implements Journal {
     private boolean barrier;
     private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
 
-    private final ReentrantLock firstLock = new ReentrantLock();
-    private volatile boolean started;
-    private boolean inHook;
-    private volatile Throwable aborted;
-    private final ThreadLocal<long[]> changes = ThreadLocal.withInitial(() -> new long[1]);
-    private final ThreadLocal<OperationUndo> current = new ThreadLocal<>();
-    private final Set<OperationUndo> runningOps = ConcurrentHashMap.newKeySet();
     private final Thread committer;
     private volatile boolean stopping;
     private final Object wake = new Object();
@@ -130,26 +121,21 @@ public final class JbdJournal implements Journal {
     }
 
     private static final class Transaction {
-        final long sequence;
-        final long startNanos = System.nanoTime();
+        /** When the first change joined (the commit interval runs from there, as jbd2's t_expires). */
+        long startNanos = System.nanoTime();
         final LinkedHashMap<Long, MetaBuffer> buffers = new LinkedHashMap<>();
         final Set<Long> revoked = new HashSet<>();
         final List<Runnable> callbacks = new ArrayList<>();
-
-        Transaction(long sequence) {
-            this.sequence = sequence;
-        }
 
         boolean isEmpty() {
             return buffers.isEmpty() && revoked.isEmpty() && callbacks.isEmpty();
         }
     }
 
-    private JbdJournal(BufferCache cache, BlockDevice device, NoJournal.BeforeFirstHandle beforeFirst, Options options,
+    private JbdJournal(BufferCache cache, BlockDevice device, BeforeFirstHandle beforeFirst, Options options,
             long ino, long[] physical, byte[] jsb, JournalLog.Header h, boolean metadataCsum, boolean fs64) {
-        this.cache = cache;
+        super(cache, beforeFirst);
         this.device = device;
-        this.beforeFirst = beforeFirst;
         this.options = options;
         this.ino = ino;
         this.bs = h.blockSize();
@@ -164,7 +150,7 @@ public final class JbdJournal implements Journal {
         this.head = first;
         this.tail = first;
         this.nextSequence = h.sequence();
-        this.running = new Transaction(nextSequence);
+        this.running = new Transaction();
         this.committer = new Thread(this::commitLoop, "ext4j-jbd2");
         this.committer.setDaemon(true);
     }
@@ -176,7 +162,7 @@ public final class JbdJournal implements Journal {
      * {@value #MIN_JOURNAL_BLOCKS} blocks. Nothing is written until the first commit.
      */
     public static JbdJournal open(BufferCache cache, BlockDevice device, Inode journal, long ino, long blocksCount,
-            boolean metadataCsum, boolean fs64, Options options, NoJournal.BeforeFirstHandle beforeFirst)
+            boolean metadataCsum, boolean fs64, Options options, BeforeFirstHandle beforeFirst)
             throws IOException {
         int bs = cache.blockSize();
         JournalLog log = JournalLog.read(journal, ino, bs);
@@ -224,26 +210,7 @@ public final class JbdJournal implements Journal {
 
     @Override
     public Handle start(int credits) throws IOException {
-        if (credits <= 0) {
-            throw new IllegalArgumentException("a handle needs at least one credit, asked for " + credits);
-        }
-        checkAborted();
-        if (!started) {
-            firstLock.lock();
-            try {
-                if (!started && !inHook) {
-                    inHook = true;
-                    try {
-                        beforeFirst.run();
-                        started = true;
-                    } finally {
-                        inHook = false;
-                    }
-                }
-            } finally {
-                firstLock.unlock();
-            }
-        }
+        beforeHandle(credits);
         int[] d = depth.get();
         if (d[0] == 0 && !options.background() && commitDue()) {
             commit(); // no commit thread: the transaction is full, commit before it grows
@@ -265,38 +232,18 @@ public final class JbdJournal implements Journal {
         return new JbdHandle(credits);
     }
 
-    private final class JbdHandle implements Handle {
-        private final int credits;
-        private final Set<Long> dirtied = new HashSet<>();
-        private boolean closed;
-
+    private final class JbdHandle extends BaseHandle {
         JbdHandle(int credits) {
-            this.credits = credits;
+            super(credits);
         }
 
         @Override
-        public void getWriteAccess(MetaBuffer b) throws IOException {
-            check();
-            OperationUndo op = current.get();
-            if (op != null) {
-                op.access(b, cache);
-            }
-        }
-
-        @Override
-        public void markDirty(MetaBuffer b) throws IOException {
-            check();
-            if (dirtied.add(b.block()) && dirtied.size() > credits) {
-                throw new IllegalStateException("handle dirtied more buffers than its " + credits + " credits");
-            }
-            changes.get()[0]++;
-            OperationUndo op = current.get();
-            if (op != null) {
-                op.changed(b);
-            }
-            cache.markDirty(b);
+        protected void dirtied(MetaBuffer b) {
             boolean full;
             synchronized (JbdJournal.this) {
+                if (running.isEmpty()) {
+                    running.startNanos = System.nanoTime();
+                }
                 running.buffers.put(b.block(), b);
                 running.revoked.remove(b.block()); // jbd2_journal_cancel_revoke: logged again, replayed from here
                 full = running.buffers.size() >= maxTransactionBlocks;
@@ -339,19 +286,11 @@ public final class JbdJournal implements Journal {
             }
         }
 
-        private void check() throws IOException {
-            if (closed) {
-                throw new IllegalStateException("handle used after close");
-            }
-            checkAborted();
-        }
-
         @Override
         public void close() {
-            if (closed) {
+            if (!markClosed()) {
                 return;
             }
-            closed = true;
             int[] d = depth.get();
             if (--d[0] == 0) {
                 synchronized (gate) {
@@ -363,29 +302,11 @@ public final class JbdJournal implements Journal {
         }
     }
 
-    private void checkAborted() throws FileSystemErrorException {
-        Throwable cause = aborted;
-        if (cause != null) {
-            throw new FileSystemErrorException(cause);
-        }
-    }
-
     // ---------------------------------------------------------------- operations
 
     @Override
-    public void beginOperation() {
-        OperationUndo op = new OperationUndo();
-        current.set(op);
-        runningOps.add(op);
-    }
-
-    @Override
     public void endOperation() throws IOException {
-        OperationUndo op = current.get();
-        current.remove();
-        if (op != null) {
-            runningOps.remove(op);
-        }
+        operationEnded();
         IOException e = committerError;
         if (e != null) {
             committerError = null;
@@ -394,11 +315,6 @@ public final class JbdJournal implements Journal {
         if (!options.background() && aborted == null && depth.get()[0] == 0 && commitDue()) {
             commit();
         }
-    }
-
-    @Override
-    public long changesByCurrentThread() {
-        return changes.get()[0];
     }
 
     /** A quarter of the log filled, or (with a commit thread) the commit interval gone since the transaction began. */
@@ -475,6 +391,15 @@ public final class JbdJournal implements Journal {
         }
     }
 
+    @Override
+    public boolean commitForSpace() throws IOException {
+        if (depth.get()[0] != 0) {
+            return false;
+        }
+        commit();
+        return true;
+    }
+
     private void commitLocked() throws IOException {
         Transaction t = lockTransaction();
         List<BufferCache.Frozen> frozen = new ArrayList<>();
@@ -508,7 +433,9 @@ public final class JbdJournal implements Journal {
             if (frozen.isEmpty() && revokes.isEmpty()) {
                 device.flush();
             } else {
-                writeTransaction(t.sequence, frozen, revokes);
+                // the sequence is taken only by a transaction that reaches the log: recovery stops at a gap
+                writeTransaction(nextSequence, frozen, revokes);
+                nextSequence = (nextSequence + 1) & 0xFFFFFFFFL;
             }
         } catch (IOException | RuntimeException e) {
             abortAfterFailedCommit(e);
@@ -545,8 +472,7 @@ public final class JbdJournal implements Journal {
                 if (openHandles == 0) {
                     synchronized (this) {
                         Transaction t = running;
-                        nextSequence = (t.sequence + 1) & 0xFFFFFFFFL;
-                        running = new Transaction(nextSequence);
+                        running = new Transaction();
                         return t;
                     }
                 }
@@ -835,7 +761,7 @@ public final class JbdJournal implements Journal {
         }
         IOException e = committerError;
         committerError = null;
-        if (!started) {
+        if (!started()) {
             return; // nothing was ever changed: nothing to write
         }
         commitLock.lock();
@@ -877,9 +803,7 @@ public final class JbdJournal implements Journal {
             if (aborted != null) {
                 return;
             }
-            for (OperationUndo op : runningOps) {
-                op.takeBack(cache);
-            }
+            takeBackRunning();
             if (depth.get()[0] == 0) {
                 try {
                     commitLocked(); // what completed operations left
@@ -904,11 +828,6 @@ public final class JbdJournal implements Journal {
         cache.discardDirty();
         stopping = true;
         wakeCommitter();
-    }
-
-    @Override
-    public Throwable abortCause() {
-        return aborted;
     }
 
     @Override

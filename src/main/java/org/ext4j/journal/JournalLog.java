@@ -232,6 +232,12 @@ public final class JournalLog {
         return b;
     }
 
+    /** Block {@code logBlock} of the journal, or null past its end ({@code jread} failing). */
+    byte[] blockOrNull(long logBlock) throws IOException {
+        byte[] b = new byte[bs];
+        return journal.read(logBlock * bs, b, 0, bs) == bs ? b : null;
+    }
+
     private byte[] block(long logBlock) throws IOException {
         byte[] b = new byte[bs];
         if (journal.read(logBlock * bs, b, 0, bs) != bs) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.ext4j.blockdev.BlockDevice;
+import org.ext4j.blockdev.OverlayBlockDevice;
 import org.ext4j.error.CorruptionException;
 import org.ext4j.error.CorruptionException.Kind;
 import org.ext4j.extents.BlockMap;
@@ -67,9 +68,13 @@ public final class JournalReplay {
         private final int revokeHits;
         private final List<Failure> failures;
         private final long journalSuperblock;
+        private final long ino;
+        private final List<FastCommitLog.Tag> fastCommits;
 
         private Plan(JournalLog log, List<JournalLog.Tag> writes, int revokeHits, List<Failure> failures,
-                long journalSuperblock) {
+                long journalSuperblock, long ino, List<FastCommitLog.Tag> fastCommits) {
+            this.ino = ino;
+            this.fastCommits = fastCommits;
             this.log = log;
             this.writes = writes;
             this.revokeHits = revokeHits;
@@ -117,9 +122,32 @@ public final class JournalReplay {
         public Result apply(BlockDevice dev) throws IOException {
             JournalLog.Header h = log.header();
             int bs = h.blockSize();
+            if (!fastCommits.isEmpty()) {
+                // the fast commits are replayed over the full commits in memory first: one that
+                // cannot be replayed here refuses before anything reaches the device
+                OverlayBlockDevice overlay = new OverlayBlockDevice(dev, bs);
+                Result r = applyTo(overlay, h, bs);
+                for (Map.Entry<Long, byte[]> e : overlay.keptBlocks().entrySet()) {
+                    dev.write(e.getKey() * bs, ByteBuffer.wrap(e.getValue()));
+                }
+                dev.flush();
+                return r;
+            }
+            Result r = applyTo(dev, h, bs);
+            dev.flush();
+            return r;
+        }
+
+        /** The fast commits this plan replays after the full commits (records HEAD to TAIL, in order). */
+        public List<FastCommitLog.Tag> fastCommits() {
+            return fastCommits;
+        }
+
+        private Result applyTo(BlockDevice dev, JournalLog.Header h, int bs) throws IOException {
             for (JournalLog.Tag tag : writes) {
                 dev.write(tag.fsBlock() * bs, ByteBuffer.wrap(log.copyOf(tag)));
             }
+            FastCommitReplay.replay(dev, ino, fastCommits);
             // a clean log (s_start 0 under needs_recovery) is left as it is, as e2fsck leaves it,
             // but for the error it holds, which moves to the file system's superblock
             if (h.needsRecovery() || h.errno() != 0) {
@@ -146,7 +174,6 @@ public final class JournalReplay {
             }
             Superblock.setChecksum(sb);
             dev.write(Superblock.OFFSET, ByteBuffer.wrap(sb));
-            dev.flush();
             return new Result(log.transactions().size(), writes.size(), revokeHits, failures.size(), nextSequence());
         }
     }
@@ -197,7 +224,8 @@ public final class JournalReplay {
                 }
             }
         }
-        return new Plan(log, List.copyOf(writes), hits, List.copyOf(failures), home.physical());
+        List<FastCommitLog.Tag> fc = FastCommitLog.scan(log, ino);
+        return new Plan(log, List.copyOf(writes), hits, List.copyOf(failures), home.physical(), ino, fc);
     }
 
     /**

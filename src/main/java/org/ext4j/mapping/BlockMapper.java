@@ -234,6 +234,17 @@ public final class BlockMapper {
      * give back their reservation; the indirect blocks the map needed count in i_blocks too.
      */
     private Lookup allocateIndirect(long lblk, long want) throws IOException {
+        try {
+            return allocateIndirectOnce(lblk, want);
+        } catch (org.ext4j.alloc.NoSpaceException e) {
+            if (!allocator.hasBlocksAwaitingCommit() || !journal.commitForSpace()) {
+                throw e;
+            }
+            return allocateIndirectOnce(lblk, want);
+        }
+    }
+
+    private Lookup allocateIndirectOnce(long lblk, long want) throws IOException {
         IndirectMapWriter.Allocation a;
         try (Handle h = journal.start(IndirectMapWriter.ALLOC_CREDITS + 1)) {
             a = ind.allocate(h, lblk, want);
@@ -368,6 +379,17 @@ public final class BlockMapper {
      * moves), and accounts them in the inode. Shared by writeback of delayed ranges and fallocate.
      */
     private BlockAllocator.Run allocateUnwrittenRun(long lblk, long want) throws IOException {
+        try {
+            return allocateUnwrittenRunOnce(lblk, want);
+        } catch (org.ext4j.alloc.NoSpaceException e) {
+            if (!allocator.hasBlocksAwaitingCommit() || !journal.commitForSpace()) {
+                throw e;
+            }
+            return allocateUnwrittenRunOnce(lblk, want); // ext4_should_retry_alloc: freed blocks are free after the commit
+        }
+    }
+
+    private BlockAllocator.Run allocateUnwrittenRunOnce(long lblk, long want) throws IOException {
         BlockAllocator.Run run;
         try (Handle h = journal.start(tree.insertCredits() + tree.creditsForSingleExtent(want) + 1)) {
             run = allocator.allocate(h, tree.findGoal(lblk), 1, want);

@@ -23,6 +23,15 @@ public interface Journal {
         commit();
     }
 
+    /**
+     * {@code ext4_should_retry_alloc}: an allocation found no room while blocks freed in the running
+     * transaction wait for its commit; commits it if the calling thread holds no handle (a commit
+     * would wait for it) and returns whether it did, so the caller may try again.
+     */
+    default boolean commitForSpace() throws IOException {
+        return false;
+    }
+
     /** Makes everything committed so far durable on the device ({@code jbd2_journal_force_commit} / sync). */
     void commit() throws IOException;
 

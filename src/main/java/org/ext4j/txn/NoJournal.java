@@ -1,12 +1,10 @@
 package org.ext4j.txn;
 
 import java.io.IOException;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.ext4j.blockdev.BlockDevice;
 import org.ext4j.buffer.BufferCache;
 import org.ext4j.buffer.MetaBuffer;
-import org.ext4j.error.FileSystemErrorException;
 
 /**
  * The no-journal mode ({@code ext4_journal_*} with no {@code s_journal}): a handle marks buffers dirty
@@ -28,27 +26,12 @@ import org.ext4j.error.FileSystemErrorException;
  * <p>An optional hook runs once, before the first handle starts: the file system marks itself in
  * use on disk there, so that a session that never changes anything never writes.
  */
-public final class NoJournal implements Journal {
-    /** What runs before the first handle; it may start handles of its own. */
-    public interface BeforeFirstHandle {
-        void run() throws IOException;
-    }
-
-    private final BufferCache cache;
+public final class NoJournal extends JournalBase {
     private final BlockDevice device;
-    private final BeforeFirstHandle beforeFirst;
-    private final ReentrantLock firstLock = new ReentrantLock();
-    private volatile boolean started;
-    /** Guarded by {@link #firstLock}: the hook is running on the lock's holder. */
-    private boolean inHook;
-    private volatile Throwable aborted;
-    private final ThreadLocal<long[]> changes = ThreadLocal.withInitial(() -> new long[1]);
     /** Dirty buffers at which the end of an operation writes everything out. */
     static final int WRITE_OUT_BUFFERS = 2048;
     /** Time since the last write-out after which the end of an operation writes everything out. */
     static final long WRITE_OUT_MILLIS = 5000;
-    private final ThreadLocal<OperationUndo> current = new ThreadLocal<>();
-    private final java.util.Set<OperationUndo> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile long lastWriteOut = System.nanoTime();
 
     public NoJournal(BufferCache cache, BlockDevice device) {
@@ -56,80 +39,23 @@ public final class NoJournal implements Journal {
     }
 
     public NoJournal(BufferCache cache, BlockDevice device, BeforeFirstHandle beforeFirst) {
-        this.cache = cache;
+        super(cache, beforeFirst);
         this.device = device;
-        this.beforeFirst = beforeFirst;
     }
 
     @Override
     public Handle start(int credits) throws IOException {
-        if (credits <= 0) {
-            throw new IllegalArgumentException("a handle needs at least one credit, asked for " + credits);
-        }
-        checkAborted();
-        if (!started) {
-            firstLock.lock(); // every other first handle waits until the hook is done
-            try {
-                if (!started && !inHook) {
-                    inHook = true;
-                    try {
-                        beforeFirst.run();
-                        started = true;
-                    } finally {
-                        inHook = false;
-                    }
-                }
-            } finally {
-                firstLock.unlock();
-            }
-        }
-        return new Handle() {
-            private final java.util.Set<Long> dirtied = new java.util.HashSet<>();
-            private boolean closed;
-
+        beforeHandle(credits);
+        return new BaseHandle(credits) {
             @Override
-            public void getWriteAccess(MetaBuffer b) throws IOException {
-                check();
-                OperationUndo op = current.get();
-                if (op != null) {
-                    op.access(b, cache);
-                }
-            }
-
-            @Override
-            public void markDirty(MetaBuffer b) throws IOException {
-                check();
-                if (dirtied.add(b.block()) && dirtied.size() > credits) {
-                    // the estimate is a contract with jbd2's log space: catch overruns now
-                    throw new IllegalStateException("handle dirtied more buffers than its " + credits + " credits");
-                }
-                changes.get()[0]++;
-                OperationUndo op = current.get();
-                if (op != null) {
-                    op.changed(b);
-                }
-                cache.markDirty(b);
-            }
-
-            private void check() throws IOException {
-                if (closed) {
-                    throw new IllegalStateException("handle used after close");
-                }
-                checkAborted();
+            protected void dirtied(MetaBuffer b) {
             }
 
             @Override
             public void close() {
-                closed = true;
+                markClosed();
             }
         };
-    }
-
-    private void checkAborted() throws FileSystemErrorException {
-        Throwable cause = aborted;
-        if (cause != null) {
-            throw new FileSystemErrorException(cause);
-        }
     }
 
     @Override
@@ -148,19 +74,8 @@ public final class NoJournal implements Journal {
     }
 
     @Override
-    public void beginOperation() {
-        OperationUndo op = new OperationUndo();
-        current.set(op);
-        running.add(op);
-    }
-
-    @Override
     public void endOperation() throws IOException {
-        OperationUndo op = current.get();
-        current.remove();
-        if (op != null) {
-            running.remove(op);
-        }
+        operationEnded();
         if (aborted == null && (cache.dirtyCount() >= WRITE_OUT_BUFFERS
                 || (System.nanoTime() - lastWriteOut) / 1_000_000 >= WRITE_OUT_MILLIS)) {
             writeOut();
@@ -169,7 +84,7 @@ public final class NoJournal implements Journal {
 
     @Override
     public synchronized void writeOutIfIdle(long maxAgeMillis) throws IOException {
-        if (aborted == null && running.isEmpty() && cache.dirtyCount() > 0
+        if (aborted == null && runningOps.isEmpty() && cache.dirtyCount() > 0
                 && (System.nanoTime() - lastWriteOut) / 1_000_000 >= maxAgeMillis) {
             writeOut();
         }
@@ -181,24 +96,12 @@ public final class NoJournal implements Journal {
             return;
         }
         aborted = cause;
-        for (OperationUndo op : running) {
-            op.takeBack(cache);
-        }
+        takeBackRunning();
         try {
             cache.writeDirty(); // what completed operations left
         } catch (IOException | RuntimeException e) {
             cause.addSuppressed(e);
             cache.discardDirty();
         }
-    }
-
-    @Override
-    public Throwable abortCause() {
-        return aborted;
-    }
-
-    @Override
-    public long changesByCurrentThread() {
-        return changes.get()[0];
     }
 }

@@ -40,8 +40,6 @@ class CorpusJournalTest {
 
     /** Images where ext4j's recovery knowingly differs from e2fsck's, and why. */
     static final Map<String, String> KNOWN = Map.of(
-            "j_recover_fast_commit", "the fast-commit area is not replayed yet: ext4j replays the full commits only,"
-                    + " e2fsck also the fast commits after them",
             "f_journal", "the journal inode is zeroed: e2fsck reads the journal from the superblock's backup of its"
                     + " block map (s_jnl_blocks), the kernel and ext4j refuse (journal inode deleted); e2fsck then also"
                     + " frees orphans, which ext4j recover does not do yet");
