@@ -404,7 +404,7 @@ class CrashPointTest {
         Recorded rec = record(base, workload(name), 42);
         long seed = CrashHarness.seed();
         CrashHarness.Config cfg = ignoreFlushes ? new CrashHarness.Config(seed, 100, 5, 5, 0, true)
-                : new CrashHarness.Config(seed, 450 * scale, 30 * scale, 20 * scale, sectorSize, false);
+                : new CrashHarness.Config(seed, 600 * scale, 80 * scale, 30 * scale, sectorSize, false);
         String row = name + (csum ? " metadata_csum" : " ^metadata_csum") + (ignoreFlushes ? " (flushes ignored)" : "");
         CrashHarness.Report report = new CrashHarness(row, base, rec.log(),
                 (tree, epoch) -> rec.model().check(tree, epoch), cfg, tmp).run();
