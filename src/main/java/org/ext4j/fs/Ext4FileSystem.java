@@ -144,6 +144,26 @@ public final class Ext4FileSystem implements Closeable {
     }
 
     /**
+     * {@code fsync(2)} of {@code path} without opening it (a directory, typically): the file's
+     * dirty data if it is open, and the journal's commit of the transaction that holds its inode's
+     * and its entries' changes, as {@code ext4_sync_file} forces it; returns once the commit block
+     * is durable. So names added, removed or renamed in a directory survive a crash once the
+     * directory is fsynced. A path that does not exist is refused.
+     */
+    public void fsync(String path) throws IOException {
+        if (session == null) {
+            throw new org.ext4j.error.InvalidRequestException("the file system is open read-only");
+        }
+        long ino = lookup(path);
+        Ext4File open = session.openFiles.get(ino);
+        if (open != null) {
+            open.fsync();
+            return;
+        }
+        session.journal.commit();
+    }
+
+    /**
      * Creates an empty regular file ({@code open(O_CREAT|O_EXCL)}): a new inode (the allocator's
      * placement near the parent), an empty extent root, times set to now, and the name added to
      * the parent directory, all in one handle. Returns it open for writing.

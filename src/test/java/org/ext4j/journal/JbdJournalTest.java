@@ -136,6 +136,16 @@ class JbdJournalTest {
                 fs.unlink("/d/file-with-a-long-name-" + (i - 4));
             }
         }
+        fs.fsync("/d"); // the directory's names are durable from here: recorded as an empty path's entry
+        List<String> names = new ArrayList<>();
+        for (org.ext4j.format.DirEntry e : fs.readdir("/d")) {
+            String n = new String(e.name(), StandardCharsets.UTF_8);
+            if (!n.equals(".") && !n.equals("..")) {
+                names.add("/d/" + n);
+            }
+        }
+        java.util.Collections.sort(names);
+        synced.add(new Synced("", String.join("\n", names).getBytes(StandardCharsets.UTF_8), dev.flushes));
         byte[] one = pattern(bs, 77);
         try (Ext4File f = fs.createFile("/sparse", 0644)) {
             for (int k = 0; k < 600; k += 2) {
@@ -217,7 +227,11 @@ class JbdJournalTest {
         assertEquals(0, fsck.exit(), at + "e2fsck -fn after the replay:\n" + fsck.stdout());
         Map<String, byte[]> oursTree = tree(ours);
         for (Synced s : synced) {
-            if (s.flushesDone() <= crashAfter) {
+            if (s.path().isEmpty() && s.flushesDone() <= crashAfter) {
+                List<String> names = oursTree.keySet().stream().filter(p -> p.startsWith("/d/")).sorted().toList();
+                assertEquals(new String(s.bytes(), StandardCharsets.UTF_8), String.join("\n", names),
+                        at + "the names of /d, fsynced before the crash");
+            } else if (!s.path().isEmpty() && s.flushesDone() <= crashAfter) {
                 assertArrayEquals(s.bytes(), oursTree.get(s.path()), at + s.path() + " was fsynced before the crash");
             }
         }
