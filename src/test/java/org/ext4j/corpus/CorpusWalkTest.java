@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
+import org.ext4j.testing.Corpus;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,26 +44,10 @@ class CorpusWalkTest {
     private static final long LIMIT_SECONDS = 10;
     /** Wall-clock seconds after which a child counts as hung, however little CPU it used. */
     private static final long HANG_SECONDS = 120;
-    /** Where the copy of the corpus sits beside this project's checkout. */
-    private static final String BESIDE = "../shared/corpus/e2fsprogs";
-    /** {@code -Dext4j.corpus=DIR}: a folder of {@code f_*} and {@code j_*} folders, each with an image.gz. */
-    static final String PROPERTY = "ext4j.corpus";
 
     static Stream<Named<Path>> images() throws IOException {
-        String named = System.getProperty(PROPERTY, "");
-        Path corpus = corpus();
-        List<Path> dirs = new ArrayList<>();
-        if (Files.isDirectory(corpus)) {
-            try (Stream<Path> s = Files.list(corpus)) {
-                s.filter(d -> {
-                    String name = d.getFileName().toString();
-                    return (name.startsWith("f_") || name.startsWith("j_")) && Files.exists(d.resolve("image.gz"));
-                }).sorted().forEach(dirs::add);
-            }
-        }
-        if (!named.isEmpty() && dirs.isEmpty()) {
-            throw new IOException("-D" + PROPERTY + "=" + named + ": no f_*/image.gz or j_*/image.gz in " + corpus);
-        }
+        Path corpus = Corpus.location();
+        List<Path> dirs = Corpus.imageDirs();
         if (dirs.isEmpty()) {
             System.out.println("SKIP: " + whyMissing());
             return Stream.of(Named.of("e2fsprogs corpus not found", null));
@@ -71,16 +56,8 @@ class CorpusWalkTest {
         return dirs.stream().map(d -> Named.of(d.getFileName().toString(), d));
     }
 
-    private static Path corpus() {
-        String named = System.getProperty(PROPERTY, "");
-        return Path.of(named.isEmpty() ? BESIDE : named).toAbsolutePath().normalize();
-    }
-
     private static String whyMissing() {
-        return "the e2fsprogs image corpus is not at " + corpus() + ", so none of its hostile images is walked."
-                + " The corpus is the image.gz files of e2fsprogs' tests/f_* and tests/j_* folders: name their"
-                + " folder with -D" + PROPERTY + "=DIR (an e2fsprogs source tree's tests folder will do), e.g."
-                + " mvn -B test -Dtest=CorpusWalkTest -D" + PROPERTY + "=../e2fsprogs/tests";
+        return Corpus.whyMissing("none of its hostile images is walked", "CorpusWalkTest");
     }
 
     @ParameterizedTest(name = "{0}")

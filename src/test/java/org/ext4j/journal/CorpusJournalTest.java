@@ -18,6 +18,7 @@ import org.ext4j.format.Features;
 import org.ext4j.format.Le;
 import org.ext4j.format.Superblock;
 import org.ext4j.testing.Tools;
+import org.ext4j.testing.Corpus;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,8 +36,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * beside the project, or {@code -Dext4j.corpus=DIR}; without it the test is one visible skip.
  */
 class CorpusJournalTest {
-    private static final String BESIDE = "../shared/corpus/e2fsprogs";
-    private static final String PROPERTY = "ext4j.corpus";
 
     /** Images where ext4j's recovery knowingly differs from e2fsck's, and why. */
     static final Map<String, String> KNOWN = Map.of(
@@ -48,20 +47,8 @@ class CorpusJournalTest {
     Path tmp;
 
     static Stream<Named<Path>> images() throws IOException {
-        String named = System.getProperty(PROPERTY, "");
-        Path corpus = corpus();
-        List<Path> dirs = new ArrayList<>();
-        if (Files.isDirectory(corpus)) {
-            try (Stream<Path> s = Files.list(corpus)) {
-                s.filter(d -> {
-                    String name = d.getFileName().toString();
-                    return (name.startsWith("f_") || name.startsWith("j_")) && Files.exists(d.resolve("image.gz"));
-                }).sorted().forEach(dirs::add);
-            }
-        }
-        if (!named.isEmpty() && dirs.isEmpty()) {
-            throw new IOException("-D" + PROPERTY + "=" + named + ": no f_*/image.gz or j_*/image.gz in " + corpus);
-        }
+        Path corpus = Corpus.location();
+        List<Path> dirs = Corpus.imageDirs();
         if (dirs.isEmpty()) {
             System.out.println("SKIP: " + whyMissing());
             return Stream.of(Named.of("e2fsprogs corpus not found", null));
@@ -76,15 +63,8 @@ class CorpusJournalTest {
         return journals.stream().map(d -> Named.of(d.getFileName().toString(), d));
     }
 
-    private static Path corpus() {
-        String named = System.getProperty(PROPERTY, "");
-        return Path.of(named.isEmpty() ? BESIDE : named).toAbsolutePath().normalize();
-    }
-
     private static String whyMissing() {
-        return "the e2fsprogs image corpus is not at " + corpus() + ", so no journal of it is recovered. The corpus"
-                + " is the image.gz files of e2fsprogs' tests/f_* and tests/j_* folders: name their folder with -D"
-                + PROPERTY + "=DIR (an e2fsprogs source tree's tests folder will do)";
+        return Corpus.whyMissing("no journal of it is recovered", "CorpusJournalTest");
     }
 
     @ParameterizedTest(name = "{0}")
