@@ -27,6 +27,12 @@ public final class AddressSpace {
     private final int maxFolioSize;
     private final PageCacheLimits limits;
     private final ConcurrentSkipListMap<Long, Folio> folios = new ConcurrentSkipListMap<>();
+    /**
+     * The cached folios that have dirty blocks (the page cache's dirty tag): changed only with the
+     * folio's lock held, together with its dirty bits, so writeback and the flusher look at what
+     * is dirty instead of every cached folio.
+     */
+    private final ConcurrentSkipListMap<Long, Folio> dirtyIndex = new ConcurrentSkipListMap<>();
 
     public AddressSpace(int blockSize, PageCacheLimits limits) {
         this(blockSize, Math.max(blockSize, MAX_FOLIO_SIZE), limits);
@@ -128,6 +134,9 @@ public final class AddressSpace {
         int before = f.dirtyBlocks();
         f.setUptodate(fromBlock, toBlock);
         f.setDirty(fromBlock, toBlock);
+        if (fromBlock < toBlock) {
+            dirtyIndex.put(f.pos(), f);
+        }
         limits.dirtied((long) (f.dirtyBlocks() - before) * blockSize);
     }
 
@@ -152,6 +161,7 @@ public final class AddressSpace {
         for (int b = dirty.nextSetBit(0); b >= 0; b = dirty.nextSetBit(b + 1)) {
             f.clearDirty(b);
         }
+        cleaned(f);
         f.setWriteback(true);
         limits.dirtied(-(long) dirty.cardinality() * blockSize);
         return dirty;
@@ -168,22 +178,24 @@ public final class AddressSpace {
         limits.maybeEvict();
     }
 
-    /** Whether any folio is dirty (unlocked, a hint): stops at the first, unlike {@link #dirtyFolios}. */
+    /** Whether any folio is dirty (unlocked, a hint). */
     public boolean hasDirtyFolios() {
-        for (Folio f : folios.values()) {
-            if (f.isDirty()) {
-                return true;
-            }
+        return !dirtyIndex.isEmpty();
+    }
+
+    /** With {@code f}'s lock held, after dirty bits were cleared: a folio left clean leaves the dirty index. */
+    private void cleaned(Folio f) {
+        if (!f.isDirty()) {
+            dirtyIndex.remove(f.pos(), f);
         }
-        return false;
     }
 
     /** Dirty folios from {@code pos} on, in file order (unlocked): writeback's work list. */
     public List<Folio> dirtyFolios(long pos, long end) {
         List<Folio> out = new ArrayList<>();
-        Map.Entry<Long, Folio> first = folios.floorEntry(pos);
+        Map.Entry<Long, Folio> first = dirtyIndex.floorEntry(pos);
         long from = first != null ? first.getKey() : pos;
-        for (Folio f : folios.subMap(from, true, end, false).values()) {
+        for (Folio f : dirtyIndex.subMap(from, true, end, false).values()) {
             if (f.isDirty()) {
                 out.add(f);
             }
@@ -264,6 +276,7 @@ public final class AddressSpace {
                 waitForWriteback(f);
                 int dirty = f.dirtyBlocks();
                 if (folios.remove(f.pos(), f)) {
+                    dirtyIndex.remove(f.pos(), f);
                     limits.dirtied(-(long) dirty * blockSize);
                     limits.removed(f);
                 }
@@ -296,6 +309,7 @@ public final class AddressSpace {
                 if (f.pos() >= from && f.pos() + f.size() <= to) {
                     int dirty = f.dirtyBlocks();
                     if (folios.remove(f.pos(), f)) {
+                        dirtyIndex.remove(f.pos(), f);
                         limits.dirtied(-(long) dirty * blockSize);
                         limits.removed(f);
                     }
@@ -311,6 +325,7 @@ public final class AddressSpace {
                     java.util.Arrays.fill(f.data(), b * blockSize, (b + 1) * blockSize, (byte) 0);
                     f.setUptodate(b, b + 1);
                 }
+                cleaned(f);
             } finally {
                 f.lock().unlock();
             }
@@ -333,6 +348,7 @@ public final class AddressSpace {
     public void release() {
         for (Folio f : folios()) {
             if (folios.remove(f.pos(), f)) {
+                dirtyIndex.remove(f.pos(), f);
                 limits.dirtied(-(long) f.dirtyBlocks() * blockSize);
                 limits.removed(f);
             }
