@@ -85,6 +85,11 @@ public final class JbdJournal extends JournalBase {
     private final int seed;
     private final byte[] jsb;
     private final int maxTransactionBlocks;
+    /** Buffers at which new handles wait for a commit ({@code start_this_handle} waiting for log space). */
+    private final int throttleBlocks;
+    /** Notified after every commit, for handles waiting on a full transaction. */
+    private final Object committed = new Object();
+    private static final long THROTTLE_MAX_MILLIS = 2_000;
 
     // the log, guarded by commitLock
     private final ReentrantLock commitLock = new ReentrantLock();
@@ -147,6 +152,7 @@ public final class JbdJournal extends JournalBase {
         this.seed = Crc32c.update(~0, h.uuid(), 0, 16);
         this.jsb = jsb;
         this.maxTransactionBlocks = (int) Math.max(16, (last - first) / 4);
+        this.throttleBlocks = (int) Math.max(32, (last - first) / 2);
         this.head = first;
         this.tail = first;
         this.nextSequence = h.sequence();
@@ -215,6 +221,9 @@ public final class JbdJournal extends JournalBase {
         if (d[0] == 0 && !options.background() && commitDue()) {
             commit(); // no commit thread: the transaction is full, commit before it grows
         }
+        if (d[0] == 0 && options.background()) {
+            throttle();
+        }
         if (d[0] == 0) {
             synchronized (gate) {
                 while (barrier) {
@@ -230,6 +239,30 @@ public final class JbdJournal extends JournalBase {
         }
         d[0]++;
         return new JbdHandle(credits);
+    }
+
+    /**
+     * A new outermost handle waits while the running transaction holds half the log, until the
+     * commit thread has committed it, so a transaction never outgrows the log. The wait is bounded:
+     * a thread that holds a lock a handle of the transaction waits for must not stall the commit.
+     */
+    private void throttle() throws IOException {
+        long deadline = System.nanoTime() + THROTTLE_MAX_MILLIS * 1_000_000;
+        while (aborted == null && runningBlocks() >= throttleBlocks && System.nanoTime() < deadline) {
+            wakeCommitter();
+            synchronized (committed) {
+                try {
+                    committed.wait(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted waiting for a journal commit");
+                }
+            }
+        }
+    }
+
+    private synchronized int runningBlocks() {
+        return running.buffers.size();
     }
 
     private final class JbdHandle extends BaseHandle {
@@ -443,6 +476,9 @@ public final class JbdJournal extends JournalBase {
         }
         for (Runnable r : t.callbacks) {
             r.run();
+        }
+        synchronized (committed) {
+            committed.notifyAll();
         }
     }
 
