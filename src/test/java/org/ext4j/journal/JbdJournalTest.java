@@ -18,7 +18,7 @@ import java.util.Map;
 
 import org.ext4j.blockdev.BlockDevice;
 import org.ext4j.blockdev.FileBlockDevice;
-import org.ext4j.blockdev.OverlayBlockDevice;
+import org.ext4j.blockdev.LogWritesBlockDevice;
 import org.ext4j.cli.Main;
 import org.ext4j.format.Features;
 import org.ext4j.format.Superblock;
@@ -37,8 +37,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ext4j's own jbd2 log, judged by the kernel and e2fsprogs. A workload of creates (a directory
  * split into an htree), fsyncs, renames, unlinks, an extent tree split by a file of hundreds of
  * one-block extents, and a truncate runs on a device that stops keeping writes after a chosen
- * flush (what follows goes to memory, so the session runs on): the image then holds the log up to
- * a commit whose blocks were never written home. The kernel replays it at mount; e2fsck -fn is
+ * flush ({@link LogWritesBlockDevice}'s log replayed up to flush k onto the image it started from):
+ * the image then holds the log up to a commit whose blocks were never written home. The kernel replays it at mount; e2fsck -fn is
  * clean after; every file fsynced before the crash has its bytes; ext4j's replay
  * ({@code ext4j recover}) leaves the bytes {@code e2fsck -E journal_only} leaves and the tree the
  * kernel's replay gives. A clean close leaves the journal empty and needs_recovery clear.
@@ -47,61 +47,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class JbdJournalTest {
     @TempDir
     Path tmp;
-
-    /** A device whose image keeps the writes up to flush {@code crashAfter}; later ones live in memory only. */
-    static final class CrashDevice implements BlockDevice {
-        private final BlockDevice disk;
-        private final OverlayBlockDevice after;
-        private final long crashAfter;
-        long flushes;
-
-        CrashDevice(BlockDevice disk, int blockSize, long crashAfter) {
-            this.disk = disk;
-            this.after = new OverlayBlockDevice(disk, blockSize);
-            this.crashAfter = crashAfter;
-        }
-
-        boolean crashed() {
-            return flushes >= crashAfter;
-        }
-
-        @Override
-        public long size() throws IOException {
-            return disk.size();
-        }
-
-        @Override
-        public synchronized int read(long offset, ByteBuffer dst) throws IOException {
-            return after.read(offset, dst);
-        }
-
-        @Override
-        public synchronized void write(long offset, ByteBuffer src) throws IOException {
-            if (crashed()) {
-                after.write(offset, src);
-            } else {
-                disk.write(offset, src);
-            }
-        }
-
-        @Override
-        public synchronized void flush() throws IOException {
-            if (!crashed()) {
-                disk.flush();
-            }
-            flushes++;
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public void close() throws IOException {
-            disk.close();
-        }
-    }
 
     /** What the workload fsynced, with the flush count when the fsync returned. */
     record Synced(String path, byte[] bytes, long flushesDone) {
@@ -116,7 +61,7 @@ class JbdJournalTest {
     }
 
     /** The workload; returns what it fsynced and is not touched again. */
-    private static List<Synced> workload(Ext4FileSystem fs, CrashDevice dev, int bs) throws IOException {
+    private static List<Synced> workload(Ext4FileSystem fs, LogWritesBlockDevice dev, int bs) throws IOException {
         List<Synced> synced = new ArrayList<>();
         fs.mkdir("/d", 0755);
         for (int i = 0; i < 400; i++) {
@@ -127,7 +72,7 @@ class JbdJournalTest {
                     f.fsync();
                     int later = i % 40; // 35 is unlinked, 37 renamed over 38 later
                     if (later != 35 && later != 37 && later != 38) {
-                        synced.add(new Synced("/d/file-with-a-long-name-" + i, b, dev.flushes));
+                        synced.add(new Synced("/d/file-with-a-long-name-" + i, b, dev.flushCount()));
                     }
                 }
             }
@@ -145,7 +90,7 @@ class JbdJournalTest {
             }
         }
         java.util.Collections.sort(names);
-        synced.add(new Synced("", String.join("\n", names).getBytes(StandardCharsets.UTF_8), dev.flushes));
+        synced.add(new Synced("", String.join("\n", names).getBytes(StandardCharsets.UTF_8), dev.flushCount()));
         byte[] one = pattern(bs, 77);
         try (Ext4File f = fs.createFile("/sparse", 0644)) {
             for (int k = 0; k < 600; k += 2) {
@@ -162,7 +107,7 @@ class JbdJournalTest {
         try (Ext4File f = fs.createFile("/last", 0600)) {
             f.pwrite(0, tail, 0, tail.length);
             f.fsync();
-            synced.add(new Synced("/last", tail, dev.flushes));
+            synced.add(new Synced("/last", tail, dev.flushCount()));
         }
         return synced;
     }
@@ -175,31 +120,28 @@ class JbdJournalTest {
         Path base = tmp.resolve("base.img");
         Tools.mkfs(base, 48L << 20, List.of(row.split(" ")), null);
         int bs = row.contains("4096") ? 4096 : 1024;
-        // how many flushes the whole workload makes
-        long total;
-        {
-            Path full = tmp.resolve("full.img");
-            Files.copy(base, full);
-            CrashDevice dev = new CrashDevice(FileBlockDevice.openReadWrite(full), bs, Long.MAX_VALUE);
-            try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(dev, options())) {
-                workload(fs, dev, bs);
-            }
-            total = dev.flushes;
-            assertEquals(0, Tools.fsck(full).exit(), "e2fsck -fn after a clean close:\n" + Tools.fsck(full).stdout());
-            Superblock sb = Superblock.decode(java.util.Arrays.copyOfRange(Files.readAllBytes(full), Superblock.OFFSET, Superblock.OFFSET + Superblock.SIZE));
-            assertTrue(!sb.hasIncompat(Features.INCOMPAT_RECOVER), "needs_recovery after a clean close");
-            String dump = Tools.run("dumpe2fs", "-h", full.toString()).stdout();
-            assertTrue(dump.contains("Journal start:            0"), dump);
+        // the workload runs once on a device that logs every write and flush; each crash image is
+        // the base image plus the writes before flush k
+        Path full = tmp.resolve("full.img");
+        Files.copy(base, full);
+        LogWritesBlockDevice dev = new LogWritesBlockDevice(FileBlockDevice.openReadWrite(full));
+        List<Synced> synced;
+        try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(dev, options())) {
+            synced = workload(fs, dev, bs);
         }
+        long total = dev.flushCount();
+        assertEquals(0, Tools.fsck(full).exit(), "e2fsck -fn after a clean close:\n" + Tools.fsck(full).stdout());
+        Superblock sb = Superblock.decode(java.util.Arrays.copyOfRange(Files.readAllBytes(full), Superblock.OFFSET, Superblock.OFFSET + Superblock.SIZE));
+        assertTrue(!sb.hasIncompat(Features.INCOMPAT_RECOVER), "needs_recovery after a clean close");
+        String dump = Tools.run("dumpe2fs", "-h", full.toString()).stdout();
+        assertTrue(dump.contains("Journal start:            0"), dump);
         assertTrue(total > 40, "the workload flushed only " + total + " times");
         int checked = 0;
         for (long crashAfter = 2; crashAfter < total; crashAfter += Math.max(2, total / 9)) {
             Path crash = tmp.resolve("crash-" + crashAfter + ".img");
             Files.copy(base, crash);
-            CrashDevice dev = new CrashDevice(FileBlockDevice.openReadWrite(crash), bs, crashAfter);
-            List<Synced> synced;
-            try (Ext4FileSystem fs = Ext4FileSystem.openReadWrite(dev, options())) {
-                synced = workload(fs, dev, bs);
+            try (BlockDevice target = FileBlockDevice.openReadWrite(crash)) {
+                dev.replay(target, (int) crashAfter, List.of());
             }
             checkCrashImage(crash, crashAfter, synced);
             checked++;
